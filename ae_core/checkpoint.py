@@ -1,0 +1,194 @@
+"""Checkpoints: one safetensors file holding the weights and, in its metadata, the whole config.
+
+No pickle anywhere: safetensors' header is JSON and its tensors are raw bytes, so a file from a
+stranger can be refused but never run. Saves are atomic; loads validate before building.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as safetensors_bytes
+
+from ae_core.config import ModelConfig, TrainConfig
+from ae_core.models import Autoencoder, build_model
+
+FORMAT_VERSION = "1"
+FORMAT_NAME = "latent-lab"
+MAX_CHECKPOINT_BYTES = 512 * 1024 * 1024  # far above any MNIST model; refuses absurd uploads
+EXTRA_PREFIX = "extra."  # tensors stored beside the weights (precomputed codes, projections)
+STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be read or does not match its config; the message says why."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded model with everything its file says about it."""
+
+    model: Autoencoder
+    model_config: ModelConfig
+    train_config: TrainConfig | None
+    metrics: dict[str, float]
+    info: dict[str, Any]  # dataset, created, history summary, anything else in the metadata
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path else self.info.get("name", "unsaved")
+
+
+def save_checkpoint(path: Path | str, model: Autoencoder, train_config: TrainConfig | None = None,
+                    metrics: dict[str, float] | None = None, info: dict[str, Any] | None = None,
+                    extras: dict[str, torch.Tensor] | None = None,
+                    storage_dtype: str = "float32") -> Path:
+    """Write model + config atomically: a temp file in the same folder, then os.replace."""
+    if storage_dtype not in STORAGE_DTYPES:
+        raise ValueError(f"storage_dtype={storage_dtype!r} is not one of {', '.join(STORAGE_DTYPES)}")
+    path = Path(path)
+    tensors = {name: value.detach().to("cpu", STORAGE_DTYPES[storage_dtype]).contiguous()
+               for name, value in model.state_dict().items()}
+    for name, value in (extras or {}).items():
+        tensors[EXTRA_PREFIX + name] = value.detach().cpu().contiguous()
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "model_config": json.dumps(model.config.to_dict()),
+        "train_config": json.dumps(train_config.to_dict() if train_config else None),
+        "metrics": json.dumps(metrics or {}),
+        "info": json.dumps({"created": datetime.now(UTC).isoformat(timespec="seconds"),
+                            "storage_dtype": storage_dtype, **(info or {})}),
+    }
+    payload = safetensors_bytes(tensors, metadata=metadata)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as temp_file:
+            temp_file.write(payload)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def checkpoint_to_bytes(model: Autoencoder, train_config: TrainConfig | None = None,
+                        metrics: dict[str, float] | None = None,
+                        info: dict[str, Any] | None = None) -> bytes:
+    """The same file as `save_checkpoint` writes, in memory (for a download button)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = save_checkpoint(Path(folder) / "model.safetensors", model, train_config,
+                               metrics, info)
+        return path.read_bytes()
+
+
+def _json_field(metadata: dict[str, str], key: str, source: str) -> Any:
+    if key not in metadata:
+        raise CheckpointError(f"{source}: metadata has no {key!r}; not a Latent Lab checkpoint")
+    try:
+        return json.loads(metadata[key])
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{source}: metadata {key!r} is not valid JSON ({error})") from None
+
+
+def _read_file(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    if not path.is_file():
+        raise CheckpointError(f"{path}: file not found")
+    if path.stat().st_size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{path}: {path.stat().st_size} bytes is too large for a checkpoint")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as reader:
+            metadata = reader.metadata() or {}
+            tensors = {name: reader.get_tensor(name) for name in reader.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{path.name}: not a readable safetensors file ({error})") from None
+    return metadata, tensors
+
+
+def load_checkpoint_bytes(data: bytes, name: str = "upload") -> Checkpoint:
+    """Validate and load a checkpoint given as bytes (an upload)."""
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{name}: {len(data)} bytes is too large for a checkpoint")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "upload.safetensors"
+        path.write_bytes(data)
+        checkpoint = load_checkpoint(path, source_name=name)
+    checkpoint.path = None
+    checkpoint.info.setdefault("name", Path(name).stem)
+    return checkpoint
+
+
+def load_checkpoint(path: Path | str, source_name: str | None = None) -> Checkpoint:
+    """Read, validate (format, family, every tensor's name, shape and dtype), then build."""
+    path = Path(path)
+    source = source_name or path.name
+    metadata, tensors = _read_file(path)
+    if metadata.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{source}: not a Latent Lab checkpoint (no '{FORMAT_NAME}' format "
+                              f"tag in its metadata)")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{source}: format version {metadata.get('format_version')!r}, "
+                              f"this Latent Lab reads version {FORMAT_VERSION}")
+    try:
+        model_config = ModelConfig.from_dict(_json_field(metadata, "model_config", source))
+        train_values = _json_field(metadata, "train_config", source)
+        train_config = TrainConfig.from_dict(train_values) if train_values is not None else None
+        model = build_model(model_config)
+    except (TypeError, ValueError) as error:
+        if isinstance(error, CheckpointError):
+            raise
+        raise CheckpointError(f"{source}: invalid config ({error})") from None
+    metrics = _json_field(metadata, "metrics", source)
+    info = _json_field(metadata, "info", source)
+    if not isinstance(metrics, dict) or not isinstance(info, dict):
+        raise CheckpointError(f"{source}: metrics and info must be JSON objects")
+
+    extras = {name[len(EXTRA_PREFIX):]: value for name, value in tensors.items()
+              if name.startswith(EXTRA_PREFIX)}
+    weights = {name: value for name, value in tensors.items()
+               if not name.startswith(EXTRA_PREFIX)}
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(f"{source}: weights do not match a {model_config.family} model "
+                              f"(missing: {missing[:5]}, unexpected: {unexpected[:5]})")
+    for name, value in weights.items():
+        if value.shape != expected[name].shape:
+            raise CheckpointError(f"{source}: {name} has shape {tuple(value.shape)}, the config "
+                                  f"needs {tuple(expected[name].shape)}")
+        if value.dtype not in STORAGE_DTYPES.values():
+            raise CheckpointError(f"{source}: {name} is {value.dtype}, expected float32/16")
+        if not torch.isfinite(value).all():
+            raise CheckpointError(f"{source}: {name} holds NaN or infinite values")
+    model.load_state_dict({name: value.float() for name, value in weights.items()}, strict=True)
+    model.eval()
+    return Checkpoint(model, model_config, train_config, metrics, info, extras, path)
+
+
+def list_checkpoints(folder: Path | str) -> list[Path]:
+    """The *.safetensors files in `folder`, by name; hidden temp files are skipped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.safetensors") if not p.name.startswith("."))
+
+
+def read_metadata(path: Path | str) -> dict[str, Any]:
+    """The decoded metadata of a checkpoint without building its model (for listings)."""
+    metadata, _ = _read_file(Path(path))
+    return {key: (json.loads(value) if key in ("model_config", "train_config", "metrics", "info")
+                  else value) for key, value in metadata.items()}

@@ -1,0 +1,161 @@
+"""Command line: `python -m ae_core train|evaluate|families`.
+
+Every config field is an option (generated from the dataclasses, so a new field is reachable
+for free). A user's mistake ends with one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from ae_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ae_core.config import PRESETS, ModelConfig, TrainConfig, resolve_preset
+from ae_core.data import EMBEDDED, DataError, evaluation_set, load_dataset
+from ae_core.models import DESCRIPTIONS
+from ae_core.train import Callback, EpochReport, StepReport, train_model
+
+USER_ERRORS = (ValueError, DataError, CheckpointError, FileNotFoundError, PermissionError)
+
+
+def _add_config_options(parser: argparse.ArgumentParser, config_class: type, skip: set[str]):
+    """One --option per dataclass field; defaults stay None so presets can fill them."""
+    group = parser.add_argument_group(config_class.__name__)
+    for spec in dataclasses.fields(config_class):
+        if spec.name in skip:
+            continue
+        flag = "--" + spec.name.replace("_", "-")
+        default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()
+        if isinstance(default, tuple):
+            group.add_argument(flag, type=int, nargs="*", default=None, metavar="N",
+                               help=f"default: {' '.join(map(str, default)) or 'none'}")
+        else:
+            group.add_argument(flag, type=type(default), default=None,
+                               help=f"default: {default}")
+
+
+def _chosen_values(args: argparse.Namespace, config_class: type) -> dict:
+    """The options the user gave (`--family` names the preset, so it is left to the preset)."""
+    return {spec.name: getattr(args, spec.name) for spec in dataclasses.fields(config_class)
+            if spec.name != "family" and getattr(args, spec.name, None) is not None}
+
+
+class ProgressPrinter(Callback):
+    """A tqdm bar per epoch and one line of losses after it, on stderr."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def on_step_end(self, report: StepReport) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=report.steps, desc=f"epoch {report.epoch}", leave=False,
+                            file=sys.stderr)
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{report.loss:.2f}")
+
+    def on_epoch_end(self, model, report: EpochReport) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        train = " ".join(f"{k}={v:.4g}" for k, v in report.train.items())
+        val = " ".join(f"{k}={v:.4g}" for k, v in report.val.items())
+        extras = " ".join(f"{k}={v:.4g}" for k, v in report.extras.items())
+        print(f"epoch {report.epoch}/{report.epochs} ({report.seconds:.1f}s) train: {train} | "
+              f"val: {val} {extras}".rstrip(), file=sys.stderr)
+
+
+def command_train(args: argparse.Namespace) -> int:
+    model_config, train_config = resolve_preset(
+        args.family, _chosen_values(args, ModelConfig), _chosen_values(args, TrainConfig))
+    out = Path(args.out)
+    if out.suffix != ".safetensors":
+        raise ValueError(f"--out {out} must end in .safetensors")
+    if out.exists() and not args.overwrite:
+        raise ValueError(f"{out} exists; pass --overwrite to replace it")
+    result = train_model(model_config, train_config, [ProgressPrinter()])
+    if result.stop_reason:
+        print(f"training stopped: {result.stop_reason}", file=sys.stderr)
+    if not result.history:
+        print("no epoch completed; nothing saved", file=sys.stderr)
+        return 1
+    save_checkpoint(out, result.model, train_config, result.final_metrics(),
+                    info={"preset": args.family, "dataset": train_config.dataset,
+                          "epochs_completed": result.epochs_completed,
+                          "device": result.device})
+    print(f"saved {out} ({result.epochs_completed} epochs on {result.device})")
+    return 1 if result.diverged else 0
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    checkpoint = load_checkpoint(args.checkpoint)
+    train_config = checkpoint.train_config or TrainConfig()
+    test = evaluation_set(args.dataset, train_config.seed, train_config.val_fraction)
+    # PCA is fitted on the data the model learned from, never on the test digits.
+    train = load_dataset(EMBEDDED if args.dataset == EMBEDDED else train_config.dataset)
+    from ae_core.evaluate import evaluate_model  # sklearn loads here, not for `train`
+
+    metrics = evaluate_model(checkpoint.model, test, train, probes=args.probes,
+                             denoise_sigma=args.denoise_sigma)
+    if args.json:
+        print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": test.name, **metrics}))
+        return 0
+    print(f"{Path(args.checkpoint).name} ({checkpoint.model_config.family}, "
+          f"latent {checkpoint.model_config.latent_dim}) on {test.name}, {len(test)} digits")
+    for name, value in metrics.items():
+        print(f"  {name:24s} {value:.5g}")
+    return 0
+
+
+def command_families(args: argparse.Namespace) -> int:
+    for name, description in DESCRIPTIONS.items():
+        print(f"{name:16s} {description}")
+    for name, preset in PRESETS.items():
+        print(f"{name:16s} preset: {preset.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ae_core", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model and save a checkpoint")
+    train.add_argument("--family", default="ae", help="model family or preset "
+                       "(see `python -m ae_core families`)")
+    train.add_argument("--out", required=True, help="checkpoint path, *.safetensors")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    _add_config_options(train, ModelConfig, skip={"family"})
+    _add_config_options(train, TrainConfig, skip=set())
+    train.set_defaults(handler=command_train)
+
+    evaluate = commands.add_parser("evaluate", help="test metrics of a checkpoint")
+    evaluate.add_argument("checkpoint")
+    evaluate.add_argument("--dataset", default=EMBEDDED,
+                          help=f"{EMBEDDED} (its validation split), mnist, fashion-mnist, or a "
+                               f"folder with the t10k idx files")
+    evaluate.add_argument("--probes", action="store_true",
+                          help="also linear-probe and k-NN accuracy of the codes")
+    evaluate.add_argument("--denoise-sigma", type=float, default=None,
+                          help="also PSNR before/after denoising at this Gaussian noise std")
+    evaluate.add_argument("--json", action="store_true", help="one JSON line")
+    evaluate.set_defaults(handler=command_evaluate)
+
+    families = commands.add_parser("families", help="list model families and presets")
+    families.set_defaults(handler=command_families)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

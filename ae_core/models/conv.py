@@ -1,0 +1,54 @@
+"""Convolutional autoencoder: strided convolutions down to 7x7, transposed ones back up."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ae_core.config import ModelConfig
+from ae_core.models.base import Autoencoder
+
+
+def conv_encoder(channels: tuple[int, ...]) -> tuple[nn.Sequential, int]:
+    """Stride-2 convolutions (28 -> 14 -> 7); returns the net and its flattened output size."""
+    layers: list[nn.Module] = []
+    size, previous = 28, 1
+    for count in channels:
+        layers += [nn.Conv2d(previous, count, 4, stride=2, padding=1), nn.ReLU()]
+        size, previous = size // 2, count
+    layers.append(nn.Flatten())
+    return nn.Sequential(*layers), previous * size * size
+
+
+def conv_decoder(channels: tuple[int, ...], latent_dim: int) -> nn.Sequential:
+    """Mirror of `conv_encoder`: a linear layer to the smallest map, then transposed convs."""
+    size = 28 // 2 ** len(channels)
+    layers: list[nn.Module] = [
+        nn.Linear(latent_dim, channels[-1] * size * size),
+        nn.ReLU(),
+        nn.Unflatten(1, (channels[-1], size, size)),
+    ]
+    outputs = [*reversed(channels[:-1]), 1]
+    previous = channels[-1]
+    for index, count in enumerate(outputs):
+        layers.append(nn.ConvTranspose2d(previous, count, 4, stride=2, padding=1))
+        if index < len(outputs) - 1:
+            layers.append(nn.ReLU())
+        previous = count
+    return nn.Sequential(*layers)
+
+
+class ConvAutoencoder(Autoencoder):
+    """Convolutions keep the 2-D structure that an MLP has to learn from scratch."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        features, feature_size = conv_encoder(config.conv_channels)
+        self.encoder = nn.Sequential(features, nn.Linear(feature_size, config.latent_dim))
+        self.decoder = conv_decoder(config.conv_channels, config.latent_dim)
+
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode_logits(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decoder(z)

@@ -1,0 +1,217 @@
+"""The training loop: batches sliced from one tensor on the device, callbacks, no printing."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+
+from ae_core.config import ModelConfig, TrainConfig
+from ae_core.data import Dataset, load_dataset, train_val_split
+from ae_core.device import pick_device
+from ae_core.models import Autoencoder, build_model
+from ae_core.noise import corrupt
+
+
+@dataclass
+class EpochReport:
+    """What one epoch did; `train` and `val` map loss-term names to batch-weighted means."""
+
+    epoch: int  # 1-based
+    epochs: int
+    train: dict[str, float]
+    val: dict[str, float]
+    kl_weight: float
+    lr: float
+    seconds: float
+    extras: dict[str, float] = field(default_factory=dict)  # from the model's after_epoch
+
+
+@dataclass
+class StepReport:
+    epoch: int  # 1-based
+    step: int  # 1-based, within the epoch
+    steps: int
+    loss: float
+
+
+class Callback:
+    """Override what you need; the loop calls these from the training thread."""
+
+    def on_train_start(self, model: Autoencoder, config: TrainConfig) -> None: ...
+
+    def on_step_end(self, report: StepReport) -> None: ...
+
+    def on_epoch_end(self, model: Autoencoder, report: EpochReport) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    model: Autoencoder
+    history: list[EpochReport]
+    device: str
+    # Why training ended early: a divergence message, or "stopped by the user"; None if not.
+    stop_reason: str | None = None
+    diverged: bool = False
+
+    @property
+    def epochs_completed(self) -> int:
+        return len(self.history)
+
+    def final_metrics(self) -> dict[str, float]:
+        """The last epoch's validation terms (train terms where there is no validation)."""
+        if not self.history:
+            return {}
+        last = self.history[-1]
+        return dict(last.val or last.train)
+
+
+def kl_schedule(epoch_progress: float, warmup_epochs: int) -> float:
+    """KL weight factor: rises linearly from 0 to 1 over the warm-up (Bowman et al. 2016)."""
+    if warmup_epochs <= 0:
+        return 1.0
+    return min(1.0, epoch_progress / warmup_epochs)
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
+    if config.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    if config.lr_schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, max(1, config.epochs // 3), gamma=0.3)
+    return None
+
+
+@torch.inference_mode()
+def evaluate_terms(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor,
+                   batch_size: int = 1000, kl_weight: float = 1.0) -> dict[str, float]:
+    """Batch-weighted mean of each loss term over (N, 1, 28, 28) images, in eval mode."""
+    was_training = model.training
+    model.eval()
+    totals: dict[str, float] = {}
+    for start in range(0, len(images), batch_size):
+        x, y = images[start:start + batch_size], labels[start:start + batch_size]
+        terms = model.loss(x, model(x, y), kl_weight=kl_weight)
+        for name, value in terms.items():
+            totals[name] = totals.get(name, 0.0) + float(value) * len(x)
+    model.train(was_training)
+    return {name: total / max(1, len(images)) for name, total in totals.items()}
+
+
+def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, config: TrainConfig,
+        callbacks: Iterable[Callback] = (), should_stop: Callable[[], bool] | None = None
+        ) -> TrainResult:
+    """Train `model` in place on `train_data`; validate on `val_data` after every epoch.
+
+    A non-finite loss stops training, restores the weights of the last good epoch and says
+    where it happened in `stop_reason`; `should_stop()` returning True ends it after the step.
+    """
+    callbacks = list(callbacks)
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)  # the VAE's sampling noise draws from the global generator
+    generator = torch.Generator().manual_seed(config.seed)  # shuffling and input corruption
+    model.to(device).train()
+    images, labels = train_data.float_images(device), train_data.labels.to(device)
+    if val_data is not None and len(val_data):
+        val_images, val_labels = val_data.float_images(device), val_data.labels.to(device)
+    else:
+        val_images = None
+
+    adversary_params = {id(p) for p in model.adversary_parameters()}
+    main_params = [p for p in model.parameters() if id(p) not in adversary_params]
+    optimizer = torch.optim.Adam(main_params, lr=config.lr, weight_decay=config.weight_decay)
+    adversary_optimizer = (torch.optim.Adam(model.adversary_parameters(), lr=config.lr)
+                           if adversary_params else None)
+    scheduler = _scheduler(optimizer, config)
+
+    for callback in callbacks:
+        callback.on_train_start(model, config)
+    steps = math.ceil(len(images) / config.batch_size)
+    last_good = copy.deepcopy(model.state_dict())
+    history: list[EpochReport] = []
+    stop_reason, diverged = None, False
+
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        order = torch.randperm(len(images), generator=generator).to(device)
+        totals: dict[str, float] = {}
+        kl_weight = 1.0
+        for step in range(1, steps + 1):
+            batch = order[(step - 1) * config.batch_size: step * config.batch_size]
+            x, y = images[batch], labels[batch]
+            model_input = corrupt(x, config.noise_kind, config.noise_level, generator)
+            kl_weight = kl_schedule(epoch - 1 + (step - 1) / steps, config.kl_warmup_epochs)
+            out = model(model_input, y)
+            terms = model.loss(x, out, kl_weight=kl_weight)
+            loss = terms["loss"]
+            if not torch.isfinite(loss):
+                model.load_state_dict(last_good)
+                stop_reason = (f"loss became {float(loss)} at epoch {epoch}, step {step}; "
+                               f"kept the weights of epoch {epoch - 1}")
+                diverged = True
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(main_params, config.grad_clip)
+            optimizer.step()
+            if adversary_optimizer is not None:
+                adversary_loss = model.adversary_loss(x, model(model_input, y))
+                adversary_optimizer.zero_grad(set_to_none=True)
+                adversary_loss.backward()
+                adversary_optimizer.step()
+                terms["adversary_loss"] = adversary_loss
+            for name, value in terms.items():
+                totals[name] = totals.get(name, 0.0) + float(value.detach()) * len(batch)
+            report = StepReport(epoch, step, steps, float(loss.detach()))
+            for callback in callbacks:
+                callback.on_step_end(report)
+            if should_stop is not None and should_stop():
+                stop_reason = f"stopped by the user at epoch {epoch}, step {step}"
+                break
+        if diverged:
+            break
+        extras = model.after_epoch(images)
+        seen = min(len(images), step * config.batch_size)
+        train_terms = {name: total / seen for name, total in totals.items()}
+        val_terms = (evaluate_terms(model, val_images, val_labels, kl_weight=kl_weight)
+                     if val_images is not None else {})
+        if val_terms and not all(math.isfinite(v) for v in val_terms.values()):
+            model.load_state_dict(last_good)
+            stop_reason = (f"validation loss became non-finite after epoch {epoch}; "
+                           f"kept the weights of epoch {epoch - 1}")
+            diverged = True
+            break
+        report = EpochReport(epoch, config.epochs, train_terms, val_terms, kl_weight,
+                             optimizer.param_groups[0]["lr"], time.perf_counter() - started,
+                             extras)
+        history.append(report)
+        last_good = copy.deepcopy(model.state_dict())
+        for callback in callbacks:
+            callback.on_epoch_end(model, report)
+        if scheduler is not None:
+            scheduler.step()
+        if stop_reason is not None:
+            break
+
+    model.eval()
+    return TrainResult(model, history, str(device), stop_reason, diverged)
+
+
+def prepare_data(config: TrainConfig) -> tuple[Dataset, Dataset]:
+    """The training set of `config.dataset`, minus excluded classes, split into train/val."""
+    dataset = load_dataset(config.dataset, "train").without_classes(config.exclude_classes)
+    return train_val_split(dataset, config.val_fraction, config.seed)
+
+
+def train_model(model_config: ModelConfig, train_config: TrainConfig,
+                callbacks: Iterable[Callback] = (),
+                should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Load the data, build a fresh seeded model and fit it."""
+    train_data, val_data = prepare_data(train_config)
+    torch.manual_seed(train_config.seed)
+    model = build_model(model_config)
+    return fit(model, train_data, val_data, train_config, callbacks, should_stop)
