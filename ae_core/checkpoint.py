@@ -55,7 +55,8 @@ def save_checkpoint(path: Path | str, model: Autoencoder, train_config: TrainCon
                     storage_dtype: str = "float32") -> Path:
     """Write model + config atomically: a temp file in the same folder, then os.replace."""
     if storage_dtype not in STORAGE_DTYPES:
-        raise ValueError(f"storage_dtype={storage_dtype!r} is not one of {', '.join(STORAGE_DTYPES)}")
+        raise ValueError(f"storage_dtype={storage_dtype!r} is not one of "
+                         f"{', '.join(STORAGE_DTYPES)}")
     path = Path(path)
     tensors = {name: value.detach().to("cpu", STORAGE_DTYPES[storage_dtype]).contiguous()
                for name, value in model.state_dict().items()}
@@ -78,6 +79,7 @@ def save_checkpoint(path: Path | str, model: Autoencoder, train_config: TrainCon
             temp_file.write(payload)
             temp_file.flush()
             os.fsync(temp_file.fileno())
+        os.chmod(temp_name, 0o644)  # mkstemp makes it private; a checkpoint is for sharing
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)

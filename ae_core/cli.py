@@ -28,7 +28,7 @@ def _add_config_options(parser: argparse.ArgumentParser, config_class: type, ski
         if spec.name in skip:
             continue
         flag = "--" + spec.name.replace("_", "-")
-        default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()
+        default = spec.default
         if isinstance(default, tuple):
             group.add_argument(flag, type=int, nargs="*", default=None, metavar="N",
                                help=f"default: {' '.join(map(str, default)) or 'none'}")

@@ -114,7 +114,7 @@ class Autoencoder(nn.Module):
 def mlp(sizes: list[int], final_activation: bool = False) -> nn.Sequential:
     """Linear layers with ReLU between them: sizes [784, 512, 32] gives two layers."""
     layers: list[nn.Module] = []
-    for index, (size_in, size_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for index, (size_in, size_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(size_in, size_out))
         if index < len(sizes) - 2 or final_activation:
             layers.append(nn.ReLU())

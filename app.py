@@ -1,0 +1,22 @@
+"""Latent Lab: `streamlit run app.py`. Sets the page config and routes the pages."""
+
+import streamlit as st
+
+from ui.sidebar import sidebar
+
+st.set_page_config(page_title="Latent Lab", page_icon=":material/science:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/sliders.py", title="Bottleneck sliders", icon=":material/tune:"),
+    st.Page("pages/interpolate.py", title="Interpolation", icon=":material/timeline:"),
+    st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:"),
+    st.Page("pages/denoise.py", title="Denoising", icon=":material/auto_fix_high:"),
+    st.Page("pages/anomaly.py", title="Anomaly detection", icon=":material/warning:"),
+    st.Page("pages/bottleneck.py", title="Bottleneck effect", icon=":material/trending_down:"),
+]
+
+page = st.navigation(PAGES)
+sidebar()
+page.run()

@@ -1,0 +1,11 @@
+"""The app opens in a real browser on the shipped default model."""
+
+from tests.browser.conftest import wait_for_app
+
+
+def test_home_shows_digits_and_reconstructions(page, app_url):
+    page.goto(app_url)
+    wait_for_app(page)
+    page.get_by_text("Digits and their reconstructions").wait_for()
+    assert page.locator("[data-testid='stImage'] img").count() >= 1
+    assert page.get_by_text("Compression").count() >= 1

