@@ -131,6 +131,24 @@ class TrainConfig:
         return _from_dict(cls, values)
 
 
+# Families whose loss keeps an overcomplete code (latent_dim > 784) from copying the input.
+OVERCOMPLETE_REGULARISED_FAMILIES = ("sparse_ae", "contractive_ae")
+
+
+def check_overcomplete(model_config: ModelConfig, train_config: TrainConfig) -> None:
+    """Refuse a code larger than the image unless a regulariser (or denoising) is on."""
+    if model_config.latent_dim <= INPUT_SIZE:
+        return
+    if model_config.family in OVERCOMPLETE_REGULARISED_FAMILIES or train_config.denoising:
+        return
+    raise ValueError(
+        f"latent_dim={model_config.latent_dim} is larger than the {INPUT_SIZE}-pixel input: "
+        f"an overcomplete autoencoder without a regulariser can learn the identity map, and "
+        f"its code then tells you nothing about the digits. Use family sparse_ae or "
+        f"contractive_ae, or train with denoising (noise_kind other than 'none')."
+    )
+
+
 def _from_dict(cls: type, values: dict[str, Any]) -> Any:
     """Build a config from JSON values, refusing unknown fields by name."""
     if not isinstance(values, dict):
@@ -166,6 +184,12 @@ PRESETS: dict[str, Preset] = {
         family="vae",
         description="VAE with beta=4: a tidier latent space for blurrier reconstructions",
         model_overrides={"beta": 4.0},
+    ),
+    "overcomplete": Preset(
+        family="sparse_ae",
+        description="Sparse autoencoder with a 1024-unit code, larger than the 784-pixel "
+                    "image: the L1 penalty keeps it from learning the identity",
+        model_overrides={"latent_dim": 1024},
     ),
 }
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ae_core.config import ModelConfig, TrainConfig
+from ae_core.config import ModelConfig, TrainConfig, check_overcomplete
 from ae_core.data import Dataset, load_dataset, train_val_split
 from ae_core.device import pick_device
 from ae_core.models import Autoencoder, build_model
@@ -109,6 +109,7 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
     A non-finite loss stops training, restores the weights of the last good epoch and says
     where it happened in `stop_reason`; `should_stop()` returning True ends it after the step.
     """
+    check_overcomplete(model.config, config)
     callbacks = list(callbacks)
     device = pick_device(config.device)
     torch.manual_seed(config.seed)  # the VAE's sampling noise draws from the global generator
@@ -211,6 +212,7 @@ def train_model(model_config: ModelConfig, train_config: TrainConfig,
                 callbacks: Iterable[Callback] = (),
                 should_stop: Callable[[], bool] | None = None) -> TrainResult:
     """Load the data, build a fresh seeded model and fit it."""
+    check_overcomplete(model_config, train_config)
     train_data, val_data = prepare_data(train_config)
     torch.manual_seed(train_config.seed)
     model = build_model(model_config)

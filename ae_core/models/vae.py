@@ -95,3 +95,37 @@ class ConvVAE(VAE):
 
     def decode_logits(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.decoder(z)
+
+
+# Below this mean KL (nats) a dimension carries almost no information about the input: its
+# posterior has collapsed onto the prior (Burda et al. 2016 call such units "inactive").
+UNUSED_KL_THRESHOLD = 0.01
+
+
+@torch.inference_mode()
+def per_dimension_kl(model: Autoencoder, images: torch.Tensor,
+                     labels: torch.Tensor | None = None, batch_size: int = 1000) -> torch.Tensor:
+    """(N, 1, 28, 28) -> (D,) mean KL(q(z_d|x) || N(0, 1)) per latent dimension.
+
+    Works for every family with a Gaussian `posterior` (vae, conv_vae, cvae); a conditional
+    one needs the images' (N,) labels.
+    """
+    if not hasattr(model, "posterior"):
+        raise ValueError(f"{model.config.family} has no Gaussian posterior to measure KL of")
+    if model.is_conditional and labels is None:
+        raise ValueError(f"{model.config.family} is conditional: pass the images' labels")
+    total = torch.zeros(model.config.latent_dim, device=images.device)
+    for start in range(0, len(images), batch_size):
+        x = images[start:start + batch_size]
+        if model.is_conditional:
+            mean, log_var = model.posterior(x, labels[start:start + batch_size])
+        else:
+            mean, log_var = model.posterior(x)
+        total += gaussian_kl(mean, log_var).sum(dim=0)
+    return total / max(1, len(images))
+
+
+def unused_dimensions(kl_per_dim: torch.Tensor,
+                      threshold: float = UNUSED_KL_THRESHOLD) -> list[int]:
+    """Indices of the dimensions whose mean KL is below `threshold` (collapsed)."""
+    return [int(index) for index in (kl_per_dim < threshold).nonzero().flatten()]

@@ -1,0 +1,165 @@
+"""VQ-VAE (van den Oord et al. 2017): a grid of vectors, each snapped to the nearest codebook entry.
+
+The code a page sees is the quantised grid flattened to (B, positions * latent_dim), position
+by position, so `decode(embed(x))` reconstructs like any other family. `code_indices` gives the
+discrete code itself, (B, positions) entry numbers.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ae_core.config import ModelConfig
+from ae_core.models.base import Autoencoder, ForwardOutput, reconstruction_loss
+
+RESEED_IMAGES = 256  # dead entries are re-seeded from encoder outputs of this many random images
+BATCH_SIZE = 1000  # images per batch when counting codes over a whole training set
+
+
+class VQVAE(Autoencoder):
+    """Conv encoder to a (grid x grid) map of latent_dim-vectors, a codebook, a conv decoder."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        channels = config.conv_channels
+        self.grid_size = 28 // 2 ** len(channels)  # each stride-2 conv halves 28: 14 or 7
+        self.positions = self.grid_size**2
+        self.embedding_dim = config.latent_dim
+
+        layers: list[nn.Module] = []
+        previous = 1
+        for count in channels:
+            layers += [nn.Conv2d(previous, count, 4, stride=2, padding=1), nn.ReLU()]
+            previous = count
+        # A 1x1 convolution maps each position's features to one vector to quantise.
+        layers.append(nn.Conv2d(previous, config.latent_dim, 1))
+        self.encoder = nn.Sequential(*layers)
+
+        layers = [nn.Conv2d(config.latent_dim, channels[-1], 3, padding=1), nn.ReLU()]
+        outputs = [*reversed(channels[:-1]), 1]
+        previous = channels[-1]
+        for index, count in enumerate(outputs):
+            layers.append(nn.ConvTranspose2d(previous, count, 4, stride=2, padding=1))
+            if index < len(outputs) - 1:
+                layers.append(nn.ReLU())
+            previous = count
+        self.decoder = nn.Sequential(*layers)
+
+        self.codebook = nn.Embedding(config.codebook_size, config.latent_dim)
+        bound = 1.0 / config.codebook_size  # small entries, as in the paper's reference code
+        nn.init.uniform_(self.codebook.weight, -bound, bound)
+        # Prior over codes: per-position entry frequencies on the training set (uniform until
+        # after_epoch counts them). A buffer, so it travels in the checkpoint.
+        self.register_buffer("code_frequencies",
+                             torch.full((self.positions, config.codebook_size),
+                                        1.0 / config.codebook_size))
+
+    @property
+    def latent_dim(self) -> int:
+        """Size of the flattened code: positions * config.latent_dim."""
+        return self.positions * self.config.latent_dim
+
+    def encoded_grid(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, 28, 28) -> (B, positions, latent_dim) encoder outputs before quantising."""
+        features = self.encoder(x)  # (B, latent_dim, grid, grid)
+        return features.permute(0, 2, 3, 1).reshape(len(x), self.positions, self.embedding_dim)
+
+    def nearest_entries(self, vectors: torch.Tensor) -> torch.Tensor:
+        """(..., latent_dim) -> (...) int64 index of the nearest codebook entry."""
+        flat = vectors.reshape(-1, self.embedding_dim)
+        entries = self.codebook.weight
+        distances = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ entries.T
+                     + entries.pow(2).sum(1))
+        return distances.argmin(dim=1).view(vectors.shape[:-1])
+
+    def code_indices(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 1, 28, 28) -> (B, positions) int64 codebook entries."""
+        return self.nearest_entries(self.encoded_grid(x))
+
+    def decode_indices(self, indices: torch.Tensor) -> torch.Tensor:
+        """(B, positions) int64 entries -> (B, 1, 28, 28) images in [0, 1]."""
+        return self.decode(self.codebook(indices).flatten(1))
+
+    def _quantise(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encoder outputs, straight-through code and quantised vectors, each (B, P, D)."""
+        encoded = self.encoded_grid(x)
+        quantised = self.codebook(self.nearest_entries(encoded))
+        # Straight-through estimator (van den Oord et al. 2017, sec. 3.1): the decoder reads the
+        # quantised vectors, its gradient is copied unchanged onto the encoder's output.
+        straight_through = encoded + (quantised - encoded).detach()
+        return encoded, straight_through, quantised
+
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 1, 28, 28) -> (B, positions * latent_dim) quantised code (straight-through)."""
+        return self._quantise(x)[1].flatten(1)
+
+    def embed(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 1, 28, 28) -> (B, positions * latent_dim) codebook vectors, exactly."""
+        return self.codebook(self.code_indices(x)).flatten(1)
+
+    def decode_logits(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, positions * latent_dim) -> (B, 1, 28, 28); z is not re-quantised, so a page
+        can decode points between codes."""
+        grid = z.view(-1, self.grid_size, self.grid_size, self.embedding_dim)
+        return self.decoder(grid.permute(0, 3, 1, 2))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> ForwardOutput:
+        encoded, straight_through, quantised = self._quantise(x)
+        code = straight_through.flatten(1)
+        return ForwardOutput(logits=self.decode_logits(code), code=code,
+                             extras={"encoded": encoded, "quantised": quantised})
+
+    def loss(self, x: torch.Tensor, out: ForwardOutput, kl_weight: float = 1.0) -> dict:
+        """Reconstruction + codebook + beta * commitment (van den Oord et al. 2017, eq. 3).
+
+        The squared distances are summed over the code per image, like the reconstruction.
+        """
+        recon_loss = reconstruction_loss(x, out.logits, self.config.recon_loss)
+        encoded, quantised = out.extras["encoded"], out.extras["quantised"]
+        # Codebook term moves the entries towards the encoder outputs; the commitment term
+        # keeps the encoder outputs near their entries so they do not grow without bound.
+        codebook_loss = (quantised - encoded.detach()).pow(2).flatten(1).sum(1).mean()
+        commitment_loss = (encoded - quantised.detach()).pow(2).flatten(1).sum(1).mean()
+        loss = recon_loss + codebook_loss + self.config.commitment_weight * commitment_loss
+        return {"loss": loss, "recon_loss": recon_loss, "codebook_loss": codebook_loss,
+                "commitment_loss": commitment_loss}
+
+    def code_counts(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 1, 28, 28) -> (positions, codebook_size) how often each entry is chosen where."""
+        counts = torch.zeros(self.positions, self.config.codebook_size, device=images.device)
+        for start in range(0, len(images), BATCH_SIZE):
+            indices = self.code_indices(images[start:start + BATCH_SIZE])  # (B, P)
+            counts.scatter_add_(1, indices.T, torch.ones(indices.T.shape, device=images.device))
+        return counts
+
+    @torch.no_grad()
+    def after_epoch(self, train_images: torch.Tensor) -> dict:
+        """Count codebook usage, re-seed dead entries, refit the per-position prior."""
+        if len(train_images) == 0:
+            return {}
+        counts = self.code_counts(train_images)
+        dead = (counts.sum(0) == 0).nonzero().squeeze(1)
+        codes_used = self.config.codebook_size - len(dead)
+        if len(dead):
+            # Entries no encoder output is near get no gradient and would stay dead; moving
+            # them onto random encoder outputs brings them back into use (the codebook
+            # "restart" of Dhariwal et al. 2020, sec. 2.2 / Zeghidour et al. 2021).
+            device = train_images.device
+            chosen = torch.randperm(len(train_images))[:RESEED_IMAGES].to(device)
+            vectors = self.encoded_grid(train_images[chosen]).reshape(-1, self.embedding_dim)
+            if len(vectors) >= len(dead):
+                picks = torch.randperm(len(vectors))[:len(dead)]
+            else:
+                picks = torch.randint(len(vectors), (len(dead),))
+            self.codebook.weight[dead] = vectors[picks.to(device)]
+            counts = self.code_counts(train_images)  # the prior should see the new entries
+        self.code_frequencies.copy_(counts / counts.sum(1, keepdim=True))
+        return {"codes_used": codes_used, "codes_reseeded": len(dead)}
+
+    def sample_prior(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(count, positions * latent_dim): each position's entry drawn from its frequencies."""
+        indices = torch.multinomial(self.code_frequencies.detach().cpu(), count,
+                                    replacement=True, generator=generator).T  # (count, P)
+        entries = self.codebook.weight.detach()
+        return entries[indices.to(entries.device)].flatten(1)
