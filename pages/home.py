@@ -14,7 +14,7 @@ st.markdown(
     "sidebar, then explore its latent space with the pages on the left."
 )
 model = require_model()
-config = model.checkpoint.model_config
+latent_dim = model.checkpoint.model.latent_dim
 digits = embedded_digits()
 # One digit of each class, the same ones every visit, so the picture is a stable reference.
 indices = torch.stack([torch.nonzero(digits.labels == label)[0, 0] for label in range(10)])
@@ -29,5 +29,5 @@ with left:
              caption="Top: real digits. Bottom: what the model rebuilds from the code alone.")
 with right:
     st.metric("Input size", "784 pixels")
-    st.metric("Bottleneck", f"{config.latent_dim} numbers")
-    st.metric("Compression", f"{784 / config.latent_dim:.1f}×")
+    st.metric("Bottleneck", f"{latent_dim} numbers")
+    st.metric("Compression", f"{784 / latent_dim:.1f}×")

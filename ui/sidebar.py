@@ -38,9 +38,10 @@ def _handle_upload() -> None:
 def model_card(model: ActiveModel) -> None:
     config = model.checkpoint.model_config
     train = model.checkpoint.train_config
+    latent_dim = model.checkpoint.model.latent_dim
     lines = [
         f"**{DESCRIPTIONS.get(config.family, config.family)}**",
-        f"latent size **{config.latent_dim}** · compression **{784 / config.latent_dim:.0f}×**",
+        f"latent size **{latent_dim}** · compression **{784 / latent_dim:.1f}×**",
         f"dataset `{train.dataset if train else model.checkpoint.info.get('dataset', '?')}` · "
         f"device `{model_device(model.checkpoint.model)}`",
     ]

@@ -57,7 +57,13 @@ class Autoencoder(nn.Module):
 
     @property
     def latent_dim(self) -> int:
+        """Numbers in the code `embed` returns (positions x dimension for a VQ-VAE)."""
         return self.config.latent_dim
+
+    @property
+    def has_prior(self) -> bool:
+        """Whether `sample_prior` works: VAEs, and families with a fitted or chosen prior."""
+        return type(self).sample_prior is not Autoencoder.sample_prior
 
     def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 1, 28, 28) -> (B, D) code used by the decoder."""
