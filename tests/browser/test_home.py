@@ -7,5 +7,8 @@ def test_home_shows_digits_and_reconstructions(page, app_url):
     page.goto(app_url)
     wait_for_app(page)
     page.get_by_text("Digits and their reconstructions").wait_for()
-    assert page.locator("[data-testid='stImage'] img").count() >= 1
+    image = page.locator("[data-testid='stImage'] img").first
+    image.wait_for()
+    # The picture is a real PNG of 2 rows x 10 digits, not a broken image.
+    assert image.evaluate("img => img.complete && img.naturalWidth") > 500
     assert page.get_by_text("Compression").count() >= 1
