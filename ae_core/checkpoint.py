@@ -53,13 +53,21 @@ def save_checkpoint(path: Path | str, model: Autoencoder, train_config: TrainCon
                     metrics: dict[str, float] | None = None, info: dict[str, Any] | None = None,
                     extras: dict[str, torch.Tensor] | None = None,
                     storage_dtype: str = "float32") -> Path:
-    """Write model + config atomically: a temp file in the same folder, then os.replace."""
+    """Write model + config atomically: a temp file in the same folder, then os.replace.
+
+    Non-finite weights (a diverged model, or float16 overflowing) are refused before anything
+    is written: a checkpoint on disk always loads.
+    """
     if storage_dtype not in STORAGE_DTYPES:
         raise ValueError(f"storage_dtype={storage_dtype!r} is not one of "
                          f"{', '.join(STORAGE_DTYPES)}")
     path = Path(path)
     tensors = {name: value.detach().to("cpu", STORAGE_DTYPES[storage_dtype]).contiguous()
                for name, value in model.state_dict().items()}
+    for name, value in tensors.items():
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise CheckpointError(f"refusing to save {path.name}: {name} holds NaN or infinite "
+                                  f"values as {storage_dtype}")
     for name, value in (extras or {}).items():
         tensors[EXTRA_PREFIX + name] = value.detach().cpu().contiguous()
     metadata = {
@@ -106,17 +114,21 @@ def _json_field(metadata: dict[str, str], key: str, source: str) -> Any:
         raise CheckpointError(f"{source}: metadata {key!r} is not valid JSON ({error})") from None
 
 
-def _read_file(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+def _read_file(path: Path, source: str | None = None
+               ) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """Metadata and tensors of a safetensors file; errors name `source` (an upload's name)."""
     if not path.is_file():
-        raise CheckpointError(f"{path}: file not found")
+        raise CheckpointError(f"{source or path}: file not found")
     if path.stat().st_size > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"{path}: {path.stat().st_size} bytes is too large for a checkpoint")
+        raise CheckpointError(f"{source or path}: {path.stat().st_size} bytes is too large "
+                              f"for a checkpoint")
     try:
         with safe_open(str(path), framework="pt", device="cpu") as reader:
             metadata = reader.metadata() or {}
             tensors = {name: reader.get_tensor(name) for name in reader.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"{path.name}: not a readable safetensors file ({error})") from None
+        raise CheckpointError(f"{source or path.name}: not a readable safetensors file "
+                              f"({error})") from None
     return metadata, tensors
 
 
@@ -137,7 +149,7 @@ def load_checkpoint(path: Path | str, source_name: str | None = None) -> Checkpo
     """Read, validate (format, family, every tensor's name, shape and dtype), then build."""
     path = Path(path)
     source = source_name or path.name
-    metadata, tensors = _read_file(path)
+    metadata, tensors = _read_file(path, source_name)
     if metadata.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{source}: not a Latent Lab checkpoint (no '{FORMAT_NAME}' format "
                               f"tag in its metadata)")
@@ -191,6 +203,8 @@ def list_checkpoints(folder: Path | str) -> list[Path]:
 
 def read_metadata(path: Path | str) -> dict[str, Any]:
     """The decoded metadata of a checkpoint without building its model (for listings)."""
-    metadata, _ = _read_file(Path(path))
-    return {key: (json.loads(value) if key in ("model_config", "train_config", "metrics", "info")
-                  else value) for key, value in metadata.items()}
+    path = Path(path)
+    metadata, _ = _read_file(path)
+    return {key: (_json_field(metadata, key, path.name)
+                  if key in ("model_config", "train_config", "metrics", "info") else value)
+            for key, value in metadata.items()}

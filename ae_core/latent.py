@@ -29,7 +29,12 @@ def model_device(model: Autoencoder) -> torch.device:
 def encode_dataset(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor,
                    batch_size: int = 1000,
                    progress: Callable[[float], None] | None = None) -> EncodedSet:
-    """(N, 1, 28, 28) floats in [0, 1] -> codes (N, D) and per-image errors (N,)."""
+    """(N, 1, 28, 28) floats in [0, 1] -> codes (N, D) and per-image errors (N,).
+
+    Runs in eval mode and leaves the model in the mode it found it (a training callback may
+    call this between epochs).
+    """
+    was_training = model.training
     model.eval()
     device = model_device(model)
     codes, errors = [], []
@@ -42,6 +47,7 @@ def encode_dataset(model: Autoencoder, images: torch.Tensor, labels: torch.Tenso
         errors.append((recon - x).pow(2).flatten(1).mean(dim=1).cpu())
         if progress is not None:
             progress(min(1.0, (start + len(x)) / len(images)))
+    model.train(was_training)
     return EncodedSet(torch.cat(codes), torch.cat(errors), labels.cpu())
 
 
@@ -51,20 +57,42 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int,
     """(D,), (D,) -> (steps, D) codes from z0 to z1, both ends included.
 
     slerp follows the great circle (Shoemake 1985; White 2016 for latent spaces), keeping the
-    norm that Gaussian codes concentrate at instead of cutting through the low-density middle.
+    norm that Gaussian codes concentrate at instead of cutting through the low-density middle:
+    the direction moves along the circle and the length changes linearly, so every code's norm
+    lies between the ends' norms.
     """
     if method not in INTERPOLATIONS:
         raise ValueError(f"method={method!r} is not one of {', '.join(INTERPOLATIONS)}")
     if steps < 2:
         raise ValueError(f"steps={steps!r} must be at least 2 (the two ends)")
     t = torch.linspace(0.0, 1.0, steps, device=z0.device).unsqueeze(1)  # (steps, 1)
-    if method == "slerp":
-        unit0, unit1 = z0 / z0.norm().clamp_min(1e-8), z1 / z1.norm().clamp_min(1e-8)
-        omega = torch.arccos((unit0 * unit1).sum().clamp(-1.0, 1.0))
-        if omega.abs() > 1e-4:  # nearly parallel vectors: slerp tends to lerp
-            sin_omega = torch.sin(omega)
-            return (torch.sin((1 - t) * omega) / sin_omega) * z0 + (
-                torch.sin(t * omega) / sin_omega) * z1
+    if method == "slerp" and min(z0.norm(), z1.norm()) > 1e-8:
+        norm0, norm1 = z0.norm(), z1.norm()
+        unit0, unit1 = z0 / norm0, z1 / norm1
+        # The angle by atan2 of the parallel and orthogonal parts: arccos of the dot product
+        # loses precision near 0 and pi in float32.
+        cos_omega = (unit0 * unit1).sum().clamp(-1.0, 1.0)
+        across = unit1 - cos_omega * unit0  # (D,) the part of unit1 orthogonal to unit0
+        sin_omega = across.norm()
+        omega = torch.atan2(sin_omega, cos_omega)
+        if sin_omega > 1e-6:
+            across = across / sin_omega
+            # Once more: when unit1 is nearly +-unit0, rounding leaves a little of unit0 in it.
+            across = across - (across * unit0).sum() * unit0
+            across = across / across.norm()
+        elif z0.numel() > 1:  # the same or opposite directions: any great circle will do
+            axis = torch.zeros_like(unit0)
+            axis[unit0.abs().argmin()] = 1.0
+            across = axis - (axis * unit0).sum() * unit0
+            across = across / across.norm()
+        elif cos_omega > 0:  # one dimension, the same sign: the direction never changes
+            across = torch.zeros_like(unit0)
+        else:  # one dimension, opposite signs: the line through zero is the only path
+            return (1 - t) * z0 + t * z1
+        directions = torch.cos(t * omega) * unit0 + torch.sin(t * omega) * across
+        path = directions * ((1 - t) * norm0 + t * norm1)
+        path[0], path[-1] = z0, z1  # the ends exactly, not up to rounding
+        return path
     return (1 - t) * z0 + t * z1
 
 
@@ -91,7 +119,9 @@ def code_ranges(codes: torch.Tensor, spread: float = 3.0,
     """(N, D) codes -> per-dimension (low, high) slider bounds from the real codes' spread.
 
     The central 99 % of the codes widened a little, so sliders cover what the data uses and a
-    bit beyond, never an arbitrary [-3, 3] that a sparse or ReLU code never reaches.
+    bit beyond, never an arbitrary [-3, 3] that a sparse or ReLU code never reaches. The
+    widening stops at `spread` standard deviations from the mean; the central 99 % itself is
+    always covered, even for a skewed code whose tail reaches past that.
     """
     codes = codes.float()
     low = torch.quantile(codes, quantile, dim=0)
@@ -99,8 +129,8 @@ def code_ranges(codes: torch.Tensor, spread: float = 3.0,
     margin = 0.1 * (high - low) + 1e-3
     std = codes.std(dim=0, unbiased=False)
     mean = codes.mean(dim=0)
-    low = torch.maximum(low - margin, mean - spread * std - 1e-3)
-    high = torch.minimum(high + margin, mean + spread * std + 1e-3)
+    low = torch.minimum(low - 1e-3, torch.maximum(low - margin, mean - spread * std - 1e-3))
+    high = torch.maximum(high + 1e-3, torch.minimum(high + margin, mean + spread * std + 1e-3))
     return low, high
 
 
@@ -116,6 +146,22 @@ def dimension_importance(model: Autoencoder, images: torch.Tensor,
 
             return gaussian_kl(out.mean, out.log_var).mean(dim=0).cpu()
     return codes.float().var(dim=0, unbiased=False)
+
+
+@torch.inference_mode()
+def sample_codes(codes: torch.Tensor, count: int,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """(N, D) codes -> (count, D) draws from a Gaussian fitted to them (mean and covariance).
+
+    For models without a prior: a draw lands where real codes lie, correlations included,
+    not in a corner of the box the per-dimension ranges span. The SVD copes with dead units.
+    """
+    codes = codes.float()
+    mean = codes.mean(dim=0)
+    _, singular, axes = torch.linalg.svd(codes - mean, full_matrices=False)  # axes: (K, D)
+    scale = singular / max(1, len(codes) - 1) ** 0.5
+    noise = torch.randn(count, len(scale), generator=generator)
+    return mean + (noise * scale) @ axes
 
 
 @torch.inference_mode()

@@ -26,6 +26,8 @@ def image_png(image: torch.Tensor, scale: int = 8) -> bytes:
 
 def grid_array(images: torch.Tensor, columns: int, padding: int = 2) -> np.ndarray:
     """(N, 1, H, W) -> one uint8 (rows*(H+p)-p, columns*(W+p)-p) array, mid-grey padding."""
+    if len(images) == 0:
+        raise ValueError("no images to draw in a grid")
     pixels = to_uint8(images).reshape(len(images), *images.shape[-2:])
     count, height, width = pixels.shape
     columns = max(1, min(columns, count))

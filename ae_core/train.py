@@ -111,6 +111,9 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
     """
     check_overcomplete(model.config, config)
     callbacks = list(callbacks)
+    if len(train_data) == 0:
+        raise ValueError(f"{train_data.name} has no training digits (check exclude_classes "
+                         f"and val_fraction)")
     device = pick_device(config.device)
     torch.manual_seed(config.seed)  # the VAE's sampling noise draws from the global generator
     generator = torch.Generator().manual_seed(config.seed)  # shuffling and input corruption
@@ -150,7 +153,7 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
             loss = terms["loss"]
             if not torch.isfinite(loss):
                 model.load_state_dict(last_good)
-                stop_reason = (f"loss became {float(loss)} at epoch {epoch}, step {step}; "
+                stop_reason = (f"loss became {loss.item()} at epoch {epoch}, step {step}; "
                                f"kept the weights of epoch {epoch - 1}")
                 diverged = True
                 break
@@ -180,10 +183,12 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
         train_terms = {name: total / seen for name, total in totals.items()}
         val_terms = (evaluate_terms(model, val_images, val_labels, kl_weight=kl_weight)
                      if val_images is not None else {})
-        if val_terms and not all(math.isfinite(v) for v in val_terms.values()):
+        weights_finite = all(torch.isfinite(p).all() for p in model.state_dict().values()
+                             if p.is_floating_point())
+        if not weights_finite or not all(math.isfinite(v) for v in val_terms.values()):
             model.load_state_dict(last_good)
-            stop_reason = (f"validation loss became non-finite after epoch {epoch}; "
-                           f"kept the weights of epoch {epoch - 1}")
+            stop_reason = (f"{'weights' if not weights_finite else 'validation loss'} became "
+                           f"non-finite in epoch {epoch}; kept the weights of epoch {epoch - 1}")
             diverged = True
             break
         report = EpochReport(epoch, config.epochs, train_terms, val_terms, kl_weight,

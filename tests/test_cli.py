@@ -1,0 +1,320 @@
+"""The command line end to end on the embedded digits (real processes), every config field as an
+option, and user mistakes that end in one line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from ae_core import data
+from ae_core.checkpoint import load_checkpoint, read_metadata, save_checkpoint
+from ae_core.cli import _training_digits, build_parser, main
+from ae_core.config import PRESETS, ModelConfig, TrainConfig
+from ae_core.data import EMBEDDED, SHARED_MNIST_DIR, Dataset, evaluation_set
+from ae_core.evaluate import evaluate_model
+from ae_core.models import REGISTRY, build_model
+from ae_core.train import fit
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TRAIN_ARGS = ["train", "--family", "vae", "--latent-dim", "4", "--epochs", "1",
+              "--hidden-sizes", "64", "--seed", "3", "--batch-size", "256",
+              "--val-fraction", "0.2", "--kl-warmup-epochs", "1", "--exclude-classes", "9"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread: on a small shared machine, OpenMP threads spin against other jobs
+    and make these tiny models several times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m ae_core ARGS` in a real process from the project root."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # see one_thread
+    return subprocess.run([sys.executable, "-m", "ae_core", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    """`main(ARGS)` in this process: exit code, stdout, stderr."""
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:  # argparse's own exits (--help, usage errors)
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code != 0
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def shared_mnist_or_skip() -> Path:
+    if not (SHARED_MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file():
+        if IN_CI:
+            pytest.fail(f"CI=true but the shared MNIST test set is missing at {SHARED_MNIST_DIR}")
+        pytest.skip(f"the shared MNIST test set is absent at {SHARED_MNIST_DIR}")
+    return SHARED_MNIST_DIR
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A VAE trained by `python -m ae_core train` for one epoch on the embedded digits."""
+    out = tmp_path_factory.mktemp("cli") / "vae4.safetensors"
+    result = run_cli(*TRAIN_ARGS, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+@pytest.fixture
+def cached_embedded(embedded: Dataset, monkeypatch) -> Dataset:
+    monkeypatch.setattr(data, "load_embedded", lambda: embedded)
+    return embedded
+
+
+# End to end, in real processes
+
+
+def test_train_end_to_end(trained):
+    out, result = trained
+    assert f"saved {out} (1 epochs on cpu)" in result.stdout
+    assert "epoch 1/1" in result.stderr and "neg_elbo=" in result.stderr
+    assert "Traceback" not in result.stderr
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.model_config == ModelConfig(family="vae", latent_dim=4, hidden_sizes=(64,))
+    assert checkpoint.train_config == TrainConfig(
+        epochs=1, seed=3, batch_size=256, val_fraction=0.2, kl_warmup_epochs=1,
+        exclude_classes=(9,))
+    assert {"loss", "recon_loss", "kl_loss", "neg_elbo"} <= set(checkpoint.metrics)
+    assert checkpoint.info["epochs_completed"] == 1 and checkpoint.info["preset"] == "vae"
+    assert checkpoint.info["dataset"] == EMBEDDED
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp file left
+
+
+def test_evaluate_on_the_embedded_digits(trained, capsys, cached_embedded):
+    out, _ = trained
+    code, stdout, err = run_main(capsys, "evaluate", str(out))
+    assert code == 0, err
+    lines = stdout.splitlines()
+    # Held out: the validation split of the 4,500 digits that are not nines, plus the nines.
+    assert lines[0] == f"{out.name} (vae, latent 4) on mnist-embedded/val, 1400 digits"
+    values = {line.split()[0]: float(line.split()[1]) for line in lines[1:]}
+    assert values["test_digits"] == 1400 and values["pca_components"] == 4
+    assert 0 < values["mse_per_pixel"] < 0.2 and values["neg_elbo"] > 0
+
+
+def test_evaluate_json_on_the_embedded_digits(trained):
+    out, _ = trained
+    result = run_cli("evaluate", str(out), "--json", "--denoise-sigma", "0.5")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["checkpoint"] == str(out) and report["dataset"] == "mnist-embedded/val"
+    assert report["test_digits"] == 1400 and report["pca_components"] == 4
+    assert 5 < report["noisy_psnr_db"] < 10 and report["denoised_psnr_db"] > 0
+
+
+def test_evaluate_on_the_shared_mnist_test_set(trained):
+    folder = shared_mnist_or_skip()
+    out, _ = trained
+    result = run_cli("evaluate", str(out), "--dataset", str(folder), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["dataset"] == "mnist-test" and report["test_digits"] == 10_000
+    assert 0 < report["mse_per_pixel"] < 0.2 and report["pca_mse_per_pixel"] > 0
+
+
+def test_a_hostile_file_in_a_real_process(tmp_path: Path):
+    class Hostile:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    path = tmp_path / "model.safetensors"
+    torch.save({"weights": Hostile()}, path)
+    result = run_cli("evaluate", str(path))
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_line_error(result.returncode, result.stderr, "model.safetensors",
+                          "not a readable safetensors file")
+    assert not (tmp_path / "pwned").exists()
+
+
+# Every config field is an option
+
+
+def test_every_config_field_is_an_option(capsys):
+    code, help_text, _ = run_main(capsys, "train", "--help")
+    assert code == 0
+    options = {"--" + spec.name.replace("_", "-")
+               for config in (ModelConfig, TrainConfig) for spec in dataclasses.fields(config)}
+    for option in options:
+        assert option in help_text, option
+
+
+def test_every_option_reaches_its_field():
+    parser = build_parser()
+    for config in (ModelConfig, TrainConfig):
+        for spec in dataclasses.fields(config):
+            default = spec.default
+            if isinstance(default, tuple):
+                given, expected = ["1", "2"], [1, 2]
+            elif isinstance(default, bool) or not isinstance(default, int | float | str):
+                pytest.fail(f"{spec.name}: no test value for {type(default).__name__}")
+            elif isinstance(default, str):
+                given, expected = ["x"], "x"
+            else:
+                given, expected = ["3"], type(default)(3)
+            option = "--" + spec.name.replace("_", "-")
+            args = parser.parse_args(["train", "--out", "m.safetensors", option, *given])
+            assert getattr(args, spec.name) == expected, spec.name
+
+
+def test_families_lists_every_family_and_preset(capsys):
+    code, out, _ = run_main(capsys, "families")
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines()]
+    assert names == [*REGISTRY, *PRESETS]
+
+
+# User mistakes: one line on stderr, a non-zero exit, no traceback
+
+
+@pytest.fixture
+def existing(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(family="ae", latent_dim=2, hidden_sizes=(16,)))
+    return save_checkpoint(tmp_path / "existing.safetensors", model, TrainConfig(epochs=1))
+
+
+def test_missing_checkpoint(capsys, tmp_path: Path):
+    code, out, err = run_main(capsys, "evaluate", str(tmp_path / "nothing.safetensors"))
+    assert_one_line_error(code, err, "nothing.safetensors", "file not found")
+    assert out == ""
+
+
+@pytest.mark.parametrize("content", [b"not a checkpoint", b""], ids=["text", "empty"])
+def test_not_a_checkpoint(capsys, tmp_path: Path, content: bytes):
+    path = tmp_path / "notes.safetensors"
+    path.write_bytes(content)
+    code, _, err = run_main(capsys, "evaluate", str(path))
+    assert_one_line_error(code, err, "notes.safetensors")
+
+
+def test_existing_out_without_overwrite(capsys, existing: Path):
+    before = existing.read_bytes()
+    code, _, err = run_main(capsys, "train", "--family", "ae", "--epochs", "1",
+                            "--out", str(existing))
+    assert_one_line_error(code, err, "exists", "--overwrite")
+    assert existing.read_bytes() == before
+
+
+def test_overwrite_replaces_the_checkpoint(capsys, existing: Path, cached_embedded):
+    code, out, err = run_main(capsys, "train", "--family", "ae", "--latent-dim", "3",
+                              "--hidden-sizes", "16", "--epochs", "1", "--batch-size", "512",
+                              "--out", str(existing), "--overwrite")
+    assert code == 0, err
+    assert "saved" in out and "epoch 1/1" in err
+    assert read_metadata(existing)["model_config"]["latent_dim"] == 3
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--family", "gan"], ["unknown model family 'gan'", "conv_vae", "beta_vae"]),
+    (["--latent-dim", "0"], ["latent_dim=0"]),
+    (["--latent-dim", "1.5"], ["--latent-dim", "invalid int value"]),
+    (["--epochs", "many"], ["--epochs", "'many'"]),
+    (["--recon-loss", "l1"], ["recon_loss='l1'", "bce, mse"]),
+    (["--lr-schedule", "warm"], ["lr_schedule='warm'"]),
+    (["--noise-kind", "gaussian"], ["noise_level"]),
+    (["--val-fraction", "1.5"], ["val_fraction=1.5"]),
+    (["--hidden-sizes", "wide"], ["--hidden-sizes", "'wide'"]),
+    (["--no-such-option", "3"], ["unrecognized arguments", "--no-such-option"]),
+    (["--dataset", "/no/such/folder"], ["unknown dataset", "/no/such/folder"]),
+], ids=["family", "latent-dim-0", "latent-dim-float", "epochs", "recon-loss", "lr-schedule",
+        "noise-level", "val-fraction", "hidden-sizes", "unknown-option", "dataset"])
+def test_bad_train_options(capsys, tmp_path: Path, cached_embedded, args, fragments):
+    out = tmp_path / "x.safetensors"
+    code, stdout, err = run_main(capsys, "train", "--epochs", "1", "--out", str(out), *args)
+    assert_one_line_error(code, err, *fragments)
+    assert not out.exists() and stdout == ""
+
+
+def test_out_must_be_safetensors(capsys, tmp_path: Path):
+    code, _, err = run_main(capsys, "train", "--out", str(tmp_path / "model.pt"))
+    assert_one_line_error(code, err, "must end in .safetensors")
+
+
+def test_out_in_an_unwritable_place(capsys, tmp_path: Path, cached_embedded):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    code, _, err = run_main(capsys, "train", "--family", "ae", "--latent-dim", "2",
+                            "--hidden-sizes", "8", "--epochs", "1", "--batch-size", "1024",
+                            "--out", str(blocker / "x.safetensors"))
+    assert_one_line_error(code, err, str(blocker))  # at once, before any training
+
+
+def test_a_missing_command(capsys):
+    code, _, err = run_main(capsys)
+    assert_one_line_error(code, err, "required")
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--denoise-sigma", "2"], ["noise level 2.0", "[0, 1]"]),
+    (["--denoise-sigma", "loud"], ["--denoise-sigma", "'loud'"]),
+    (["--dataset", "kmnist"], ["unknown dataset 'kmnist'"]),
+], ids=["sigma-range", "sigma-text", "dataset"])
+def test_bad_evaluate_options(capsys, existing: Path, cached_embedded, args, fragments):
+    code, out, err = run_main(capsys, "evaluate", str(existing), *args)
+    assert_one_line_error(code, err, *fragments)
+    assert out == ""
+
+
+# Scoring against the right digits
+
+
+def test_pca_and_probes_never_see_the_held_out_digits(cached_embedded):
+    config = TrainConfig(seed=3, val_fraction=0.2, exclude_classes=(9,))
+    train = _training_digits(EMBEDDED, config)
+    held_out = evaluation_set(EMBEDDED, 3, 0.2, (9,))
+    keys = lambda d: {row.tobytes() for row in d.images.flatten(1).numpy()}  # noqa: E731
+    assert not keys(train) & keys(held_out)
+    assert len(train) + len(held_out) == 5000 and not (train.labels == 9).any()
+    # A folder dataset that is gone: evaluation goes on without the baseline.
+    assert _training_digits(EMBEDDED, dataclasses.replace(config, dataset="/gone")) is not None
+    assert _training_digits("/some/test/folder", dataclasses.replace(config,
+                                                                     dataset="/gone")) is None
+
+
+def test_evaluate_model(digits: Dataset, embedded: Dataset):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(family="vae", latent_dim=4, hidden_sizes=(64,)))
+    order = torch.randperm(len(embedded), generator=torch.Generator().manual_seed(0))
+    train = embedded.subset(order[:1500])
+    fit(model, train, None, TrainConfig(epochs=3, batch_size=64, lr=3e-3, device="cpu"))
+    metrics = evaluate_model(model, digits, train, probes=True, denoise_sigma=0.5)
+    assert metrics["test_digits"] == 200 and metrics["pca_components"] == 4
+    with torch.inference_mode():
+        images = digits.float_images()
+        errors = (model.reconstruct(images) - images).pow(2).flatten(1).mean(1)
+    assert metrics["mse_per_pixel"] == pytest.approx(float(errors.mean()), rel=1e-5)
+    assert metrics["psnr_db"] == pytest.approx(float((-10 * errors.log10()).mean()), rel=1e-5)
+    assert metrics["mse_ratio_to_pca"] == pytest.approx(
+        metrics["mse_per_pixel"] / metrics["pca_mse_per_pixel"])
+    assert 0.3 < metrics["linear_probe_accuracy"] <= 1 and 0.3 < metrics["knn_accuracy"] <= 1
+    assert metrics["noisy_psnr_db"] < metrics["denoised_psnr_db"]
+    assert {"recon_loss", "kl_loss", "neg_elbo"} <= set(metrics) and "loss" not in metrics
+    assert evaluate_model(model, digits) == pytest.approx(
+        {k: v for k, v in metrics.items() if k in evaluate_model(model, digits)})
