@@ -26,7 +26,8 @@ left, right = st.columns([3, 1])
 with left:
     st.subheader("Digits and their reconstructions")
     st.image(grid_png(torch.cat([images, recon]), columns=10, scale=4),
-             caption="Top: real digits. Bottom: what the model rebuilds from the code alone.")
+             caption="Top: real digits. Bottom: what the model rebuilds from the code alone.",
+             output_format="PNG")
 with right:
     st.metric("Input size", "784 pixels")
     st.metric("Bottleneck", f"{latent_dim} numbers")

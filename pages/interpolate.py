@@ -1,6 +1,72 @@
-"""Placeholder until this page is built."""
+"""Interpolation: walk from one digit's code to another's and decode every step on the way."""
 
 import streamlit as st
+import torch
 
-st.title("interpolate")
-st.info("This page is being built.")
+from ae_core.latent import INTERPOLATIONS, decode_codes, interpolate, interpolate_pixels
+from ae_core.plotting import grid_png, strip_gif
+from ui import state
+from ui.models import embedded_digits, embedded_images, encoded_digits, require_model
+from ui.widgets import digit_picker, guarded, labels_for, send_to_picker
+
+METHODS = {"linear": "Linear", "slerp": "Spherical (slerp)"}
+PICKERS = ("interpolate_start", "interpolate_end")
+TAKEN_KEY = "interpolate_taken_ends"  # the last INTERPOLATION_ENDS this page followed
+
+st.title("Interpolation")
+model = require_model()
+net = model.checkpoint.model
+digits = embedded_digits()
+images = embedded_images()
+codes = encoded_digits(model.key, model.checkpoint).codes
+
+ends = st.session_state.get(state.INTERPOLATION_ENDS)
+if ends is not None and list(ends) != st.session_state.get(TAKEN_KEY):
+    st.session_state[TAKEN_KEY] = list(ends)  # followed once; the pickers are the user's after
+    for prefix, index in zip(PICKERS, ends, strict=False):
+        if index is not None and 0 <= int(index) < len(digits):
+            send_to_picker(prefix, int(index))
+
+first, second, settings = st.columns([2, 2, 1], gap="large")
+with first:
+    start = digit_picker(PICKERS[0], digits, "From", default_class=1)
+with second:
+    end = digit_picker(PICKERS[1], digits, "To", default_class=7)
+with settings:
+    steps = st.slider("Steps", 3, 24, 10, key="interpolate_steps")
+    method = st.radio("Path", INTERPOLATIONS, format_func=METHODS.get, key="interpolate_method",
+                      help="Spherical keeps the code's length, where a VAE's codes live")
+    label = None
+    if net.is_conditional:
+        label = st.selectbox("Draw as class", range(net.config.num_classes),
+                             index=int(digits.labels[start]), key="interpolate_class")
+
+ends_images = images[[start, end]]  # (2, 1, 28, 28)
+path = interpolate(codes[start], codes[end], steps, method)  # (steps, D)
+decoded = guarded("Decoding the path", decode_codes, net, path,
+                  labels_for(model.checkpoint, label, steps))
+if decoded is None:
+    st.stop()
+crossfade = interpolate_pixels(ends_images[0], ends_images[1], steps)
+latent_strip = torch.cat([ends_images[:1], decoded, ends_images[1:]])
+pixel_strip = torch.cat([ends_images[:1], crossfade, ends_images[1:]])
+
+latent_png = grid_png(latent_strip, columns=steps + 2, scale=3)
+st.subheader(f"Through the latent space: {METHODS[method].lower()} path")
+st.image(latent_png, output_format="PNG",
+         caption="The two digits at the ends; between them, the decoder's drawing of each code "
+                 "on the path.")
+st.subheader("Through pixel space (a cross-fade)")
+st.image(grid_png(pixel_strip, columns=steps + 2, scale=3), output_format="PNG",
+         caption="The same number of steps, mixing pixels: halfway is two faint digits on top of "
+                 "each other, not a digit. The latent path goes through what the model learned "
+                 "digits look like.")
+
+name = f"interpolation_{start}_{end}_{method}"
+png, gif = st.columns(2)
+png.download_button("Download the strip (PNG)", latent_png, file_name=f"{name}.png",
+                    mime="image/png", key="interpolate_png", icon=":material/image:",
+                    on_click="ignore")
+gif.download_button("Download the morph (animated GIF)", strip_gif(decoded),
+                    file_name=f"{name}.gif", mime="image/gif", key="interpolate_gif",
+                    icon=":material/animation:", on_click="ignore")

@@ -68,7 +68,9 @@ def add_session_model(name: str, checkpoint: Checkpoint) -> str:
     label = SESSION_PREFIX + name
     checkpoint.info["session_key"] = f"session-{uuid.uuid4().hex}"
     session_models()[label] = checkpoint
-    st.session_state[state.ACTIVE_MODEL] = label
+    # The picker may already be drawn in this run, and Streamlit refuses a new value for a
+    # drawn widget: the label waits here until `active_model` runs before the next picker.
+    st.session_state[state.PENDING_ACTIVE_MODEL] = label
     return label
 
 
@@ -84,6 +86,9 @@ def default_label(labels: list[str]) -> str | None:
 def active_model() -> ActiveModel | None:
     """The model this session looks at, or None when there is none at all."""
     labels = model_labels()
+    pending = st.session_state.pop(state.PENDING_ACTIVE_MODEL, None)
+    if pending in labels:
+        st.session_state[state.ACTIVE_MODEL] = pending
     label = st.session_state.get(state.ACTIVE_MODEL)
     if label not in labels:
         label = default_label(labels)

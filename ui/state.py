@@ -9,7 +9,9 @@ CHECKPOINT_DIR = Path(os.environ.get("LATENT_LAB_CHECKPOINTS", PROJECT_ROOT / "c
 DEFAULT_CHECKPOINT = "ae_32"  # what a first-time visitor sees, if it is shipped
 
 ACTIVE_MODEL = "active_model"  # label of the model every page shows
+PENDING_ACTIVE_MODEL = "pending_active_model"  # a new model to make active before the picker
 SESSION_MODELS = "session_models"  # label -> Checkpoint trained or uploaded in this session
 UPLOAD_ERROR = "upload_error"  # message of the last refused upload
 SELECTED_DIGIT = "selected_digit"  # dataset index sent from the latent map to the sliders
 INTERPOLATION_ENDS = "interpolation_ends"  # [index or None, index or None] for interpolation
+TRAIN_RUN = "train_run"  # this session's latest training run (ui.training.TrainingRun)

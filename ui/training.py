@@ -1,0 +1,315 @@
+"""Training from the Train page: the run record kept in session state, the Streamlit callback
+that draws a run as it learns, and what happens to a finished or interrupted run.
+
+A click anywhere in Streamlit reruns the script, which interrupts a training run in progress
+(the Stop button is such a click). So after every epoch the callback keeps a CPU copy of the
+model and the history in the run record: the next script run finds the record unfinished and
+keeps what the last completed epoch learned.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from ae_core.charts import code_scatter, loss_curves
+from ae_core.checkpoint import Checkpoint, checkpoint_to_bytes, save_checkpoint
+from ae_core.config import PRESETS, ModelConfig, TrainConfig, check_overcomplete, resolve_preset
+from ae_core.data import DIGIT_CLASSES, EMBEDDED, Dataset, load_dataset, train_val_split
+from ae_core.latent import encode_dataset, model_device
+from ae_core.models import REGISTRY, Autoencoder, build_model
+from ae_core.plotting import grid_png
+from ae_core.projection import PCAProjection
+from ae_core.train import Callback, EpochReport, StepReport, TrainResult, fit
+from ui import state
+from ui.models import SESSION_PREFIX, add_session_model, embedded_digits, session_models
+
+# Loss weights that only some families read (architecture sizes are probed, see `reads_field`).
+FAMILY_OPTIONS: dict[str, tuple[str, ...]] = {
+    "sparse_ae": ("sparsity_weight",),
+    "contractive_ae": ("contractive_weight",),
+    "vqvae": ("codebook_size", "commitment_weight"),
+    "aae": ("prior", "adversarial_weight"),
+}
+VARIATIONAL_OPTIONS = ("beta", "kl_warmup_epochs")
+CODE_SAMPLE = 1000  # validation digits whose codes the 2-D view shows each epoch
+STRIP_EPOCHS = 8  # reconstruction rows kept in the strip: the latest epochs
+PROGRESS_SECONDS = 0.2  # at most this often a progress update (each is a message to the browser)
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def family_of(choice: str) -> str:
+    """The model family behind a family name or a preset name."""
+    return PRESETS[choice].family if choice in PRESETS else choice
+
+
+@functools.cache
+def reads_field(family: str, name: str, small: tuple[int, ...], other: tuple[int, ...]) -> bool:
+    """Whether `family`'s architecture depends on config field `name`: two tiny models built
+    with different values differ in size. New families get the right widgets for free."""
+    try:
+        sizes = [sum(p.numel() for p in build_model(
+            ModelConfig(family=family, latent_dim=2, **{name: value})).parameters())
+            for value in (small, other)]
+    except Exception:  # a family that cannot be built this small: show the option anyway
+        return True
+    return sizes[0] != sizes[1]
+
+
+def options_for(choice: str) -> list[str]:
+    """Config fields the Train page shows for a family or preset, in display order."""
+    family = family_of(choice)
+    model_class = REGISTRY.get(family)
+    fields = ["latent_dim"]
+    if reads_field(family, "hidden_sizes", (8,), (9,)):
+        fields.append("hidden_sizes")
+    if reads_field(family, "conv_channels", (4,), (5,)):
+        fields.append("conv_channels")
+    fields.append("recon_loss")
+    if model_class is not None and model_class.is_variational:
+        fields.extend(VARIATIONAL_OPTIONS)
+    fields.extend(FAMILY_OPTIONS.get(family, ()))
+    return fields
+
+
+def defaults_for(choice: str) -> dict[str, Any]:
+    """Every ModelConfig and TrainConfig field's starting value for a family or preset."""
+    model_config, train_config = resolve_preset(choice, {}, {})
+    return {**model_config.to_dict(), **train_config.to_dict()}
+
+
+def parse_sizes(text: str, name: str) -> tuple[int, ...]:
+    """"512, 256" -> (512, 256); a clear ValueError for anything else."""
+    parts = [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+    try:
+        return tuple(int(part) for part in parts)
+    except ValueError:
+        raise ValueError(f"{name} must be whole numbers separated by commas, "
+                         f"got {text!r}") from None
+
+
+def build_configs(choice: str, values: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
+    """Configs from the page's widget values (ValueError naming the field when they clash)."""
+    model_fields = set(ModelConfig.__dataclass_fields__)
+    model_values = {k: v for k, v in values.items() if k in model_fields and k != "family"}
+    train_values = {k: v for k, v in values.items() if k in TrainConfig.__dataclass_fields__}
+    model_config, train_config = resolve_preset(choice, model_values, train_values)
+    check_overcomplete(model_config, train_config)
+    if set(range(len(DIGIT_CLASSES))) <= set(train_config.exclude_classes):
+        raise ValueError("exclude_classes leaves no class to train on")
+    return model_config, train_config
+
+
+@st.cache_resource(show_spinner="Loading the training digits…", max_entries=4)
+def training_set(name: str) -> Dataset:
+    """A dataset's training split, loaded once for all sessions (read-only)."""
+    return embedded_digits() if name == EMBEDDED else load_dataset(name, "train")
+
+
+def split_data(config: TrainConfig) -> tuple[Dataset, Dataset]:
+    """ae_core.train.prepare_data over the cached training set."""
+    dataset = training_set(config.dataset).without_classes(config.exclude_classes)
+    return train_val_split(dataset, config.val_fraction, config.seed)
+
+
+def view_digits(data: Dataset) -> tuple[Dataset, Dataset]:
+    """The digits a run is watched on: one per class (the strip) and a fixed sample (2-D)."""
+    firsts = [torch.nonzero(data.labels == label)[0, 0] for label in data.labels.unique()]
+    return data.subset(torch.stack(firsts)), data.subset(torch.arange(min(len(data),
+                                                                           CODE_SAMPLE)))
+
+
+@dataclass
+class TrainingRun:
+    """One training run of this session: its settings, what it has learned, how it ended."""
+
+    name: str
+    choice: str  # the family or preset picked
+    model_config: ModelConfig
+    train_config: TrainConfig
+    fixed: Dataset  # one digit per class, reconstructed after every epoch
+    sample: Dataset  # digits whose codes the 2-D view shows
+    history: list[EpochReport] = field(default_factory=list)
+    model: Autoencoder | None = None  # CPU copy of the last completed epoch
+    recon_rows: list[torch.Tensor] = field(default_factory=list)  # (K, 1, 28, 28) per epoch
+    points: np.ndarray | None = None  # (N, 2) the sample's codes, projected
+    points_title: str = ""
+    view_error: str | None = None  # a family whose codes the view cannot draw
+    finished: bool = False
+    stop_reason: str | None = None
+    diverged: bool = False
+    device: str = ""
+    checkpoint: Checkpoint | None = None
+    label: str | None = None  # its label in the sidebar's model picker
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history)
+
+    def observe(self, model: Autoencoder) -> None:
+        """Reconstruct the fixed digits and project the sample's codes with `model` (CPU)."""
+        try:
+            with torch.inference_mode():
+                self.recon_rows.append(model.reconstruct(self.fixed.float_images(),
+                                                         self.fixed.labels))
+            del self.recon_rows[:-STRIP_EPOCHS]  # the strip shows the latest epochs only
+            codes = encode_dataset(model, self.sample.float_images(), self.sample.labels).codes
+            if codes.shape[1] == 2:
+                self.points, title = codes.numpy(), "the 2-D code itself"
+            else:
+                projection = PCAProjection(2).fit(codes)
+                explained = projection.explained_variance_ratio_.sum()
+                self.points = projection.transform(codes)
+                title = f"PCA of the {codes.shape[1]}-D codes ({explained:.0%} of variance)"
+            self.points_title = f"Codes after epoch {self.epochs_done}<br>{title}"
+        except Exception as error:  # a family the view does not know: training goes on
+            self.view_error = f"the live view cannot draw this model's codes: {error}"
+
+
+class TrainingView:
+    """The page area a run draws into: progress bar, loss curves, 2-D codes, reconstructions."""
+
+    def __init__(self) -> None:
+        self.progress_slot = st.empty()
+        losses, codes = st.columns(2)
+        self.losses = losses.empty()
+        self.codes = codes.empty()
+        self.strip = st.empty()
+
+    def progress(self, fraction: float, text: str) -> None:
+        self.progress_slot.progress(min(1.0, max(0.0, fraction)), text=text)
+
+    def draw(self, run: TrainingRun) -> None:
+        epoch = run.epochs_done
+        if run.history:
+            self.losses.plotly_chart(loss_curves(run.history), key=f"train_losses_{epoch}")
+        if run.view_error:
+            self.codes.warning(run.view_error)
+        elif run.points is not None:
+            self.codes.plotly_chart(
+                code_scatter(run.points, run.sample.labels, run.sample.class_names,
+                             run.points_title), key=f"train_codes_{epoch}")
+        if run.recon_rows:
+            first = epoch - len(run.recon_rows) + 1
+            images = torch.cat([run.fixed.float_images(), *run.recon_rows])
+            self.strip.image(grid_png(images, columns=len(run.fixed), scale=3), output_format="PNG",
+                             caption=f"Top row: the digits. Below: their reconstructions after "
+                                     f"epoch {first}" + (f" to {epoch}" if epoch > first else ""))
+
+
+class LiveTraining(Callback):
+    """Drives a TrainingView from ae_core.train.fit and keeps each epoch in the run record."""
+
+    def __init__(self, run: TrainingRun, view: TrainingView) -> None:
+        self.run, self.view = run, view
+        self.last_update = 0.0
+        self.started = time.monotonic()
+
+    def on_train_start(self, model: Autoencoder, config: TrainConfig) -> None:
+        self.run.device = str(model_device(model))
+        self.view.progress(0.0, f"Training on {self.run.device}…")
+
+    def on_step_end(self, report: StepReport) -> None:
+        now = time.monotonic()
+        if now - self.last_update < PROGRESS_SECONDS:
+            return
+        self.last_update = now
+        epochs = self.run.train_config.epochs
+        done = (report.epoch - 1 + report.step / report.steps) / epochs
+        self.view.progress(done, f"Epoch {report.epoch}/{epochs} · step {report.step}/"
+                                 f"{report.steps} · loss {report.loss:.4g}")
+
+    def on_epoch_end(self, model: Autoencoder, report: EpochReport) -> None:
+        # No streamlit call between these two lines, so a click cannot split the pair.
+        self.run.model = copy.deepcopy(model).cpu().eval()  # never the live, training model
+        self.run.history.append(report)
+        self.run.observe(self.run.model)
+        self.view.progress(report.epoch / report.epochs,
+                           f"Epoch {report.epoch}/{report.epochs} done · "
+                           f"{time.monotonic() - self.started:.1f} s")
+        self.view.draw(self.run)
+
+
+def start_run(name: str, choice: str, model_config: ModelConfig,
+              train_config: TrainConfig) -> tuple[TrainingRun, Dataset, Dataset]:
+    """A new run record in session state, with its data (DataError if it cannot be read)."""
+    train_data, val_data = split_data(train_config)
+    fixed, sample = view_digits(val_data if len(val_data) else train_data)
+    run = TrainingRun(name, choice, model_config, train_config, fixed, sample)
+    st.session_state[state.TRAIN_RUN] = run
+    return run, train_data, val_data
+
+
+def train(run: TrainingRun, train_data: Dataset, val_data: Dataset, view: TrainingView) -> None:
+    """Fit a fresh model (never a cached, shared one) in this script run, drawing as it goes."""
+    torch.manual_seed(run.train_config.seed)
+    model = build_model(run.model_config)
+    result = fit(model, train_data, val_data, run.train_config, [LiveTraining(run, view)])
+    finish(run, result.stop_reason, result.diverged)
+
+
+def finish(run: TrainingRun, stop_reason: str | None, diverged: bool = False) -> None:
+    """Close a run: its last completed epoch becomes this session's active model."""
+    run.finished, run.stop_reason, run.diverged = True, stop_reason, diverged
+    if run.model is None:
+        return  # no epoch completed: nothing learned to keep
+    result = TrainResult(run.model, run.history, run.device, stop_reason, diverged)
+    info = {"name": run.name, "preset": run.choice, "dataset": run.train_config.dataset,
+            "epochs_completed": result.epochs_completed, "device": run.device,
+            "stop_reason": stop_reason}
+    run.checkpoint = Checkpoint(run.model, run.model_config, run.train_config,
+                                result.final_metrics(), info)
+    run.label = make_active(run.name, run.checkpoint)
+
+
+def finish_interrupted(run: TrainingRun) -> None:
+    """A script run ended mid-training (Stop, or another click): keep the last epoch."""
+    finish(run, f"stopped after epoch {run.epochs_done} of {run.train_config.epochs}")
+
+
+def make_active(name: str, checkpoint: Checkpoint) -> str:
+    """ui.models.add_session_model under a name not yet taken; active from the next rerun."""
+    unique, count = name, 1
+    while SESSION_PREFIX + unique in session_models():
+        count += 1
+        unique = f"{name}-{count}"
+    checkpoint.info["name"] = unique
+    return add_session_model(unique, checkpoint)
+
+
+def saved_info(checkpoint: Checkpoint) -> dict[str, Any]:
+    """The checkpoint's info without this session's cache key."""
+    return {k: v for k, v in checkpoint.info.items() if k != "session_key"}
+
+
+def checkpoint_path(folder: Path, name: str) -> Path:
+    """folder/name.safetensors for a plain name; ValueError for a path or an odd name."""
+    name = name.strip()
+    if name.endswith(".safetensors"):
+        name = name[: -len(".safetensors")]
+    if not NAME_PATTERN.fullmatch(name) or ".." in name:
+        raise ValueError("use letters, digits, '-', '_' and '.' (up to 64, starting with a "
+                         "letter or digit); no folders")
+    return Path(folder) / f"{name}.safetensors"
+
+
+def save(run: TrainingRun, path: Path) -> Path:
+    checkpoint = run.checkpoint
+    return save_checkpoint(path, checkpoint.model, checkpoint.train_config, checkpoint.metrics,
+                           saved_info(checkpoint))
+
+
+def download_bytes(run: TrainingRun) -> bytes:
+    """The run's checkpoint as one safetensors file (made when the button is clicked)."""
+    checkpoint = run.checkpoint
+    return checkpoint_to_bytes(checkpoint.model, checkpoint.train_config, checkpoint.metrics,
+                               saved_info(checkpoint))

@@ -1,0 +1,121 @@
+"""Widgets and cached latent helpers shared by the sliders and interpolation pages."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import streamlit as st
+import torch
+
+from ae_core.checkpoint import Checkpoint
+from ae_core.data import Dataset
+from ae_core.latent import code_ranges, decode_codes, dimension_importance, manifold_grid
+from ae_core.plotting import grid_png
+from ui.models import embedded_digits, embedded_images, encoded_digits
+
+PICK_MODES = ("By class", "By index", "Random")
+Result = TypeVar("Result")
+
+
+def send_to_picker(prefix: str, index: int) -> None:
+    """Make the picker `prefix` show dataset digit `index` (call before it is drawn)."""
+    st.session_state[f"{prefix}_mode"] = "By index"
+    st.session_state[f"{prefix}_index"] = int(index)
+
+
+def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
+                 default_class: int = 0) -> int:
+    """A digit of `dataset` chosen by class, by index or at random; returns its index.
+
+    Keys start with `prefix` (the page's name), so two pickers can share a page.
+    """
+    st.session_state.setdefault(f"{prefix}_mode", PICK_MODES[0])
+    mode = st.radio(label, PICK_MODES, horizontal=True, key=f"{prefix}_mode")
+    if mode == "By index":
+        st.session_state.setdefault(f"{prefix}_index", 0)
+        return int(st.number_input("Index in the dataset", 0, len(dataset) - 1,
+                                   key=f"{prefix}_index"))
+    if mode == "Random":
+        random_key = f"{prefix}_random"
+        if random_key not in st.session_state:
+            _reroll(random_key, len(dataset))
+        st.button("Another random digit", key=f"{prefix}_reroll", on_click=_reroll,
+                  args=(random_key, len(dataset)), icon=":material/casino:")
+        return int(st.session_state[random_key])
+    class_key, example_key = f"{prefix}_class", f"{prefix}_example"
+    st.session_state.setdefault(class_key, default_class % len(dataset.class_names))
+    st.session_state.setdefault(example_key, 0)
+    left, right = st.columns(2)
+    digit_class = left.selectbox("Class", range(len(dataset.class_names)), key=class_key,
+                                 format_func=lambda c: dataset.class_names[c])
+    members = torch.nonzero(dataset.labels == digit_class).flatten()
+    if len(members) == 0:
+        st.warning(f"No {dataset.class_names[digit_class]} in {dataset.name}: showing digit 0.")
+        return 0
+    if st.session_state[example_key] > len(members) - 1:  # the previous class had more
+        st.session_state[example_key] = len(members) - 1
+    example = right.number_input(f"Example (of {len(members)})", 0, len(members) - 1,
+                                 key=example_key)
+    return int(members[int(example)])
+
+
+def _reroll(key: str, count: int) -> None:
+    st.session_state[key] = random.randrange(count)
+
+
+def guarded(what: str, call: Callable[..., Result], *args, **kwargs) -> Result | None:
+    """`call(*args)`, or None and a clear message when this model family cannot do it.
+
+    Pages run every family through the generic interface; one that lacks a piece (no prior,
+    an unusual code) loses that piece of the page, never the page.
+    """
+    try:
+        return call(*args, **kwargs)
+    except Exception as error:  # any family's own failure; streamlit's control flow is not one
+        st.error(f"{what} failed for this model: {error}")
+        return None
+
+
+def labels_for(checkpoint: Checkpoint, label: int | None, count: int) -> torch.Tensor | None:
+    """(count,) labels to decode with when the model is conditional, else None."""
+    if not checkpoint.model.is_conditional or label is None:
+        return None
+    return torch.full((count,), int(label), dtype=torch.long)
+
+
+@dataclass
+class LatentSummary:
+    """What the sliders need about a model's codes of the embedded digits."""
+
+    low: torch.Tensor  # (D,) slider bounds from the real codes' spread
+    high: torch.Tensor  # (D,)
+    importance: torch.Tensor  # (D,) KL (VAE) or variance of each dimension
+    order: list[int]  # dimensions, most important first
+    importance_kind: str  # "KL" or "variance"
+
+
+@st.cache_resource(show_spinner="Measuring the code dimensions…", max_entries=16)
+def latent_summary(model_key: str, _checkpoint: Checkpoint) -> LatentSummary:
+    """Ranges and importance of every code dimension of one model (shared, read-only)."""
+    codes = encoded_digits(model_key, _checkpoint).codes
+    low, high = code_ranges(codes)
+    kind = "KL" if _checkpoint.model.is_variational else "variance"
+    try:
+        importance = dimension_importance(_checkpoint.model, embedded_images(),
+                                          embedded_digits().labels, codes)
+    except Exception:  # a family without the usual posterior: the codes' variance still works
+        importance, kind = codes.float().var(dim=0, unbiased=False), "variance"
+    order = torch.argsort(importance, descending=True).tolist()
+    return LatentSummary(low, high, importance, order, kind)
+
+
+@st.cache_data(show_spinner="Decoding the manifold…", max_entries=32)
+def manifold_png(model_key: str, _checkpoint: Checkpoint, low: tuple[float, float],
+                 high: tuple[float, float], size: int, label: int | None) -> bytes:
+    """PNG of a 2-D latent's decoded grid (ae_core.latent.manifold_grid), rows high y first."""
+    codes = manifold_grid(low, high, size)
+    images = decode_codes(_checkpoint.model, codes, labels_for(_checkpoint, label, len(codes)))
+    return grid_png(images, columns=size, scale=2)
