@@ -1,0 +1,190 @@
+"""The shipped checkpoints (checkpoints/*.safetensors) and the quality table made from them."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import shutil
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ae_core.checkpoint import list_checkpoints, load_checkpoint
+from ae_core.cli import main as cli_main
+from ae_core.data import (
+    SHARED_MNIST_DIR,
+    load_embedded,
+    load_idx_folder,
+    shared_test_set_available,
+    train_val_split,
+)
+from ae_core.latent import encode_dataset
+from ae_core.models import REGISTRY
+from ae_core.projection import precomputed_key, precomputed_projection
+from ae_core.quality import importance_weighted_nll
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINTS = ROOT / "checkpoints"
+SIZE_LIMIT = 25 * 1024 * 1024
+UMAP_KEY = precomputed_key("umap", "embedded")
+
+
+def _specs() -> dict:
+    """The model table of scripts/train_checkpoints.py: a new entry is tested for free."""
+    spec = importlib.util.spec_from_file_location("train_checkpoints",
+                                                  ROOT / "scripts" / "train_checkpoints.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module.SPECS
+
+
+SPECS = _specs()
+
+
+def _need_test_set() -> None:
+    if not shared_test_set_available():
+        message = f"the MNIST test set is not at {SHARED_MNIST_DIR}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + ": it must be there in CI")
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module", params=sorted(SPECS))
+def shipped(request):
+    path = CHECKPOINTS / f"{request.param}.safetensors"
+    assert path.is_file(), f"{path.name} is not shipped: run scripts/train_checkpoints.py"
+    return request.param, load_checkpoint(path)
+
+
+def test_every_page_family_is_shipped():
+    families = {load_checkpoint(path).model_config.family for path in list_checkpoints(CHECKPOINTS)}
+    assert {"ae", "conv_ae", "vae", "cvae", "vqvae"} <= families
+    names = {path.stem for path in list_checkpoints(CHECKPOINTS)}
+    assert {"ae_2", "ae_32", "conv_ae_32", "dae_32", "vae_2", "vae_20", "beta_vae_20"} <= names
+    assert "ae_32" in names  # the app's default model (ui.state.DEFAULT_CHECKPOINT)
+
+
+def test_folder_is_under_25_mb():
+    total = sum(path.stat().st_size for path in CHECKPOINTS.glob("*.safetensors"))
+    assert 0 < total < SIZE_LIMIT, f"{total / 2**20:.1f} MiB"
+
+
+def test_checkpoint_carries_metrics_and_how_it_was_made(shipped):
+    name, checkpoint = shipped
+    assert checkpoint.model_config.family in REGISTRY
+    for key in ("mse_per_pixel", "psnr_db", "pca_mse_per_pixel", "linear_probe_accuracy",
+                "knn_accuracy", "denoised_psnr_db", "noisy_psnr_db"):
+        assert math.isfinite(checkpoint.metrics[key]), key
+    assert 0 < checkpoint.metrics["mse_per_pixel"] < 0.06  # a blank guess scores about 0.1
+    if not checkpoint.model.is_conditional:  # a conditional code holds style, not class
+        assert 0.3 < checkpoint.metrics["linear_probe_accuracy"] <= 1  # chance is 0.1
+    if checkpoint.model.is_variational:
+        assert checkpoint.metrics["iwae_nll"] <= checkpoint.metrics["neg_elbo"] + 1.0
+    assert checkpoint.info["evaluated_on"]
+    assert checkpoint.info["storage_dtype"] == "float16"
+    assert checkpoint.info["training_digits"] >= 4500
+    assert checkpoint.train_config is not None
+    assert checkpoint.train_config.epochs == checkpoint.info["epochs_completed"]
+
+
+def test_checkpoint_stores_the_latent_map_of_the_embedded_digits(shipped):
+    _, checkpoint = shipped
+    assert UMAP_KEY in checkpoint.extras
+    stored = checkpoint.extras[UMAP_KEY]
+    assert tuple(stored.shape) == (5000, 2)
+    coords = precomputed_projection(checkpoint.extras, UMAP_KEY, 5000)
+    assert coords is not None  # finite, the shape the latent map page reads
+    assert (coords.std(axis=0) > 0.1).all()  # a spread-out map, not a collapsed one
+
+
+def test_stored_metrics_describe_the_stored_weights():
+    """Re-measure ae_32's test MSE from the file: the metadata must match it."""
+    _need_test_set()
+    checkpoint = load_checkpoint(CHECKPOINTS / "ae_32.safetensors")
+    assert "MNIST test set" in checkpoint.info["evaluated_on"]
+    test = load_idx_folder(SHARED_MNIST_DIR, "test")
+    encoded = encode_dataset(checkpoint.model, test.float_images(), test.labels)
+    assert float(encoded.errors.mean()) == pytest.approx(
+        checkpoint.metrics["mse_per_pixel"], rel=1e-4)
+    assert checkpoint.metrics["test_digits"] == 10_000
+
+
+def test_importance_weighted_bound_is_tighter_than_the_elbo(digits):
+    """-log p(x) by IWAE (k = 32) lies below the single-sample negative ELBO, on real digits."""
+    from ae_core.train import evaluate_terms
+
+    checkpoint = load_checkpoint(CHECKPOINTS / "vae_20.safetensors")
+    images, labels = digits.float_images()[:100], digits.labels[:100]
+    torch.manual_seed(0)
+    elbo = evaluate_terms(checkpoint.model, images, labels)["neg_elbo"]
+    one_sample = importance_weighted_nll(checkpoint.model, images, labels, samples=1)
+    tight = importance_weighted_nll(checkpoint.model, images, labels, samples=32)
+    assert one_sample == pytest.approx(elbo, rel=0.05)  # k = 1 is the ELBO itself
+    assert tight < one_sample - 0.5
+
+
+def _write_idx(folder: Path, images: torch.Tensor, labels: torch.Tensor) -> None:
+    """The MNIST test files (t10k-*) as raw idx, from uint8 (N, 28, 28) images."""
+    count = len(images)
+    (folder / "t10k-images-idx3-ubyte").write_bytes(
+        struct.pack(">IIII", 0x803, count, 28, 28) + images.numpy().astype(np.uint8).tobytes())
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(
+        struct.pack(">II", 0x801, count) + labels.numpy().astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope="module")
+def tiny_test_folder(tmp_path_factory) -> Path:
+    """200 real digits the shipped models never trained on (the embedded validation split)."""
+    folder = tmp_path_factory.mktemp("mnist-tiny")
+    _, held_out = train_val_split(load_embedded(), 0.1, 0)
+    _write_idx(folder, held_out.images[:200], held_out.labels[:200])
+    return folder
+
+
+def test_quality_command_writes_the_table(tmp_path, tiny_test_folder, capsys):
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    shutil.copy(CHECKPOINTS / "vae_2.safetensors", folder)
+    out = tmp_path / "docs" / "quality.md"
+    code = cli_main(["quality", "--checkpoints", str(folder), "--dataset", str(tiny_test_folder),
+                     "--out", str(out), "--iw-samples", "8"])
+    assert code == 0, capsys.readouterr().err
+    page = out.read_text()
+    for column in ("MSE / pixel", "PSNR (dB)", "squared error / image",
+                   "PCA same size: MSE / pixel", "−ELBO (nats, 1 sample)",
+                   "−log p(x) (nats, IWAE k=8)", "linear probe", "k-NN (k=5)"):
+        assert column in page, column
+    assert "200 digits" in page
+    assert "Hinton & Salakhutdinov 2006" in page and "105.6" in page
+    row = next(line for line in page.splitlines() if line.startswith("| `vae_2` | vae"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    mse, psnr = float(cells[4]), float(cells[5])
+    assert 0 < mse < 0.1 and 5 < psnr < 40
+    pca_row = next(line for line in page.splitlines() if line.startswith("| mnist-embedded"))
+    assert "| 2 |" in pca_row  # PCA with as many components as vae_2's code
+    # ae_32 is not in this folder: its targets are "not checked", never silently "met".
+    assert "not checked" in page
+
+
+def test_quality_command_prints_tables_without_out(tmp_path, tiny_test_folder, capsys):
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    shutil.copy(CHECKPOINTS / "ae_2.safetensors", folder)
+    code = cli_main(["quality", "--checkpoints", str(folder), "--dataset", str(tiny_test_folder),
+                     "--iw-samples", "0"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "| `ae_2` | ae | 2 |" in printed
+
+
+def test_quality_command_names_a_missing_test_set(tmp_path, capsys):
+    code = cli_main(["quality", "--checkpoints", str(CHECKPOINTS),
+                     "--dataset", str(tmp_path / "nowhere")])
+    assert code == 2
+    assert "nowhere" in capsys.readouterr().err
