@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.projections import warm_up as warm_up_umap
 from ui.sidebar import sidebar
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/science:", layout="wide")
@@ -20,3 +21,4 @@ PAGES = [
 page = st.navigation(PAGES)
 sidebar()
 page.run()
+warm_up_umap()  # after the page is drawn: compiles UMAP in a thread, once per server

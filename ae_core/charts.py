@@ -302,7 +302,11 @@ def bottleneck_figure(series: dict[str, tuple[Sequence[int], Sequence[float]]],
             name=name, marker={"size": 9},
             line={"color": SERIES_COLOURS[index % len(SERIES_COLOURS)], "width": 3},
             hovertemplate=f"{name}, latent %{{x}}<br>MSE %{{y:.4f}}<extra></extra>"))
-    figure.update_xaxes(title_text="latent size (numbers in the code)", type="log")
+    sizes = sorted({int(dim) for dims, _ in [*series.values(), *([pca] if pca else [])]
+                    for dim in dims})
+    figure.update_xaxes(title_text="latent size (numbers in the code)", type="log",
+                        tickvals=sizes, ticktext=[str(size) for size in sizes],
+                        minor={"showgrid": False})
     figure.update_yaxes(title_text="test MSE per pixel", type="log")
     figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                          legend={"orientation": "h", "y": -0.2})

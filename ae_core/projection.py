@@ -1,9 +1,31 @@
-"""2-D projections of codes, scikit-learn style: parameters in __init__, state ending in `_`."""
+"""2-D projections of codes, scikit-learn style: parameters in __init__, state ending in `_`.
+
+`project(codes, method, **params)` is what pages call: it shows a 1-D or 2-D code as it is,
+and survives what real codes do to UMAP and t-SNE (a handful of points, duplicates, a
+constant code) by adapting the parameters or falling back to PCA, saying why in `note`.
+"""
 
 from __future__ import annotations
 
+import time
+import warnings
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+
+METHODS = ("pca", "umap", "tsne")
+METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "identity": "the code itself",
+                "constant": "a single point"}
+# UMAP's defaults (McInnes et al. 2018); a precomputed projection is stored under these.
+DEFAULT_NEIGHBOURS = 15
+DEFAULT_MIN_DIST = 0.1
+DEFAULT_PERPLEXITY = 30.0
+# Below this many distinct codes a neighbour graph says nothing PCA does not.
+MIN_MANIFOLD_POINTS = 5
+# UMAP switches from exact neighbours to NN-descent above 4,096 points; warming up on more
+# compiles the path every real dataset (5,000 and more digits) takes.
+WARM_UP_POINTS = 4200
 
 
 class PCAProjection:
@@ -40,6 +62,232 @@ class PCAProjection:
 
     def fit_transform(self, codes: np.ndarray | torch.Tensor) -> np.ndarray:
         return self.fit(codes).transform(codes)
+
+
+class UMAPProjection:
+    """UMAP (McInnes, Healy & Melville 2018): keeps neighbourhoods, so clusters stay apart.
+
+    umap is imported inside `fit` (a 2 s import and ~30 s of numba compiling on first use);
+    a fixed `random_state` makes the picture reproducible (and UMAP single-threaded).
+    """
+
+    def __init__(self, n_components: int = 2, n_neighbors: int = DEFAULT_NEIGHBOURS,
+                 min_dist: float = DEFAULT_MIN_DIST, random_state: int = 0,
+                 n_epochs: int | None = None) -> None:
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.random_state = random_state
+        self.n_epochs = n_epochs
+
+    def fit(self, codes: np.ndarray | torch.Tensor) -> UMAPProjection:
+        data = _as_matrix(codes).astype(np.float32)
+        if not isinstance(self.n_neighbors, int | np.integer) or self.n_neighbors < 2:
+            raise ValueError(f"n_neighbors={self.n_neighbors!r} must be an integer >= 2")
+        if not 0.0 <= self.min_dist <= 1.0:
+            raise ValueError(f"min_dist={self.min_dist!r} must be in [0, 1]")
+        if len(data) < 3:
+            raise ValueError(f"UMAP needs at least 3 codes, got {len(data)}")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Tensorflow not installed.*")
+            from umap import UMAP
+
+        # More neighbours than other points is meaningless: use every other point.
+        self.n_neighbors_ = int(min(self.n_neighbors, len(data) - 1))
+        # The spectral start needs a graph larger than the layout's dimension; tiny sets
+        # start from random positions instead.
+        init = "spectral" if len(data) > 4 * (self.n_components + 1) else "random"
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
+            warnings.filterwarnings("ignore", message=".*[Gg]raph is not fully connected.*")
+            warnings.filterwarnings("ignore", message="Tensorflow not installed.*")
+            self.umap_ = UMAP(n_components=self.n_components, n_neighbors=self.n_neighbors_,
+                              min_dist=self.min_dist, random_state=self.random_state,
+                              n_epochs=self.n_epochs, init=init, n_jobs=1)
+            self.umap_.fit(data)
+        self.embedding_ = np.asarray(self.umap_.embedding_, dtype=np.float32)
+        return self
+
+    def transform(self, codes: np.ndarray | torch.Tensor) -> np.ndarray:
+        """(N, D) new codes -> (N, n_components) placed on the fitted map."""
+        return np.asarray(self.umap_.transform(_as_matrix(codes).astype(np.float32)),
+                          dtype=np.float32)
+
+    def fit_transform(self, codes: np.ndarray | torch.Tensor) -> np.ndarray:
+        return self.fit(codes).embedding_
+
+
+class TSNEProjection:
+    """t-SNE (van der Maaten & Hinton 2008) by scikit-learn: no `transform` for new codes."""
+
+    def __init__(self, n_components: int = 2, perplexity: float = DEFAULT_PERPLEXITY,
+                 random_state: int = 0) -> None:
+        self.n_components = n_components
+        self.perplexity = perplexity
+        self.random_state = random_state
+
+    def fit(self, codes: np.ndarray | torch.Tensor) -> TSNEProjection:
+        data = _as_matrix(codes).astype(np.float32)
+        if self.perplexity <= 0:
+            raise ValueError(f"perplexity={self.perplexity!r} must be > 0")
+        if len(data) < 3:
+            raise ValueError(f"t-SNE needs at least 3 codes, got {len(data)}")
+        from sklearn.manifold import TSNE
+
+        # scikit-learn refuses a perplexity not below the number of points.
+        self.perplexity_ = float(min(self.perplexity, (len(data) - 1) / 3))
+        tsne = TSNE(n_components=self.n_components, perplexity=self.perplexity_, init="pca",
+                    random_state=self.random_state)
+        self.embedding_ = tsne.fit_transform(data).astype(np.float32)
+        return self
+
+    def fit_transform(self, codes: np.ndarray | torch.Tensor) -> np.ndarray:
+        return self.fit(codes).embedding_
+
+
+@dataclass
+class Projection:
+    """A 2-D picture of N codes and how it was made."""
+
+    coords: np.ndarray  # (N, 2) float32
+    method: str  # what ran: pca, umap, tsne, identity (1-D/2-D codes) or constant
+    axis_titles: tuple[str, str]
+    note: str = ""  # why it differs from what was asked, for the page to say
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return METHOD_NAMES.get(self.method, self.method)
+
+
+def project(codes: np.ndarray | torch.Tensor, method: str = "pca",
+            n_neighbors: int = DEFAULT_NEIGHBOURS, min_dist: float = DEFAULT_MIN_DIST,
+            perplexity: float = DEFAULT_PERPLEXITY, seed: int = 0) -> Projection:
+    """(N, D) codes -> Projection with (N, 2) coordinates, whatever the codes look like.
+
+    A 1-D code is drawn on its own axis (the other axis is jitter); a 2-D code as it is.
+    UMAP and t-SNE run on the distinct codes only (duplicates land on the same spot) and
+    fall back to PCA below MIN_MANIFOLD_POINTS distinct codes; identical codes are one point.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not one of {', '.join(METHODS)}")
+    started = time.perf_counter()
+    data = _as_matrix(codes)
+    count, dim = data.shape
+    result = _project(data, method, n_neighbors, min_dist, perplexity, seed)
+    result.seconds = time.perf_counter() - started
+    assert result.coords.shape == (count, 2), (result.coords.shape, count, dim)
+    return result
+
+
+def _project(data: np.ndarray, method: str, n_neighbors: int, min_dist: float,
+             perplexity: float, seed: int) -> Projection:
+    count, dim = data.shape
+    unique, inverse = np.unique(data, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(unique) == 1:
+        return Projection(np.zeros((count, 2), np.float32), "constant", ("", ""),
+                          f"all {count} codes are identical: the map is a single point")
+    if dim == 1:
+        # A strip: the code on x, a seeded jitter on y so overlapping points can be told apart.
+        spread = float(np.ptp(data[:, 0])) or 1.0
+        jitter = np.random.default_rng(seed).uniform(-0.05, 0.05, count) * spread
+        coords = np.stack([data[:, 0], jitter], axis=1).astype(np.float32)
+        return Projection(coords, "identity", ("z[0]", "jitter (no meaning)"),
+                          "the code has one number: shown on its own axis, no projection")
+    if dim == 2:
+        return Projection(data.astype(np.float32), "identity", ("z[0]", "z[1]"),
+                          "the code has two numbers: shown as it is, no projection")
+    note = ""
+    if method != "pca" and len(unique) < MIN_MANIFOLD_POINTS:
+        note = (f"only {len(unique)} distinct codes: {METHOD_NAMES[method]} needs at least "
+                f"{MIN_MANIFOLD_POINTS}, showing PCA instead")
+        method = "pca"
+    if method == "pca":
+        pca = PCAProjection(2).fit(data)
+        share = pca.explained_variance_ratio_
+        titles = tuple(f"PC{i + 1} ({share[i]:.0%} of variance)" if i < len(share) else ""
+                       for i in range(2))
+        return Projection(pca.transform(data), "pca", titles, note)
+    if len(unique) < count:
+        note = f"{count - len(unique)} duplicate codes share their twin's position"
+    if method == "umap":
+        projector = UMAPProjection(2, n_neighbors, min_dist, seed)
+        layout = projector.fit_transform(unique)
+        if projector.n_neighbors_ < n_neighbors:
+            note = _join(note, f"{n_neighbors} neighbours asked, {len(unique)} distinct codes: "
+                               f"used {projector.n_neighbors_}")
+    else:
+        tsne = TSNEProjection(2, perplexity, seed)
+        layout = tsne.fit_transform(unique)
+        if tsne.perplexity_ < perplexity:
+            note = _join(note, f"perplexity lowered to {tsne.perplexity_:.1f} for "
+                               f"{len(unique)} distinct codes")
+    return Projection(layout[inverse], method, (f"{METHOD_NAMES[method]} 1",
+                                                f"{METHOD_NAMES[method]} 2"), note)
+
+
+def _join(first: str, second: str) -> str:
+    return f"{first}; {second}" if first else second
+
+
+def warm_up_umap(seed: int = 0) -> float:
+    """Import umap and fit random points once, so numba has compiled before a user asks.
+
+    Returns the seconds it took (about 30 s on a small CPU); call it from a daemon thread.
+    """
+    started = time.perf_counter()
+    points = np.random.default_rng(seed).random((WARM_UP_POINTS, 4), dtype=np.float32)
+    UMAPProjection(2, n_neighbors=5, random_state=seed, n_epochs=5).fit(points)
+    return time.perf_counter() - started
+
+
+def precomputed_key(method: str, dataset: str, n_neighbors: int = DEFAULT_NEIGHBOURS,
+                    min_dist: float = DEFAULT_MIN_DIST) -> str:
+    """Name of a projection stored in a checkpoint's `extras`, e.g. "umap_embedded_15_0.1"."""
+    return f"{method}_{dataset}_{n_neighbors}_{min_dist:g}"
+
+
+def precomputed_projection(extras: dict[str, torch.Tensor], key: str,
+                           count: int) -> np.ndarray | None:
+    """The (count, 2) projection stored under `key`, or None if absent or of another shape."""
+    stored = extras.get(key)
+    if stored is None or tuple(stored.shape) != (count, 2):
+        return None
+    coords = stored.detach().float().cpu().numpy()
+    return coords if np.isfinite(coords).all() else None
+
+
+def embedded_umap_extras(model: torch.nn.Module, n_neighbors: int = DEFAULT_NEIGHBOURS,
+                         min_dist: float = DEFAULT_MIN_DIST) -> dict[str, torch.Tensor]:
+    """{"umap_embedded_15_0.1": (5000, 2)}: the default UMAP map of the embedded digits'
+    codes, to pass as `save_checkpoint(..., extras=...)` so the app shows it at once."""
+    from ae_core.data import load_embedded
+    from ae_core.latent import encode_dataset
+
+    digits = load_embedded()
+    encoded = encode_dataset(model, digits.float_images(), digits.labels)
+    coords = project(encoded.codes, "umap", n_neighbors, min_dist).coords
+    return {precomputed_key("umap", "embedded", n_neighbors, min_dist): torch.from_numpy(coords)}
+
+
+def map_csv(codes: np.ndarray | torch.Tensor, coords: np.ndarray, labels: np.ndarray,
+            errors: np.ndarray) -> bytes:
+    """CSV of a map, one row per image: index, label, error, x, y, z0..z{D-1}."""
+    import io
+
+    codes = _as_matrix(codes)
+    count = len(codes)
+    if np.shape(coords) != (count, 2) or len(labels) != count or len(errors) != count:
+        raise ValueError(f"codes ({count}), coords {np.shape(coords)}, labels ({len(labels)}) "
+                         f"and errors ({len(errors)}) must describe the same images")
+    table = np.column_stack([np.arange(count), labels, errors, coords, codes])
+    header = ",".join(["index", "label", "error", "x", "y",
+                       *(f"z{dim}" for dim in range(codes.shape[1]))])
+    buffer = io.StringIO()
+    np.savetxt(buffer, table, delimiter=",", header=header, comments="",
+               fmt=["%d", "%d"] + ["%.6g"] * (table.shape[1] - 2))
+    return buffer.getvalue().encode()
 
 
 def _as_matrix(codes: np.ndarray | torch.Tensor) -> np.ndarray:

@@ -1,6 +1,184 @@
-"""Placeholder until this page is built."""
+"""Anomaly detection: a model trained on normal digits rebuilds strangers badly; flag them."""
 
+from __future__ import annotations
+
+import time
+
+import numpy as np
 import streamlit as st
+import torch
 
-st.title("anomaly")
-st.info("This page is being built.")
+from ae_core.anomaly import detect, noise_images, reconstruction_scores, roc, threshold, top_scoring
+from ae_core.charts import error_histogram, roc_figure
+from ae_core.checkpoint import Checkpoint
+from ae_core.config import ModelConfig, TrainConfig
+from ae_core.latent import decode_codes, encode_dataset
+from ae_core.plotting import grid_png
+from ae_core.train import Callback, StepReport, train_model
+from ui.models import ActiveModel, require_model
+from ui.projections import SOURCES, available_sources, load_source, source_images
+from ui.training import make_active
+
+ANOMALIES = {"class": "A digit class the model never saw", "fashion": "Fashion-MNIST clothes",
+             "noise": "Random noise"}
+RULES = {"quantile": "Quantile of the normal errors", "mean_std": "Mean + k standard deviations"}
+GALLERY = 16
+NOISE_COUNT = 500
+FASHION_COUNT = 2000
+
+st.title("Anomaly detection")
+st.markdown(
+    "Train an autoencoder on **normal** images only. It learns to rebuild them well, and "
+    "rebuilds anything else badly, so the **reconstruction error** is an anomaly score: above "
+    "a threshold, raise the alarm. Where to put the threshold trades missed anomalies "
+    "against false alarms; the ROC curve shows every such trade at once.")
+model = require_model()
+net = model.checkpoint.model
+if net.is_conditional:
+    st.warning("This is a conditional model: it is told each image's class, which an anomaly "
+               "does not have. Pick an unconditional model in the sidebar.")
+    st.stop()
+
+left, right = st.columns(2)
+kind = left.radio("Anomalies", list(ANOMALIES), format_func=ANOMALIES.get,
+                  key="anomaly_kind", horizontal=True)
+excluded = model.checkpoint.train_config.exclude_classes if model.checkpoint.train_config else ()
+normal_source = right.selectbox("Normal digits from", available_sources(("heldout", "mnist-test")),
+                                format_func=SOURCES.get, key="anomaly_source",
+                                help="Digits the model was not trained on.")
+held_class = None
+if kind == "class":
+    # 0 and 2 make clear anomalies (ROC AUC about 0.9 for a quick model); thin digits (1, 7,
+    # 9) have so little ink that even an unseen one rebuilds with a small error.
+    st.session_state.setdefault("anomaly_class", int(excluded[0]) if excluded else 0)
+    held_class = int(left.selectbox("Held-out class", range(10), key="anomaly_class",
+                                    help="Thin digits (1, 7, 9) are hard to catch: little ink "
+                                         "means a small error even when the model never saw "
+                                         "one."))
+elif kind == "fashion" and not available_sources(("fashion-test",)):
+    st.error("Fashion-MNIST is not on this machine (looked in /usr/share/datasets/fashion-mnist "
+             "and data/fashion-mnist). Pick another kind of anomaly.")
+    st.stop()
+
+
+class _ProgressBar(Callback):
+    """Draws training progress at most five times a second."""
+
+    def __init__(self, bar) -> None:
+        self.bar, self.last = bar, 0.0
+
+    def on_step_end(self, report: StepReport) -> None:
+        if time.monotonic() - self.last > 0.2 or report.step == report.steps:
+            self.last = time.monotonic()
+            done = (report.epoch - 1 + report.step / report.steps) / self.epochs
+            self.bar.progress(done, f"Epoch {report.epoch}/{self.epochs}, "
+                                    f"loss {report.loss:.1f}")
+
+    def on_train_start(self, model, config: TrainConfig) -> None:
+        self.epochs = config.epochs
+
+
+def _train_without(digit: int) -> None:
+    """Quick training on the embedded digits minus one class; the result becomes active."""
+    with st.form("anomaly_train"):
+        st.markdown(f"**Train a model that never sees a {digit}** (MLP autoencoder, embedded "
+                    f"digits without the {digit}s; kept in this session).")
+        size, epochs = st.columns(2)
+        latent_dim = size.select_slider("Latent size", [4, 8, 16, 32], 16,
+                                        key="anomaly_train_latent")
+        epoch_count = epochs.slider("Epochs", 1, 30, 5, key="anomaly_train_epochs")
+        start = st.form_submit_button(f"Train without {digit}s", type="primary",
+                                      icon=":material/model_training:")
+    if not start:
+        return
+    model_config = ModelConfig(family="ae", latent_dim=int(latent_dim))
+    train_config = TrainConfig(epochs=int(epoch_count), exclude_classes=(digit,))
+    bar = st.progress(0.0, "Starting…")
+    result = train_model(model_config, train_config, [_ProgressBar(bar)])
+    info = {"name": f"ae_{latent_dim}_no{digit}", "dataset": train_config.dataset,
+            "epochs_completed": result.epochs_completed, "device": result.device,
+            "trained_on": "anomaly page"}
+    make_active(info["name"], Checkpoint(result.model, model_config, train_config,
+                                         result.final_metrics(), info))
+    st.rerun()
+
+
+if kind == "class" and held_class not in excluded:
+    st.warning(f"**{model.label}** saw {held_class}s in training, so to it they are not "
+               f"anomalies: expect a weak detector. Train one without them below, or pick "
+               f"such a model in the sidebar.", icon=":material/info:")
+    _train_without(held_class)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _sets(source: str, kind: str, held_class: int | None
+          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(normal images, their labels, anomalous images), shared by all sessions."""
+    normal = load_source(source)
+    images = source_images(source)
+    if held_class is not None:
+        is_held = normal.labels == held_class
+        return images[~is_held], normal.labels[~is_held], images[is_held]
+    anomalous = (source_images("fashion-test")[:FASHION_COUNT] if kind == "fashion"
+                 else noise_images(NOISE_COUNT))
+    return images, normal.labels, anomalous
+
+
+@st.cache_data(show_spinner="Scoring the images…", max_entries=32)
+def _scores(model_key: str, source: str, kind: str, held_class: int | None,
+            _model: ActiveModel) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image reconstruction errors of the normal and of the anomalous set."""
+    normal_images, normal_labels, anomalous_images = _sets(source, kind, held_class)
+    net = _model.checkpoint.model
+    return (reconstruction_scores(net, normal_images, normal_labels),
+            reconstruction_scores(net, anomalous_images))
+
+
+normal_images, _, anomalous_images = _sets(normal_source, kind, held_class)
+normal_scores, anomalous_scores = _scores(model.key, normal_source, kind, held_class, model)
+anomaly_name = {"class": f"{held_class}s", "fashion": "clothes", "noise": "noise"}[kind]
+
+rule_column, value_column = st.columns(2)
+rule = rule_column.radio("Threshold", list(RULES), format_func=RULES.get, key="anomaly_rule",
+                         horizontal=True)
+if rule == "quantile":
+    value = value_column.slider("Quantile of the normal errors", 0.50, 0.999, 0.95, 0.001,
+                                format="%.3f", key="anomaly_quantile",
+                                help="0.95: about 5 % of normal images raise a false alarm.")
+else:
+    value = value_column.slider("k (standard deviations above the mean)", 0.0, 6.0, 3.0, 0.1,
+                                key="anomaly_k")
+cut = threshold(normal_scores, rule, value)
+found = detect(normal_scores, anomalous_scores, cut)
+fpr, tpr, auc = roc(normal_scores, anomalous_scores)
+
+metrics = st.columns(4)
+metrics[0].metric("Detection rate", f"{found.detection_rate:.1%}",
+                  help=f"{found.detected} of {len(anomalous_scores)} {anomaly_name} flagged")
+metrics[1].metric("False-alarm rate", f"{found.false_alarm_rate:.1%}",
+                  help=f"{found.false_alarms} of {len(normal_scores)} normal digits flagged")
+metrics[2].metric("ROC AUC", f"{auc:.3f}", help="1: perfect separation; 0.5: chance")
+metrics[3].metric("Threshold (MSE / pixel)", f"{cut:.4f}")
+
+charts = st.columns(2)
+with charts[0]:
+    log_x = st.toggle("Log scale", value=True, key="anomaly_log")
+    st.plotly_chart(error_histogram(normal_scores, anomalous_scores, cut, "normal digits",
+                                    anomaly_name, log_x), key="anomaly_histogram")
+with charts[1]:
+    st.plotly_chart(roc_figure(fpr, tpr, auc, (found.false_alarm_rate, found.detection_rate)),
+                    key="anomaly_roc")
+
+st.subheader(f"The {GALLERY} highest-scoring images")
+pooled = np.concatenate([normal_scores, anomalous_scores])
+top = top_scoring(pooled, GALLERY)
+pooled_images = torch.cat([normal_images, anomalous_images])[torch.from_numpy(top)]
+codes = encode_dataset(net, pooled_images, torch.zeros(len(top), dtype=torch.long)).codes
+recon = decode_codes(net, codes)
+pairs = [grid_png(torch.stack([image, rebuilt]), columns=2, scale=3)
+         for image, rebuilt in zip(pooled_images, recon, strict=True)]
+captions = [("⚠ " if pooled[i] > cut else "") + ("anomaly" if i >= len(normal_scores)
+                                                  else "normal") + f" · {pooled[i]:.4f}"
+            for i in top]
+st.image(pairs, caption=captions, output_format="PNG")
+st.caption("Each pair: the image and its reconstruction; ⚠ marks images above the threshold.")

@@ -1,6 +1,154 @@
-"""Placeholder until this page is built."""
+"""Bottleneck effect: reconstruction error against code size, the autoencoder beside PCA."""
 
+from __future__ import annotations
+
+import time
+
+import pandas as pd
 import streamlit as st
 
-st.title("bottleneck")
-st.info("This page is being built.")
+from ae_core.charts import bottleneck_figure
+from ae_core.config import ModelConfig, TrainConfig
+from ae_core.models import DESCRIPTIONS
+from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
+from ae_core.train import prepare_data
+from ui.models import ActiveModel
+from ui.projections import (
+    SOURCES,
+    all_models,
+    available_sources,
+    load_source,
+    model_by_label,
+    source_images,
+)
+
+PCA_COMPONENTS = (1, 2, 4, 8, 16, 32, 64, 128)
+SWEEP_SIZES = (1, 2, 4, 8, 16, 32, 64)
+SWEEP_FAMILIES = ("ae", "conv_ae", "vae", "sparse_ae")
+SWEEPS_KEY = "bottleneck_sweeps"  # list of {"name", "dims", "mse"} this session ran
+
+st.title("Bottleneck effect")
+st.markdown(
+    "The narrower the code, the less of the digit survives. **PCA** with as many components "
+    "as the code has numbers is the linear baseline: a *linear* autoencoder trained with "
+    "squared error learns the same subspace (Baldi & Hornik 1989), so only the non-linear "
+    "layers can take an autoencoder below the dashed line.")
+
+source = st.selectbox("Scored on", available_sources(("heldout", "mnist-test")),
+                      format_func=SOURCES.get, key="bottleneck_source")
+
+
+@st.cache_data(show_spinner="Fitting PCA…", max_entries=16)
+def _pca(source: str, components: tuple[int, ...]) -> list[float]:
+    """Test MSE of PCA at each size, fitted on the training digits the models saw."""
+    train, _ = prepare_data(TrainConfig())
+    return pca_curve(train.float_images(), source_images(source), components).tolist()
+
+
+@st.cache_data(show_spinner="Scoring the models…", max_entries=64)
+def _model_mse(model_key: str, source: str, _model: ActiveModel) -> float:
+    return reconstruction_mse(_model.checkpoint.model, source_images(source),
+                              load_source(source).labels)
+
+
+def _series_name(model: ActiveModel) -> str:
+    """Models comparable on one line: the family, and what changes what the code keeps."""
+    config, train = model.checkpoint.model_config, model.checkpoint.train_config
+    name = config.family
+    if model.checkpoint.model.is_variational and config.beta != 1.0:
+        name += f" β={config.beta:g}"
+    if train is not None and train.denoising:
+        name += " denoising"
+    if model.checkpoint.model.is_conditional:
+        name += " (also given the label)"
+    return name
+
+
+series: dict[str, tuple[list[int], list[float]]] = {}
+rows, off_axis = [], []
+for label in all_models():
+    model = model_by_label(label)
+    if model is None:
+        continue
+    config = model.checkpoint.model_config
+    if code_width(model.checkpoint.model) != config.latent_dim:
+        off_axis.append(label)  # e.g. a VQ-VAE: a grid of discrete codes, not D numbers
+        continue
+    mse = _model_mse(model.key, source, model)
+    dims, errors = series.setdefault(_series_name(model), ([], []))
+    dims.append(config.latent_dim)
+    errors.append(mse)
+    rows.append({"model": label, "family": DESCRIPTIONS.get(config.family, config.family),
+                 "latent size": config.latent_dim, "MSE / pixel": mse})
+for sweep in st.session_state.get(SWEEPS_KEY, []):
+    series[sweep["name"]] = (sweep["dims"], sweep["mse"])
+    rows += [{"model": sweep["name"], "family": sweep["name"], "latent size": dim,
+              "MSE / pixel": mse} for dim, mse in zip(sweep["dims"], sweep["mse"], strict=True)]
+# PCA at the standard sizes and at every size a model has, so each model has its baseline.
+components = tuple(sorted({*PCA_COMPONENTS, *(dim for dims, _ in series.values() for dim in dims
+                                              if dim <= 784)}))
+pca = _pca(source, components)
+st.plotly_chart(bottleneck_figure(series, (list(components), pca)), key="bottleneck_chart")
+if off_axis:
+    st.caption(f"Not on this axis: {', '.join(off_axis)} (their code is not a vector of "
+               f"latent-size numbers, e.g. a VQ-VAE's grid of discrete codebook entries).")
+
+if rows:
+    table = pd.DataFrame(rows)
+    pca_at = dict(zip(components, pca, strict=True))
+    table["PCA MSE"] = [pca_at.get(dim) for dim in table["latent size"]]
+    table["vs PCA"] = table["MSE / pixel"] / table["PCA MSE"]
+    st.dataframe(table, hide_index=True, column_config={
+        "MSE / pixel": st.column_config.NumberColumn(format="%.4f"),
+        "PCA MSE": st.column_config.NumberColumn(format="%.4f"),
+        "vs PCA": st.column_config.NumberColumn(format="%.2f×", help="below 1: beats PCA")})
+    st.download_button("Table (CSV)", table.to_csv(index=False).encode(),
+                       "bottleneck.csv", "text/csv", icon=":material/table:",
+                       key="bottleneck_csv", on_click="ignore")
+
+st.subheader("Run a sweep")
+with st.form("bottleneck_form"):
+    family_column, size_column, epoch_column = st.columns([2, 3, 2])
+    family = family_column.selectbox("Family", SWEEP_FAMILIES, key="bottleneck_family",
+                                     format_func=lambda name: DESCRIPTIONS.get(name, name))
+    linear = family_column.checkbox(
+        "Linear (no hidden layer, squared error)", key="bottleneck_linear",
+        help="An MLP autoencoder without hidden layers, trained on MSE: it should land on "
+             "the PCA line (up to its output sigmoid and a short training).")
+    sizes = size_column.multiselect("Latent sizes", SWEEP_SIZES, default=[2, 8, 32],
+                                    key="bottleneck_sizes")
+    epochs = epoch_column.slider("Epochs per model", 1, 30, 5, key="bottleneck_epochs")
+    run = st.form_submit_button("Train and score", type="primary",
+                                icon=":material/play_arrow:")
+st.caption("One fresh model per size, trained on the embedded digits (about a second per "
+           "epoch and size on a laptop CPU). The result stays in this session.")
+
+if run:
+    if not sizes:
+        st.error("Pick at least one latent size.")
+        st.stop()
+    if linear and family not in ("ae", "sparse_ae"):
+        st.error("The linear option is for the MLP families (ae, sparse_ae).")
+        st.stop()
+    overrides = {"hidden_sizes": (), "recon_loss": "mse"} if linear else {}
+    bar = st.progress(0.0, "Starting…")
+    last = [0.0]
+
+    def _progress(fraction: float, message: str) -> None:
+        if time.monotonic() - last[0] > 0.2 or fraction >= 1.0:
+            last[0] = time.monotonic()
+            bar.progress(min(1.0, fraction), message)
+
+    points = bottleneck_sweep(sizes, ModelConfig(family=family, **overrides),
+                              TrainConfig(epochs=int(epochs)), source_images(source),
+                              load_source(source).labels, _progress)
+    name = f"sweep: {family}{' linear' if linear else ''}, {epochs} epochs"
+    sweeps = [sweep for sweep in st.session_state.get(SWEEPS_KEY, []) if sweep["name"] != name]
+    sweeps.append({"name": name, "dims": [point.latent_dim for point in points],
+                   "mse": [point.mse for point in points]})
+    st.session_state[SWEEPS_KEY] = sweeps
+    st.rerun()
+
+if st.session_state.get(SWEEPS_KEY):
+    st.button("Clear my sweeps", key="bottleneck_clear", icon=":material/delete:",
+              on_click=lambda: st.session_state.pop(SWEEPS_KEY, None))

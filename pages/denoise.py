@@ -1,6 +1,137 @@
-"""Placeholder until this page is built."""
+"""Denoising: corrupt digits, let two or more models rebuild them, compare PSNR and SSIM."""
 
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
 import streamlit as st
+import torch
 
-st.title("denoise")
-st.info("This page is being built.")
+from ae_core.charts import psnr_curves
+from ae_core.metrics import psnr, ssim
+from ae_core.noise import corrupt
+from ae_core.plotting import grid_png
+from ae_core.sweep import corrupted_copies, denoise, input_psnr, noise_levels, psnr_against_noise
+from ui.models import require_model
+from ui.projections import SOURCES, all_models, available_sources, load_source, model_by_label
+
+CORRUPTIONS = {"gaussian": "Gaussian noise", "salt_pepper": "Salt and pepper",
+               "mask": "Masked block"}
+LEVEL_HELP = {"gaussian": "standard deviation of the added noise",
+              "salt_pepper": "share of pixels set to black or white",
+              "mask": "share of the image hidden under a black square"}
+CURVE_DIGITS = 300  # digits behind each point of the PSNR curve
+SEED_KEY = "denoise_seed"
+
+st.title("Denoising")
+st.markdown(
+    "Corrupt a few digits, then ask each model to rebuild them. A **denoising autoencoder** "
+    "was trained on corrupted inputs with clean targets (Vincent et al. 2008), so it learned "
+    "to ignore noise; a plain one rebuilds some of the noise along with the digit. **PSNR** "
+    "(higher is better) compares pixels; **SSIM** (1 is perfect) compares local structure.")
+active = require_model()
+
+
+def _default_models(labels: list[str]) -> list[str]:
+    """The active model and, if there is one, a denoising model to compare it with."""
+    others = [label for label in labels if label != active.label]
+    denoisers = [label for label in others if "dae" in label.lower() or "denois" in label.lower()]
+    return [active.label, *(denoisers or others)[:1]]
+
+
+labels = all_models()
+st.session_state.setdefault("denoise_models", _default_models(labels))
+# A model that went away (another session's upload, a deleted file) leaves the selection.
+st.session_state["denoise_models"] = [label for label in st.session_state["denoise_models"]
+                                      if label in labels]
+
+left, middle, right = st.columns([3, 2, 2])
+chosen = left.multiselect("Models to compare", labels, key="denoise_models",
+                          help="Shipped checkpoints and the ones you trained or uploaded.")
+source = left.selectbox("Digits from", available_sources(("heldout", "mnist-test")),
+                        format_func=SOURCES.get, key="denoise_source")
+kind = middle.radio("Corruption", list(CORRUPTIONS), format_func=CORRUPTIONS.get,
+                    key="denoise_kind")
+level = middle.slider("Level", 0.0, 1.0, 0.3 if kind != "mask" else 0.2, 0.05,
+                      key=f"denoise_level_{kind}", help=LEVEL_HELP[kind])
+count = right.slider("Digits", 2, 12, 6, key="denoise_count")
+digit_class = right.selectbox("Class", ["any", *range(10)], key="denoise_class")
+st.session_state.setdefault(SEED_KEY, 0)
+right.button("Other digits", icon=":material/casino:", key="denoise_reroll",
+             on_click=lambda: st.session_state.update({SEED_KEY: st.session_state[SEED_KEY] + 1}))
+
+if not chosen:
+    st.info("Pick at least one model (two to compare them).")
+    st.stop()
+models = [model for model in (model_by_label(label) for label in chosen) if model is not None]
+
+dataset = load_source(source)
+pool = (torch.arange(len(dataset)) if digit_class == "any"
+        else torch.nonzero(dataset.labels == int(digit_class)).squeeze(1))
+generator = torch.Generator().manual_seed(int(st.session_state[SEED_KEY]))
+picked = pool[torch.randperm(len(pool), generator=generator)[:count]]
+clean = dataset.subset(picked).float_images()
+digit_labels = dataset.labels[picked]
+noisy = corrupt(clean, kind, level, torch.Generator().manual_seed(1000 + len(picked)))
+results = {model.label: denoise(model.checkpoint.model, clean, noisy, digit_labels)
+           for model in models}
+
+
+def _short(label: str) -> str:
+    return label.split(": ", 1)[-1]
+
+
+columns = st.columns(2 + len(models))
+strips = [("Clean", clean), (f"{CORRUPTIONS[kind]} {level:.2f}", noisy),
+          *((_short(label), result.recon) for label, result in results.items())]
+for column, (name, strip) in zip(columns, strips, strict=True):
+    column.markdown(f"**{name}**")
+    column.image(grid_png(strip, columns=1, scale=3), output_format="PNG")
+
+table = {"digit": [f"#{int(i)} ({dataset.class_names[int(y)]})"
+                   for i, y in zip(picked, digit_labels, strict=True)],
+         "corrupted PSNR": psnr(clean, noisy).clamp_max(100).numpy(),
+         "corrupted SSIM": ssim(clean, noisy).numpy()}
+for label, result in results.items():
+    table[f"{_short(label)} PSNR"] = result.psnr.numpy()
+    table[f"{_short(label)} SSIM"] = result.ssim.numpy()
+frame = pd.DataFrame(table)
+frame.loc[len(frame)] = ["average", *frame.drop(columns="digit").mean().to_numpy()]
+st.dataframe(frame, hide_index=True, column_config={
+    name: st.column_config.NumberColumn(name, format="%.1f dB" if "PSNR" in name else "%.3f")
+    for name in frame.columns if name != "digit"})
+best = max(results, key=lambda label: float(results[label].psnr.mean()))
+st.caption(f"PSNR in dB against the clean digit, SSIM from 0 to 1 (Wang et al. 2004). "
+           f"Best on these digits: **{_short(best)}**.")
+
+
+@st.cache_data(show_spinner="Scoring every model at every noise level…", max_entries=32)
+def _curves(model_keys: tuple[str, ...], source: str, kind: str, _models: list) -> dict:
+    """Mean PSNR per noise level over CURVE_DIGITS digits, per model and for the input."""
+    dataset = load_source(source)
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))
+    subset = dataset.subset(order[:CURVE_DIGITS])
+    images, digit_labels = subset.float_images(), subset.labels
+    levels = noise_levels(kind)
+    copies = corrupted_copies(images, kind, levels)
+    curves = {f"corrupted input ({len(images)} digits)": input_psnr(images, copies)}
+    for model in _models:
+        curves[_short(model.label)] = psnr_against_noise(model.checkpoint.model, images,
+                                                         digit_labels, copies)
+    return {"levels": levels, "curves": curves}
+
+
+st.subheader("PSNR against noise level")
+curve = _curves(tuple(model.key for model in models), source, kind, models)
+st.plotly_chart(psnr_curves(curve["levels"], curve["curves"], CORRUPTIONS[kind]),
+                key="denoise_curve")
+gains = {name: float(np.mean(values - curve["curves"][next(iter(curve["curves"]))]))
+         for name, values in list(curve["curves"].items())[1:]}
+st.caption("Above the dotted line the model cleans the digit up; below it, it makes it worse. "
+           + " · ".join(f"{name}: {gain:+.1f} dB on average over the corrupted input"
+                        for name, gain in gains.items()))
+if not any((model.checkpoint.train_config and model.checkpoint.train_config.denoising)
+           for model in models):
+    st.info("None of these models was trained to denoise. Train one on the **Train** page with "
+            "the *dae* preset (or any model with input noise) and compare it here.",
+            icon=":material/lightbulb:")

@@ -1,6 +1,243 @@
-"""Placeholder until this page is built."""
+"""Latent map: every image's code projected to 2-D; click a point to see its digit."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
 
 import streamlit as st
+import torch
 
-st.title("latent_map")
-st.info("This page is being built.")
+from ae_core.charts import latent_map, latent_map_png
+from ae_core.latent import decode_codes, nearest_neighbours
+from ae_core.plotting import grid_png
+from ae_core.projection import (
+    DEFAULT_MIN_DIST,
+    DEFAULT_NEIGHBOURS,
+    DEFAULT_PERPLEXITY,
+    map_csv,
+)
+from ui import state
+from ui.models import require_model
+from ui.projections import (
+    SOURCES,
+    ProjectionRequest,
+    available_sources,
+    encoded,
+    load_source,
+    map_projection,
+    projection_jobs,
+    source_images,
+)
+
+METHOD_LABELS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE (slow)"}
+COLOURINGS = {"label": "Class", "error": "Reconstruction error"}
+SELECTED_KEY = "latent_map_selected"  # dataset indices the details panel shows
+PICKED_VIEW_KEY = "latent_map_picked_view"  # the map a chart selection was made on
+DRAWN_VIEW_KEY = "latent_map_drawn_view"  # the map drawn last
+CLEARS_KEY = "latent_map_clears"  # bumped on "Clear selection": a new figure drops highlights
+MAX_SHOWN = 24  # selected digits drawn at once
+NEIGHBOURS = 8
+
+st.title("Latent map")
+st.markdown(
+    "Every image becomes one point: its code, squeezed to two dimensions. Digits the model "
+    "finds alike land close together. **Hover** a point to see which image it is, **click** "
+    "it (or drag a box or lasso) to see the digit, what the model rebuilds, and its nearest "
+    "neighbours in the code space.")
+model = require_model()
+
+
+def _grid_width(columns: int, scale: int) -> int:
+    """Pixel width of an ae_core.plotting grid (28-pixel digits, 2-pixel gaps): shown 1:1."""
+    return (30 * columns - 2) * scale
+
+
+def _select(indices: list[int]) -> None:
+    st.session_state[SELECTED_KEY] = indices
+    st.session_state.pop(PICKED_VIEW_KEY, None)
+    if not indices:
+        st.session_state[CLEARS_KEY] = st.session_state.get(CLEARS_KEY, 0) + 1
+
+
+def _picked_on_chart() -> None:
+    """The chart's on_select callback: only a user's new selection (or deselection) calls it."""
+    event = st.session_state.get("latent_map_chart")
+    points = event["selection"]["points"] if event else []
+    chosen = list(dict.fromkeys(int(point["customdata"][0]) for point in points
+                                if point.get("customdata")))
+    _select(chosen)
+    if chosen:
+        st.session_state[PICKED_VIEW_KEY] = st.session_state.get(DRAWN_VIEW_KEY)
+
+
+def _select_typed() -> None:
+    _select([int(st.session_state["latent_map_index"])])
+
+
+def _settings() -> tuple[str, ProjectionRequest]:
+    """The form: data and projection, applied together (a UMAP run is not free)."""
+    sources = available_sources(("embedded", "mnist-test", "fashion-test"))
+    with st.form("latent_map_form", border=True):
+        data_column, method_column, umap_column, tsne_column = st.columns([3, 2, 3, 2])
+        source = data_column.selectbox("Images", sources, format_func=SOURCES.get,
+                                       key="latent_map_source")
+        method = method_column.radio("Projection", list(METHOD_LABELS),
+                                     format_func=METHOD_LABELS.get, key="latent_map_method",
+                                     help="PCA is instant and linear; UMAP keeps neighbourhoods "
+                                          "(clusters) and takes a few seconds; t-SNE too, slower.")
+        neighbours = umap_column.slider("UMAP neighbours", 2, 100, DEFAULT_NEIGHBOURS,
+                                        key="latent_map_neighbours",
+                                        help="More neighbours: more global structure.")
+        min_dist = umap_column.slider("UMAP minimum distance", 0.0, 0.99, DEFAULT_MIN_DIST,
+                                      0.05, key="latent_map_min_dist",
+                                      help="Smaller: tighter clusters.")
+        perplexity = tsne_column.slider("t-SNE perplexity", 5, 100, int(DEFAULT_PERPLEXITY),
+                                        key="latent_map_perplexity")
+        data_column.form_submit_button("Draw map", type="primary", icon=":material/scatter_plot:")
+    return source, ProjectionRequest(model.key, source, method, int(neighbours),
+                                     float(round(min_dist, 2)), float(perplexity))
+
+
+source, request = _settings()
+colour_by = st.segmented_control("Colour by", list(COLOURINGS), format_func=COLOURINGS.get,
+                                 default="label", key="latent_map_colour") or "label"
+dataset = load_source(source)
+images = source_images(source)
+codes_set = encoded(model, source)
+codes, errors, labels = codes_set.codes, codes_set.errors.numpy(), dataset.labels.numpy()
+current = map_projection(model, request, codes)
+shown = current.shown
+
+
+@st.fragment(run_every=1.0)
+def _wait_for(request: ProjectionRequest) -> None:
+    """Polls the background job; the whole page redraws once the map is ready."""
+    jobs = projection_jobs()
+    status = jobs.get(request)
+    if status is not None and status.future.done():
+        st.rerun()
+    name = METHOD_LABELS[request.method].removesuffix(" (slow)")
+    waited = time.monotonic() - status.submitted if status else 0.0
+    if jobs.warming_up() and (status is None or status.started is None):
+        detail = "preparing UMAP once for this server (compiling its numba code)"
+    else:
+        detail = f"computing {name}"
+    st.info(f"Showing **PCA** now; {detail}… {waited:.0f} s. The map switches to {name} by "
+            f"itself when it is ready.", icon=":material/hourglass_top:")
+
+
+if current.error:
+    st.error(f"{METHOD_LABELS[request.method]} failed ({current.error}); showing PCA instead.")
+elif current.job is not None or current.to_submit:
+    _wait_for(request)
+if shown.note:
+    st.caption(f"{shown.name}: {shown.note}")
+
+view = (model.key, source, shown.method, colour_by)
+selected = [index for index in st.session_state.get(SELECTED_KEY, []) if 0 <= index < len(codes)]
+# Plotly highlights what was picked on this very map itself; any other selection (typed, or
+# made before the map was redrawn) is ringed. Not changing the figure on a click keeps the
+# user's zoom.
+picked_here = st.session_state.get(PICKED_VIEW_KEY) == view
+title = (f"{model.label.split(': ', 1)[-1]} · {len(codes):,} images of "
+         f"{SOURCES[source].split(' (')[0]} · {shown.name}")
+figure = latent_map(shown.coords, labels, errors, dataset.class_names, colour_by,
+                    shown.axis_titles, title, [] if picked_here else selected)
+figure.update_layout(uirevision=f"{model.key}|{source}|{shown.method}",
+                     meta={"clears": st.session_state.get(CLEARS_KEY, 0)})
+st.session_state[DRAWN_VIEW_KEY] = view
+st.plotly_chart(figure, on_select=_picked_on_chart, selection_mode=("points", "box", "lasso"),
+                key="latent_map_chart", config={"displaylogo": False})
+
+
+def _png() -> bytes:
+    return latent_map_png(shown.coords, labels, errors, dataset.class_names, colour_by,
+                          shown.axis_titles, title)
+
+
+stem = f"latent_map_{source}_{shown.method}"
+downloads = st.columns(3)
+downloads[0].download_button("Codes and map (CSV)",
+                             lambda: map_csv(codes, shown.coords, labels, errors),
+                             f"{stem}.csv", "text/csv",
+                             icon=":material/table:", key="latent_map_csv", on_click="ignore")
+has_matplotlib = importlib.util.find_spec("matplotlib") is not None  # comes with mlxtend
+downloads[1].download_button("Map picture (PNG)", _png, f"{stem}.png", "image/png",
+                             icon=":material/image:", key="latent_map_png", on_click="ignore",
+                             disabled=not has_matplotlib,
+                             help="Drawn with matplotlib, same colours as the chart."
+                             if has_matplotlib else "Needs matplotlib (pip install matplotlib); "
+                             "the HTML export works without it.")
+downloads[2].download_button("Interactive map (HTML)",
+                             lambda: figure.to_html(include_plotlyjs=True).encode(),
+                             f"{stem}.html", "text/html", icon=":material/code:",
+                             key="latent_map_html", on_click="ignore",
+                             help="Opens in any browser, offline.")
+
+if current.to_submit:
+    # Started once the map is on its way to the browser, so it never delays it.
+    projection_jobs().submit(request, codes)
+
+st.subheader("Selected digits")
+pick, clear = st.columns([3, 1], vertical_alignment="bottom")
+pick.number_input("Or show image number", 0, len(codes) - 1, value=None,
+                  key="latent_map_index", on_change=_select_typed,
+                  placeholder="an index from the hover label")
+clear.button("Clear selection", on_click=_select, args=([],), key="latent_map_clear",
+             disabled=not selected)
+if not selected:
+    st.caption("Nothing selected yet: click a point on the map.")
+    st.stop()
+
+shown_indices = selected[:MAX_SHOWN]
+if len(selected) > MAX_SHOWN:
+    st.caption(f"{len(selected)} images selected; the first {MAX_SHOWN} are shown.")
+index_tensor = torch.tensor(shown_indices)
+recon = decode_codes(model.checkpoint.model, codes[index_tensor], dataset.labels[index_tensor])
+scale = 4 if len(shown_indices) <= 6 else 2
+st.image(grid_png(torch.cat([images[index_tensor], recon]), columns=len(shown_indices),
+                  scale=scale), output_format="PNG", width=_grid_width(len(shown_indices), scale),
+         caption="Top: the selected images (" + ", ".join(
+             f"#{index} {dataset.class_names[labels[index]]}" for index in shown_indices[:8])
+         + ("…" if len(shown_indices) > 8 else "") + "). Bottom: their reconstructions.")
+
+focus = shown_indices[0]
+if len(shown_indices) > 1:
+    focus = st.selectbox("Neighbours of", shown_indices, key="latent_map_focus",
+                         format_func=lambda i: f"#{i} ({dataset.class_names[labels[i]]})")
+near = [int(i) for i in nearest_neighbours(codes, codes[focus], NEIGHBOURS + 1)
+        if int(i) != focus][:NEIGHBOURS]
+st.image(grid_png(images[torch.tensor([focus, *near])], columns=NEIGHBOURS + 1, scale=3),
+         output_format="PNG", width=_grid_width(NEIGHBOURS + 1, 3),
+         caption=f"#{focus} and its {NEIGHBOURS} nearest neighbours in the code space: "
+                 + ", ".join(f"#{i} {dataset.class_names[labels[i]]}" for i in near))
+
+if source != "embedded":
+    st.caption("The sliders and interpolation pages work on the embedded digits: pick "
+               "*Embedded MNIST digits* above to send a digit there.")
+    st.stop()
+ends = list(st.session_state.get(state.INTERPOLATION_ENDS) or [None, None])
+send = st.columns(4)
+if send[0].button(f"Open #{focus} in the sliders", icon=":material/tune:",
+                  key="latent_map_to_sliders"):
+    st.session_state[state.SELECTED_DIGIT] = focus
+    st.switch_page("pages/sliders.py")
+if send[1].button(f"Interpolate from #{focus}", key="latent_map_start",
+                  icon=":material/first_page:"):
+    st.session_state[state.INTERPOLATION_ENDS] = [focus, ends[1]]
+    st.toast(f"Interpolation starts at #{focus}")
+if send[2].button(f"Interpolate to #{focus}", key="latent_map_end",
+                  icon=":material/last_page:"):
+    st.session_state[state.INTERPOLATION_ENDS] = [ends[0], focus]
+    st.toast(f"Interpolation ends at #{focus}")
+if len(shown_indices) >= 2:
+    first, second = shown_indices[0], shown_indices[1]
+    if send[3].button(f"Interpolate #{first} → #{second}", key="latent_map_pair",
+                      icon=":material/timeline:"):
+        st.session_state[state.INTERPOLATION_ENDS] = [first, second]
+        st.switch_page("pages/interpolate.py")
+elif any(end is not None for end in st.session_state.get(state.INTERPOLATION_ENDS) or []):
+    if send[3].button("Open interpolation", key="latent_map_open_interpolation",
+                      icon=":material/timeline:"):
+        st.switch_page("pages/interpolate.py")

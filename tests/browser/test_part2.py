@@ -1,0 +1,198 @@
+"""The latent map with a mouse: hover a point to see which digit it is, click it to see the
+digit, send it to the sliders. Chromium on `streamlit run` (fixtures in conftest.py).
+
+`LATENT_LAB_MEASURE=1` also runs the timing of a fresh server (first map, then UMAP).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, PROJECT_ROOT, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+X_TITLE = f"() => document.querySelector(\"{CHART}\")?._fullLayout?.xaxis?.title?.text || ''"
+# The point furthest up and right on the map: on the hull, so no other point hides it.
+# Returns its page coordinates and what its customdata says it is.
+OUTERMOST_POINT = f"""() => {{
+    const chart = document.querySelector("{CHART}");
+    const layout = chart._fullLayout, box = chart.getBoundingClientRect();
+    const xs = layout.xaxis, ys = layout.yaxis;
+    let best = null;
+    chart._fullData.forEach(trace => {{
+        if (trace.name === "selected") return;
+        for (let i = 0; i < trace.x.length; i++) {{
+            const x = xs.l2p(trace.x[i]) + xs._offset, y = ys.l2p(trace.y[i]) + ys._offset;
+            const score = x - y;
+            if (best === null || score > best.score)
+                best = {{score, x: box.left + x, y: box.top + y,
+                         index: Number(trace.customdata[i][0]), label: trace.customdata[i][1]}};
+        }}
+    }});
+    return best;
+}}"""
+
+
+def open_latent_map(tab, app_url: str) -> None:
+    """From the front door, then the sidebar link, as a visitor gets there."""
+    tab.goto(app_url)
+    wait_for_app(tab, 60_000)
+    tab.locator("[data-testid='stSidebarNav']").get_by_text("Latent map", exact=True).click()
+    tab.get_by_role("heading", name="Latent map").wait_for(timeout=60_000)
+    tab.wait_for_selector(f"{CHART} canvas", timeout=60_000)
+
+
+def draw_pca(tab) -> None:
+    """PCA through the form: drawn at once, never swapped for UMAP under the mouse."""
+    tab.locator("[data-testid='stRadio'] label").filter(has_text=re.compile(r"^PCA$")).click()
+    tab.get_by_role("button", name="Draw map").click()
+    # A model with a 2-D code shows the code itself (z[0]) whatever the projection.
+    tab.wait_for_function(f"() => /^(PC1|z\\[0\\])/.test(({X_TITLE})())", timeout=60_000)
+    wait_for_app(tab, 60_000)
+
+
+def test_hovering_names_a_digit_and_clicking_shows_it(page, app_url):
+    open_latent_map(page, app_url)
+    draw_pca(page)
+    point = page.evaluate(OUTERMOST_POINT)
+    page.mouse.move(point["x"], point["y"])
+    hover = page.locator(".hoverlayer .hovertext")
+    hover.first.wait_for(timeout=10_000)
+    assert f"image #{point['index']}" in hover.first.text_content()
+    assert point["label"] in hover.first.text_content()
+
+    page.mouse.click(point["x"], point["y"])
+    selected = page.locator("[data-testid='stImage']").filter(
+        has_text=f"Top: the selected images (#{point['index']} {point['label']})")
+    selected.wait_for(timeout=60_000)
+    wait_for_app(page, 60_000)
+    picture = selected.locator("img")
+    page.wait_for_function("image => image.complete && image.naturalWidth > 28",
+                           arg=picture.element_handle(), timeout=30_000)
+    assert page.request.get(picture.get_attribute("src")).body()[:4] == b"\x89PNG"
+    # The map was not redrawn for the click (a redraw would lose the user's zoom): Plotly
+    # itself highlights the one picked point.
+    highlighted = page.evaluate(f"""() => document.querySelector("{CHART}")._fullData
+        .map(trace => [trace.name, trace.selectedpoints || []])""")
+    assert [name for name, points in highlighted if len(points)] == [point["label"]]
+    assert "selected" not in [name for name, _ in highlighted]
+    neighbours = page.locator("[data-testid='stImage']").filter(
+        has_text=f"#{point['index']} and its 8 nearest neighbours")
+    assert neighbours.count() == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "latent_map_clicked_point.png"))
+    neighbours.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "latent_map_clicked_digit.png"))
+
+    page.get_by_role("button", name=f"Open #{point['index']} in the sliders").click()
+    page.get_by_role("heading", name="Bottleneck sliders").wait_for(timeout=60_000)
+    wait_for_app(page, 60_000)
+    assert page.get_by_label("Index in the dataset").input_value() == str(point["index"])
+
+
+def test_box_selecting_shows_several_digits(page, app_url):
+    open_latent_map(page, app_url)
+    draw_pca(page)
+    page.locator(f"{CHART} .modebar-btn[data-title='Box Select']").click()
+    box = page.locator(f"{CHART} .nsewdrag").first.bounding_box()
+    centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(centre_x - 60, centre_y - 60)
+    page.mouse.down()
+    page.mouse.move(centre_x, centre_y, steps=5)
+    page.mouse.move(centre_x + 60, centre_y + 60, steps=5)
+    page.mouse.up()
+    note = page.get_by_text(re.compile(r"^\d+ images selected; the first 24 are shown"))
+    note.wait_for(timeout=60_000)
+    wait_for_app(page, 60_000)
+    assert int(note.inner_text().split()[0]) > 24
+    assert page.get_by_text("Neighbours of").count() == 1
+    grid = page.locator("[data-testid='stImage']").filter(has_text="Top: the selected images")
+    grid.wait_for(timeout=60_000)
+    assert grid.inner_text().count("#") == 8  # the first 8 are named, then "…"
+
+
+def test_colouring_by_error_uses_a_continuous_scale(page, app_url):
+    open_latent_map(page, app_url)
+    wait_for_app(page, 60_000)
+    page.locator("[data-testid='stButtonGroup'] button").filter(
+        has_text="Reconstruction error").click()
+    page.wait_for_function(
+        f"() => document.querySelector(\"{CHART}\")._fullData.length === 1 && "
+        f"document.querySelector(\"{CHART}\")._fullData[0].marker.colorscale !== undefined",
+        timeout=60_000)
+    assert page.locator(f"{CHART} .colorbar").count() == 1
+
+    with page.expect_download() as csv_download:
+        page.get_by_role("button", name="Codes and map (CSV)").click()
+    table = open(csv_download.value.path()).read().splitlines()
+    assert table[0].startswith("index,label,error,x,y,z0,") and len(table) == 5001
+    wait_for_app(page, 60_000)
+    with page.expect_download() as png_download:
+        page.get_by_role("button", name="Map picture (PNG)").click()
+    assert open(png_download.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+# --- Timing on a fresh server (opt-in) ----------------------------------------------------------
+
+@pytest.mark.skipif(os.environ.get("LATENT_LAB_MEASURE") != "1",
+                    reason="a timing run: set LATENT_LAB_MEASURE=1 (starts its own server)")
+def test_measure_first_map_and_umap_on_a_fresh_server(browser):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+         f"--server.port={port}", "--server.address=127.0.0.1",
+         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    lines = []
+    try:
+        url = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() - started < 60, "the server did not start"
+                time.sleep(0.2)
+        lines.append(f"server healthy: {time.monotonic() - started:.1f} s after launch")
+        tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        tab.set_default_timeout(600_000)
+        opened = time.monotonic()
+        tab.goto(url)
+        tab.get_by_text("Digits and their reconstructions").wait_for()
+        lines.append(f"home page: {time.monotonic() - opened:.1f} s")
+        clicked = time.monotonic()
+        tab.locator("[data-testid='stSidebarNav']").get_by_text("Latent map", exact=True).click()
+        tab.wait_for_selector(f"{CHART} canvas")
+        lines.append(f"latent map link -> map visible: {time.monotonic() - clicked:.2f} s "
+                     f"({tab.evaluate(X_TITLE)})")
+        # A UMAP nobody stored: it is computed in the background while PCA shows.
+        wait_for_app(tab)
+        tab.get_by_role("group", name="UMAP neighbours").get_by_role("slider").focus()
+        tab.keyboard.press("ArrowLeft")
+        asked = time.monotonic()
+        tab.get_by_role("button", name="Draw map").click()
+        tab.wait_for_function(f"() => ({X_TITLE})().startsWith('PC1')")
+        lines.append(f"new UMAP parameters -> PCA stand-in: {time.monotonic() - asked:.2f} s")
+        tab.wait_for_function(f"() => ({X_TITLE})() === 'UMAP 1'")
+        lines.append(f"new UMAP parameters -> UMAP shown: {time.monotonic() - asked:.1f} s "
+                     f"({time.monotonic() - started:.0f} s after launch)")
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / "measure_umap.png"), full_page=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        (ARTIFACTS / "latent_map_timings.txt").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))

@@ -1,0 +1,296 @@
+"""Streamlit side of the analysis pages: which data they can show, cached codes, models by
+label, and UMAP / t-SNE computed in a background thread so no page ever waits on them.
+
+The threads run ae_core code only (no streamlit calls); results live in one process-wide
+registry (st.cache_resource), keyed by checkpoint, data and parameters, shared by sessions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from ae_core.data import (
+    DEFAULT_DATA_ROOT,
+    EMBEDDED,
+    FASHION_SYSTEM_DIR,
+    DataError,
+    Dataset,
+    available_splits,
+    evaluation_set,
+    load_dataset,
+    shared_test_set_available,
+)
+from ae_core.latent import EncodedSet, encode_dataset
+from ae_core.projection import (
+    METHOD_NAMES,
+    Projection,
+    precomputed_key,
+    precomputed_projection,
+    project,
+    warm_up_umap,
+)
+from ui.models import (
+    ActiveModel,
+    embedded_digits,
+    embedded_images,
+    encoded_digits,
+    load_shipped,
+    model_labels,
+    session_models,
+    shipped_models,
+)
+
+SOURCES = {
+    "embedded": "Embedded MNIST digits (5,000)",
+    "heldout": "Held-out embedded digits (500, never trained on)",
+    "mnist-test": "MNIST test set (10,000)",
+    "fashion-test": "Fashion-MNIST test set (10,000)",
+}
+TEST_SETS = {"mnist-test": "mnist", "fashion-test": "fashion-mnist"}  # ae_core.data names
+# Set to "0" to skip compiling UMAP at app start (page tests, which never wait for it).
+WARM_UP_ENV = "LATENT_LAB_UMAP_WARMUP"
+MAX_PROJECTIONS = 48  # finished projections kept (5,000 x 2 floats each: 40 kB)
+
+
+# --- Data ----------------------------------------------------------------------------------
+
+def source_available(source: str) -> bool:
+    """Whether `source` can be loaded here, from cheap file checks only."""
+    if source in ("embedded", "heldout"):
+        return True
+    folders = [DEFAULT_DATA_ROOT / TEST_SETS[source], DEFAULT_DATA_ROOT]
+    if source == "mnist-test" and shared_test_set_available():
+        return True
+    if source == "fashion-test":
+        folders.insert(0, FASHION_SYSTEM_DIR)
+    return any(Path(folder).is_dir() and "test" in available_splits(folder)
+               for folder in folders)
+
+
+def available_sources(sources: tuple[str, ...]) -> list[str]:
+    return [source for source in sources if source_available(source)]
+
+
+@st.cache_resource(show_spinner="Loading the images…")
+def load_source(source: str) -> Dataset:
+    """A data source by its key in SOURCES, loaded once for all sessions."""
+    if source == "embedded":
+        return embedded_digits()
+    if source == "heldout":
+        return evaluation_set(EMBEDDED)
+    if source in TEST_SETS:
+        return load_dataset(TEST_SETS[source], "test")
+    raise DataError(f"unknown data source {source!r}: use one of {', '.join(SOURCES)}")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def source_images(source: str) -> torch.Tensor:
+    """(N, 1, 28, 28) floats in [0, 1] of a source, converted once."""
+    return embedded_images() if source == "embedded" else load_source(source).float_images()
+
+
+@st.cache_resource(show_spinner="Encoding the images…", max_entries=16)
+def _encoded_source(model_key: str, source: str, _model: ActiveModel) -> EncodedSet:
+    dataset = load_source(source)
+    return encode_dataset(_model.checkpoint.model, source_images(source), dataset.labels)
+
+
+def encoded(model: ActiveModel, source: str) -> EncodedSet:
+    """Codes and errors of a source for a model (the embedded digits share ui.models' cache)."""
+    if source == "embedded":
+        return encoded_digits(model.key, model.checkpoint)
+    return _encoded_source(model.key, source, model)
+
+
+# --- Models by label (the picker's labels; could move to ui.models) ------------------------
+
+def model_by_label(label: str) -> ActiveModel | None:
+    """A shipped or session model by its picker label, without making it the active one."""
+    sessions = session_models()
+    if label in sessions:
+        checkpoint = sessions[label]
+        return ActiveModel(label, checkpoint.info["session_key"], checkpoint)
+    shipped = shipped_models()
+    if label in shipped:
+        path, mtime = shipped[label]
+        return ActiveModel(label, f"{path}@{mtime}", load_shipped(path, mtime))
+    return None
+
+
+def all_models() -> list[str]:
+    return model_labels()
+
+
+# --- Projections in the background ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProjectionRequest:
+    """Everything a projection depends on: the cache key."""
+
+    model_key: str
+    source: str
+    method: str
+    n_neighbors: int
+    min_dist: float
+    perplexity: float
+
+    @property
+    def slow(self) -> bool:
+        return self.method in ("umap", "tsne")
+
+
+@dataclass
+class JobStatus:
+    future: Future
+    submitted: float  # time.monotonic()
+    started: float | None = None  # when it got the worker (after any warm-up)
+
+
+class ProjectionJobs:
+    """Process-wide registry: request -> Future, one slow projection computed at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: OrderedDict[ProjectionRequest, JobStatus] = OrderedDict()
+        self._worker = threading.Semaphore(1)  # UMAP and t-SNE each want the whole CPU
+        self.warm_up_started: float | None = None
+        self.warm_up_seconds: float | None = None
+
+    def get(self, request: ProjectionRequest) -> JobStatus | None:
+        with self._lock:
+            status = self._jobs.get(request)
+            if status is not None:
+                self._jobs.move_to_end(request)
+            return status
+
+    def put(self, request: ProjectionRequest, result: Projection) -> None:
+        """Store a projection computed elsewhere (PCA, a precomputed map)."""
+        future: Future = Future()
+        future.set_result(result)
+        with self._lock:
+            self._jobs[request] = JobStatus(future, time.monotonic(), time.monotonic())
+            self._evict()
+
+    def submit(self, request: ProjectionRequest, codes: torch.Tensor) -> JobStatus:
+        """Start computing `request` on a daemon thread unless it is known already."""
+        with self._lock:
+            status = self._jobs.get(request)
+            if status is not None and not (status.future.done()
+                                           and status.future.exception() is not None):
+                return status
+            status = JobStatus(Future(), time.monotonic())
+            self._jobs[request] = status
+            self._evict()
+        codes = codes.detach().cpu().clone()
+        threading.Thread(target=self._run, args=(request, codes, status), daemon=True,
+                         name=f"latent-lab-{request.method}").start()
+        return status
+
+    def warm_up(self) -> None:
+        """Compile UMAP once per process in a daemon thread (holds the worker meanwhile)."""
+        with self._lock:
+            if self.warm_up_started is not None:
+                return
+            self.warm_up_started = time.monotonic()
+        threading.Thread(target=self._warm_up, daemon=True, name="latent-lab-umap-warmup").start()
+
+    def warming_up(self) -> bool:
+        return self.warm_up_started is not None and self.warm_up_seconds is None
+
+    def _warm_up(self) -> None:
+        _lower_priority()
+        with self._worker:
+            try:
+                self.warm_up_seconds = warm_up_umap()
+            except Exception:  # a failed warm-up only means the first real fit compiles
+                self.warm_up_seconds = float("nan")
+
+    def _run(self, request: ProjectionRequest, codes: torch.Tensor, status: JobStatus) -> None:
+        _lower_priority()
+        with self._worker:
+            status.started = time.monotonic()
+            if not status.future.set_running_or_notify_cancel():
+                return
+            try:
+                status.future.set_result(project(
+                    codes, request.method, n_neighbors=request.n_neighbors,
+                    min_dist=request.min_dist, perplexity=request.perplexity))
+            except Exception as error:  # shown on the page; PCA stays up meanwhile
+                status.future.set_exception(error)
+
+    def _evict(self) -> None:
+        """Forget the least recently used finished projections beyond MAX_PROJECTIONS."""
+        finished = [key for key, status in self._jobs.items() if status.future.done()]
+        for key in finished[:max(0, len(self._jobs) - MAX_PROJECTIONS)]:
+            del self._jobs[key]
+
+
+def _lower_priority() -> None:
+    """Make this thread yield the CPU to the server's own (Linux: per-thread nice)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
+@st.cache_resource(show_spinner=False)
+def projection_jobs() -> ProjectionJobs:
+    return ProjectionJobs()
+
+
+def warm_up() -> None:
+    """Start compiling UMAP in the background, once per server process (called by app.py)."""
+    if os.environ.get(WARM_UP_ENV, "1") != "0":
+        projection_jobs().warm_up()
+
+
+@dataclass
+class MapProjection:
+    """What the map shows now, and what it waits for."""
+
+    shown: Projection
+    job: JobStatus | None = None  # the asked-for projection, still being computed
+    error: str | None = None  # why the asked-for projection failed (PCA is shown instead)
+    to_submit: bool = False  # nobody has started the asked-for projection yet
+
+
+def _fast(codes: torch.Tensor, request: ProjectionRequest) -> Projection:
+    """PCA, or the request itself for a 1-D/2-D code, computed now and kept in the registry."""
+    jobs = projection_jobs()
+    fast = ProjectionRequest(request.model_key, request.source, "pca", 0, 0.0, 0.0)
+    status = jobs.get(fast)
+    if status is not None and status.future.done():
+        return status.future.result()
+    result = project(codes, "pca")
+    jobs.put(fast, result)
+    return result
+
+
+def map_projection(model: ActiveModel, request: ProjectionRequest,
+                   codes: torch.Tensor) -> MapProjection:
+    """The asked-for projection if it is fast (PCA, a 1-D/2-D code), stored in the checkpoint
+    or finished in the background; else PCA now and the job to wait for (or to start)."""
+    if not request.slow or codes.shape[1] <= 2:
+        return MapProjection(_fast(codes, request))
+    if request.method == "umap" and request.source == "embedded":
+        key = precomputed_key(request.method, "embedded", request.n_neighbors, request.min_dist)
+        stored = precomputed_projection(model.checkpoint.extras, key, len(codes))
+        if stored is not None:
+            name = METHOD_NAMES[request.method]
+            return MapProjection(Projection(stored, request.method, (f"{name} 1", f"{name} 2"),
+                                            "precomputed when the checkpoint was made"))
+    status = projection_jobs().get(request)
+    if status is not None and status.future.done():
+        error = status.future.exception()
+        if error is None:
+            return MapProjection(status.future.result())
+        return MapProjection(_fast(codes, request), error=f"{type(error).__name__}: {error}")
+    return MapProjection(_fast(codes, request), job=status, to_submit=status is None)
