@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
 from ae_core.data import Dataset, load_embedded
+
+# Tests that run app.py (AppTest, or the browser tests' server, which inherits this) must not
+# spend ~30 s of CPU compiling UMAP in the background; the tests of the warm-up turn it on.
+os.environ.setdefault("LATENT_LAB_UMAP_WARMUP", "0")
 
 
 @pytest.fixture(scope="session")

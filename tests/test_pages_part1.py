@@ -67,11 +67,7 @@ def summary_order(at: AppTest) -> list[int]:
 
 
 def sidebar_page(at: AppTest) -> None:
-    """Back to the entry page, where app.py draws the sidebar.
-
-    With a pages/ folder beside app.py, AppTest runs a switched-to page on its own
-    (Streamlit's older multipage mode), without app.py around it, so without the sidebar.
-    """
+    """Back to the entry page, where app.py draws the sidebar."""
     at.switch_page("app.py").run()
     assert not at.exception, at.exception
 
@@ -85,7 +81,7 @@ def decoded_url(at: AppTest) -> str:
 
 
 def test_sliders_show_the_most_important_dimensions_first(monkeypatch, embedded):
-    at = open_page("pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
+    at = open_page("app_pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
     # Two columns, read row by row: the first column holds ranks 1, 3, 5, ...
     first, second = at.slider[:4], at.slider[4:]
     shown = [int(s.key.rsplit("_", 1)[1]) for pair in zip(first, second, strict=True)
@@ -100,7 +96,7 @@ def test_sliders_show_the_most_important_dimensions_first(monkeypatch, embedded)
 
 
 def test_moving_a_slider_changes_the_decoded_digit_and_reset_restores_it(monkeypatch):
-    at = open_page("pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
+    at = open_page("app_pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
     digit_before, decoded_before = image_urls(at)[:2]
     slider = at.slider[0]
     start = slider.value
@@ -117,7 +113,7 @@ def test_moving_a_slider_changes_the_decoded_digit_and_reset_restores_it(monkeyp
 
 
 def test_another_digit_moves_every_slider(monkeypatch):
-    at = open_page("pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
+    at = open_page("app_pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
     values, urls = [s.value for s in at.slider], image_urls(at)
     at.number_input(key="sliders_digit_example").set_value(3).run()
     assert all(a != b for a, b in zip(values, [s.value for s in at.slider], strict=True))
@@ -130,7 +126,7 @@ def test_the_latent_map_sends_a_digit(monkeypatch, embedded):
     monkeypatch.setattr(state, "CHECKPOINT_DIR", SHIPPED)
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.session_state[state.SELECTED_DIGIT] = 1234
-    at.switch_page("pages/sliders.py").run()
+    at.switch_page("app_pages/sliders.py").run()
     assert at.radio(key="sliders_digit_mode").value == "By index"
     assert at.number_input(key="sliders_digit_index").value == 1234
     assert state.SELECTED_DIGIT not in at.session_state  # taken: a message, not a setting
@@ -141,7 +137,7 @@ def test_the_latent_map_sends_a_digit(monkeypatch, embedded):
 
 
 def test_randomise_draws_from_the_codes_without_a_prior(monkeypatch):
-    at = open_page("pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
+    at = open_page("app_pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
     before = decoded_url(at)
     at.button(key="sliders_randomise").click().run()
     assert decoded_url(at) != before
@@ -149,7 +145,7 @@ def test_randomise_draws_from_the_codes_without_a_prior(monkeypatch):
 
 
 def test_traversal_sweeps_the_chosen_dimension(monkeypatch):
-    at = open_page("pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
+    at = open_page("app_pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
     grid = image_urls(at)[-1]
     at.selectbox(key="sliders_traverse_dim").set_value(summary_order(at)[5]).run()
     assert not at.exception
@@ -157,7 +153,7 @@ def test_traversal_sweeps_the_chosen_dimension(monkeypatch):
 
 
 def test_switching_models_starts_over(monkeypatch):
-    at = open_page("pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
+    at = open_page("app_pages/sliders.py", SHIPPED, monkeypatch, "ae_32")
     at.selectbox(key="sliders_traverse_dim").set_value(31).run()  # no such dimension in ae_2
     at.slider[0].set_value(at.slider[0].max).run()
     at.session_state[state.ACTIVE_MODEL] = "shipped: ae_2"  # what the sidebar picker sets
@@ -168,7 +164,7 @@ def test_switching_models_starts_over(monkeypatch):
 
 
 def test_a_2d_vae_gets_the_manifold_and_its_prior(monkeypatch, tiny_checkpoints):
-    at = open_page("pages/sliders.py", tiny_checkpoints, monkeypatch, "vae_2")
+    at = open_page("app_pages/sliders.py", tiny_checkpoints, monkeypatch, "vae_2")
     assert len(at.slider) == 2
     assert "KL" in at.slider[0].help
     manifold = at.get("plotly_chart")
@@ -182,7 +178,7 @@ def test_a_2d_vae_gets_the_manifold_and_its_prior(monkeypatch, tiny_checkpoints)
 
 def test_a_conditional_model_draws_the_same_code_as_another_class(monkeypatch,
                                                                   tiny_checkpoints):
-    at = open_page("pages/sliders.py", tiny_checkpoints, monkeypatch, "cvae_3")
+    at = open_page("app_pages/sliders.py", tiny_checkpoints, monkeypatch, "cvae_3")
     assert at.selectbox(key="sliders_class").value == 0  # the picked digit's class
     before = decoded_url(at)
     at.selectbox(key="sliders_class").set_value(8).run()
@@ -199,7 +195,7 @@ def test_every_family_works_on_both_pages(family, monkeypatch, tmp_path, digits)
                          codebook_size=8)
     model = fit(REGISTRY[family](config), digits, None, TrainConfig(epochs=2, batch_size=20)).model
     save_checkpoint(tmp_path / f"{family}.safetensors", model)
-    at = open_page("pages/sliders.py", tmp_path, monkeypatch, family)
+    at = open_page("app_pages/sliders.py", tmp_path, monkeypatch, family)
     assert not at.error, [e.value for e in at.error]
     before = decoded_url(at)
     at.slider[0].set_value(at.slider[0].max).run()
@@ -207,7 +203,7 @@ def test_every_family_works_on_both_pages(family, monkeypatch, tmp_path, digits)
     assert decoded_url(at) != before
     at.button(key="sliders_randomise").click().run()
     assert not at.exception and not at.error
-    at.switch_page("pages/interpolate.py").run()
+    at.switch_page("app_pages/interpolate.py").run()
     assert not at.exception and not at.error
     assert len(image_urls(at)) == 2
 
@@ -216,7 +212,7 @@ def test_every_family_works_on_both_pages(family, monkeypatch, tmp_path, digits)
 
 
 def test_interpolation_strips_and_their_downloads(monkeypatch):
-    at = open_page("pages/interpolate.py", SHIPPED, monkeypatch, "ae_32")
+    at = open_page("app_pages/interpolate.py", SHIPPED, monkeypatch, "ae_32")
     latent, pixels = image_urls(at)
     assert [b.proto.label for b in at.get("download_button")] == [
         "Download the strip (PNG)", "Download the morph (animated GIF)"]
@@ -233,7 +229,7 @@ def test_interpolation_follows_the_ends_the_latent_map_sends(monkeypatch):
     monkeypatch.setattr(state, "CHECKPOINT_DIR", SHIPPED)
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.session_state[state.INTERPOLATION_ENDS] = [None, 321]
-    at.switch_page("pages/interpolate.py").run()
+    at.switch_page("app_pages/interpolate.py").run()
     assert not at.exception
     assert at.radio(key="interpolate_start_mode").value == "By class"
     assert at.radio(key="interpolate_end_mode").value == "By index"
@@ -241,7 +237,7 @@ def test_interpolation_follows_the_ends_the_latent_map_sends(monkeypatch):
 
 
 def test_interpolation_of_a_conditional_model_asks_for_a_class(monkeypatch, tiny_checkpoints):
-    at = open_page("pages/interpolate.py", tiny_checkpoints, monkeypatch, "cvae_3")
+    at = open_page("app_pages/interpolate.py", tiny_checkpoints, monkeypatch, "cvae_3")
     latent = image_urls(at)[0]
     at.selectbox(key="interpolate_class").set_value(3).run()
     assert image_urls(at)[0] != latent
@@ -251,7 +247,7 @@ def test_interpolation_of_a_conditional_model_asks_for_a_class(monkeypatch, tiny
 
 
 def test_the_family_list_and_its_options(monkeypatch, tmp_path):
-    at = open_page("pages/train.py", tmp_path, monkeypatch)
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
     assert at.info  # no model at all yet: the page says what to do
     names = [option.split(":")[0] for option in at.selectbox(key="train_family").options]
     assert set(REGISTRY) | set(PRESETS) == set(names)
@@ -270,7 +266,7 @@ def test_the_family_list_and_its_options(monkeypatch, tmp_path):
 
 
 def test_options_that_make_no_model_are_refused(monkeypatch, tmp_path):
-    at = open_page("pages/train.py", tmp_path, monkeypatch)
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
     at.text_input(key="train_hidden_sizes").set_value("512, many").run()
     assert "Hidden sizes must be whole numbers" in at.error[0].value
     assert at.button(key="train_start").disabled
@@ -303,7 +299,7 @@ def chosen_model(at: AppTest) -> str:
 
 
 def test_training_makes_a_session_model_and_saves_it(monkeypatch, tmp_path):
-    at = open_page("pages/train.py", tmp_path, monkeypatch)
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
     small_run(at, epochs=2)
     run = at.session_state[state.TRAIN_RUN]
     assert run.finished and run.epochs_done == 2 and not run.diverged
@@ -334,7 +330,7 @@ def test_training_makes_a_session_model_and_saves_it(monkeypatch, tmp_path):
 
 
 def test_a_second_run_keeps_the_first_and_the_shipped_model_is_untouched(monkeypatch):
-    at = open_page("pages/train.py", SHIPPED, monkeypatch)
+    at = open_page("app_pages/train.py", SHIPPED, monkeypatch)
     shipped = load_checkpoint(SHIPPED / "ae_2.safetensors").model.state_dict()
     small_run(at)
     small_run(at)
@@ -352,7 +348,7 @@ def test_a_second_run_keeps_the_first_and_the_shipped_model_is_untouched(monkeyp
 
 
 def test_an_interrupted_run_keeps_its_last_epoch(monkeypatch, tmp_path, digits):
-    at = open_page("pages/train.py", tmp_path, monkeypatch)
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
     model_config = ModelConfig(latent_dim=4, hidden_sizes=(16,))
     train_config = TrainConfig(epochs=5)
     model = MLPAutoencoder(model_config).eval()
@@ -389,7 +385,7 @@ class FallsApartAutoencoder(MLPAutoencoder):
 
 def test_a_new_family_appears_and_a_nan_keeps_the_last_good_epoch(monkeypatch, tmp_path):
     monkeypatch.setitem(REGISTRY, "falls_apart", FallsApartAutoencoder)
-    at = open_page("pages/train.py", tmp_path, monkeypatch)
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
     at.selectbox(key="train_family").set_value("falls_apart").run()
     assert "Hidden sizes" in {w.label for w in at.text_input}  # probed, not listed anywhere
     small_run(at, epochs=3)
@@ -402,7 +398,7 @@ def test_a_new_family_appears_and_a_nan_keeps_the_last_good_epoch(monkeypatch, t
 
 def test_a_dataset_that_is_not_there_says_so(monkeypatch, tmp_path):
     monkeypatch.setattr("ae_core.data.DEFAULT_DATA_ROOT", tmp_path / "no-data")
-    at = open_page("pages/train.py", tmp_path, monkeypatch)
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
     at.selectbox(key="train_dataset").set_value("mnist").run()
     at.button(key="train_start").click().run()
     assert not at.exception

@@ -111,7 +111,7 @@ def metric(at: AppTest, label: str) -> str:
 
 def test_latent_map_shows_pca_at_once_and_asks_for_umap(checkpoint_dir, monkeypatch,
                                                         submitted):
-    at = open_page("pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_plain")
     spec = map_spec(at)
     assert x_title(spec).startswith("PC1")
     assert [trace["name"] for trace in spec["data"]] == [str(digit) for digit in range(10)]
@@ -126,7 +126,7 @@ def test_latent_map_shows_pca_at_once_and_asks_for_umap(checkpoint_dir, monkeypa
 
 
 def test_umap_stored_in_the_checkpoint_shows_at_once(checkpoint_dir, monkeypatch, submitted):
-    at = open_page("pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
     spec = map_spec(at)
     assert x_title(spec) == "UMAP 1" and "UMAP" in spec["layout"]["title"]["text"]
     xs = [x for trace in spec["data"] for x in _numbers(trace["x"])]
@@ -145,7 +145,7 @@ def _numbers(values) -> list[float]:
 
 
 def test_form_switches_to_pca_and_colour_by_error(checkpoint_dir, monkeypatch, submitted):
-    at = open_page("pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
     at.radio(key="latent_map_method").set_value("pca")
     at.button(key="FormSubmitter:latent_map_form-Draw map").click().run()
     spec = map_spec(at)
@@ -157,7 +157,7 @@ def test_form_switches_to_pca_and_colour_by_error(checkpoint_dir, monkeypatch, s
 
 
 def test_a_two_dimensional_code_is_its_own_map(checkpoint_dir, monkeypatch, submitted):
-    at = open_page("pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_2d")
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_2d")
     spec = map_spec(at)
     assert x_title(spec) == "z[0]" and not submitted and not at.info
     assert any("shown as it is" in caption.value for caption in at.caption)
@@ -165,7 +165,7 @@ def test_a_two_dimensional_code_is_its_own_map(checkpoint_dir, monkeypatch, subm
 
 def test_a_chosen_digit_shows_with_its_neighbours_and_goes_to_other_pages(
         checkpoint_dir, monkeypatch, submitted):
-    at = open_page("pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
     assert not at.get("image")
     at.number_input(key="latent_map_index").set_value(123).run()
     captions = [caption for image in at.get("image") for caption in image.captions]
@@ -188,7 +188,7 @@ def spec_selected(spec: dict) -> list[int]:
 
 
 def test_clear_selection_empties_the_panel(checkpoint_dir, monkeypatch, submitted):
-    at = open_page("pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
     at.number_input(key="latent_map_index").set_value(7).run()
     assert at.get("image")
     at.button(key="latent_map_clear").click().run()
@@ -199,7 +199,7 @@ def test_clear_selection_empties_the_panel(checkpoint_dir, monkeypatch, submitte
 def test_the_mnist_test_set_can_be_mapped(checkpoint_dir, monkeypatch, submitted):
     if not projections.source_available("mnist-test"):
         pytest.skip("the MNIST test set is not on this machine (../shared/data/mnist)")
-    at = open_page("pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
     at.selectbox(key="latent_map_source").set_value("mnist-test")
     at.button(key="FormSubmitter:latent_map_form-Draw map").click().run()
     assert not at.exception
@@ -214,7 +214,7 @@ def test_the_mnist_test_set_can_be_mapped(checkpoint_dir, monkeypatch, submitted
 @pytest.mark.slow
 def test_umap_replaces_pca_when_it_is_ready(checkpoint_dir, monkeypatch):
     """The one test that waits for UMAP (its numba compile on a cold process included)."""
-    at = open_page("pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_plain")
     at.slider(key="latent_map_neighbours").set_value(12)
     at.button(key="FormSubmitter:latent_map_form-Draw map").click().run()
     assert x_title(map_spec(at)).startswith("PC1") and at.info
@@ -229,7 +229,7 @@ def test_umap_replaces_pca_when_it_is_ready(checkpoint_dir, monkeypatch):
 # --- Denoising -------------------------------------------------------------------------------
 
 def test_denoising_compares_models_side_by_side(checkpoint_dir, monkeypatch):
-    at = open_page("pages/denoise.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at = open_page("app_pages/denoise.py", checkpoint_dir, monkeypatch, "tiny_plain")
     assert at.multiselect(key="denoise_models").value == ["shipped: tiny_plain",
                                                           "shipped: tiny_dae"]
     headers = [markdown.value for markdown in at.markdown if markdown.value.startswith("**")]
@@ -247,7 +247,7 @@ def test_denoising_compares_models_side_by_side(checkpoint_dir, monkeypatch):
 
 
 def test_changing_the_corruption_changes_the_rows(checkpoint_dir, monkeypatch):
-    at = open_page("pages/denoise.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at = open_page("app_pages/denoise.py", checkpoint_dir, monkeypatch, "tiny_plain")
     before_images, before_table = image_urls(at), at.dataframe[0].value
     at.radio(key="denoise_kind").set_value("mask").run()
     assert image_urls(at)[0] == before_images[0]  # the same clean digits
@@ -264,7 +264,7 @@ def test_changing_the_corruption_changes_the_rows(checkpoint_dir, monkeypatch):
 
 
 def test_denoising_without_models_says_what_to_do(checkpoint_dir, monkeypatch):
-    at = open_page("pages/denoise.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at = open_page("app_pages/denoise.py", checkpoint_dir, monkeypatch, "tiny_plain")
     at.multiselect(key="denoise_models").set_value([]).run()
     assert not at.exception and any("Pick at least one model" in i.value for i in at.info)
     assert not at.get("image")
@@ -280,7 +280,7 @@ needs_shipped = pytest.mark.skipif(not SHIPPED_AE.is_file(),
 def test_noise_is_flagged_and_the_threshold_rule_matters(checkpoint_dir, monkeypatch):
     # A trained model: a one-epoch one rebuilds digits so badly that uniform noise (error
     # about 1/12 whatever the model outputs) can look *less* anomalous than a digit.
-    at = open_page("pages/anomaly.py", checkpoint_dir, monkeypatch, "ae_32")
+    at = open_page("app_pages/anomaly.py", checkpoint_dir, monkeypatch, "ae_32")
     at.radio(key="anomaly_kind").set_value("noise").run()
     assert float(metric(at, "ROC AUC")) > 0.99
     assert float(metric(at, "Detection rate").rstrip("%")) > 99
@@ -298,7 +298,7 @@ def test_noise_is_flagged_and_the_threshold_rule_matters(checkpoint_dir, monkeyp
 
 def test_a_held_out_class_offers_a_quick_model_that_becomes_active(checkpoint_dir,
                                                                    monkeypatch):
-    at = open_page("pages/anomaly.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at = open_page("app_pages/anomaly.py", checkpoint_dir, monkeypatch, "tiny_plain")
     assert at.selectbox(key="anomaly_class").value == 0
     assert any("saw 0s in training" in warning.value for warning in at.warning)
     auc_before = float(metric(at, "ROC AUC"))
@@ -317,13 +317,13 @@ def test_a_held_out_class_offers_a_quick_model_that_becomes_active(checkpoint_di
 def test_fashion_images_are_anomalies_to_a_digit_model(checkpoint_dir, monkeypatch):
     if not projections.source_available("fashion-test"):
         pytest.skip("Fashion-MNIST is not in /usr/share/datasets/fashion-mnist")
-    at = open_page("pages/anomaly.py", checkpoint_dir, monkeypatch, "ae_32")
+    at = open_page("app_pages/anomaly.py", checkpoint_dir, monkeypatch, "ae_32")
     at.radio(key="anomaly_kind").set_value("fashion").run()
     assert not at.exception and float(metric(at, "ROC AUC")) > 0.8
 
 
 def test_a_conditional_model_is_refused_with_a_reason(checkpoint_dir, monkeypatch):
-    at = open_page("pages/anomaly.py", checkpoint_dir, monkeypatch, "tiny_cvae")
+    at = open_page("app_pages/anomaly.py", checkpoint_dir, monkeypatch, "tiny_cvae")
     assert any("conditional model" in warning.value for warning in at.warning)
     assert not at.metric
 
@@ -331,7 +331,7 @@ def test_a_conditional_model_is_refused_with_a_reason(checkpoint_dir, monkeypatc
 # --- Bottleneck effect ------------------------------------------------------------------------
 
 def test_bottleneck_plots_every_model_beside_pca(checkpoint_dir, monkeypatch):
-    at = open_page("pages/bottleneck.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at = open_page("app_pages/bottleneck.py", checkpoint_dir, monkeypatch, "tiny_plain")
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     names = [trace["name"] for trace in spec["data"]]
     assert names[0] == "PCA (same size)"
@@ -344,7 +344,7 @@ def test_bottleneck_plots_every_model_beside_pca(checkpoint_dir, monkeypatch):
 
 
 def test_a_sweep_adds_its_curve_and_can_be_cleared(checkpoint_dir, monkeypatch):
-    at = open_page("pages/bottleneck.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at = open_page("app_pages/bottleneck.py", checkpoint_dir, monkeypatch, "tiny_plain")
     rows_before = len(at.dataframe[0].value)
     at.multiselect(key="bottleneck_sizes").set_value([2, 4])
     at.slider(key="bottleneck_epochs").set_value(1)
@@ -361,7 +361,7 @@ def test_a_sweep_adds_its_curve_and_can_be_cleared(checkpoint_dir, monkeypatch):
 
 
 def test_an_empty_sweep_is_refused(checkpoint_dir, monkeypatch):
-    at = open_page("pages/bottleneck.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at = open_page("app_pages/bottleneck.py", checkpoint_dir, monkeypatch, "tiny_plain")
     at.multiselect(key="bottleneck_sizes").set_value([])
     at.button(key="FormSubmitter:bottleneck_form-Train and score").click().run()
     assert not at.exception and at.error[0].value == "Pick at least one latent size."

@@ -222,7 +222,7 @@ send = st.columns(4)
 if send[0].button(f"Open #{focus} in the sliders", icon=":material/tune:",
                   key="latent_map_to_sliders"):
     st.session_state[state.SELECTED_DIGIT] = focus
-    st.switch_page("pages/sliders.py")
+    st.switch_page("app_pages/sliders.py")
 if send[1].button(f"Interpolate from #{focus}", key="latent_map_start",
                   icon=":material/first_page:"):
     st.session_state[state.INTERPOLATION_ENDS] = [focus, ends[1]]
@@ -236,8 +236,8 @@ if len(shown_indices) >= 2:
     if send[3].button(f"Interpolate #{first} → #{second}", key="latent_map_pair",
                       icon=":material/timeline:"):
         st.session_state[state.INTERPOLATION_ENDS] = [first, second]
-        st.switch_page("pages/interpolate.py")
+        st.switch_page("app_pages/interpolate.py")
 elif any(end is not None for end in st.session_state.get(state.INTERPOLATION_ENDS) or []):
     if send[3].button("Open interpolation", key="latent_map_open_interpolation",
                       icon=":material/timeline:"):
-        st.switch_page("pages/interpolate.py")
+        st.switch_page("app_pages/interpolate.py")
