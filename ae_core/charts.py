@@ -311,3 +311,79 @@ def bottleneck_figure(series: dict[str, tuple[Sequence[int], Sequence[float]]],
     figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                          legend={"orientation": "h", "y": -0.2})
     return figure
+
+
+# --- Model zoo panels: codebook usage, per-dimension KL, the VQ code grid -----------------
+
+UNUSED_COLOUR = "#BBBBBB"  # bars of dead codebook entries and collapsed dimensions
+
+
+def codebook_usage_figure(frequencies: np.ndarray | torch.Tensor,
+                          highlight: Sequence[int] = (), height: int = 260) -> go.Figure:
+    """(K,) how often each codebook entry is chosen; dead entries grey, `highlight` in orange."""
+    frequencies = np.asarray(frequencies, dtype=np.float64)
+    total = frequencies.sum() or 1.0
+    chosen = set(int(entry) for entry in highlight)
+    colours = [UNUSED_COLOUR if count == 0 else
+               SERIES_COLOURS[1] if entry in chosen else SERIES_COLOURS[0]
+               for entry, count in enumerate(frequencies)]
+    figure = go.Figure(go.Bar(
+        x=np.arange(len(frequencies)), y=frequencies / total, marker={"color": colours},
+        hovertemplate="entry %{x}<br>%{y:.2%} of all positions<extra></extra>"))
+    figure.update_xaxes(title_text="codebook entry", dtick=8 if len(frequencies) > 16 else 1)
+    figure.update_yaxes(title_text="share of positions", tickformat=".0%")
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                         showlegend=False, bargap=0.1)
+    return figure
+
+
+def kl_per_dimension_figure(kl: np.ndarray | torch.Tensor, threshold: float,
+                            height: int = 280) -> go.Figure:
+    """(D,) mean KL per latent dimension; those below `threshold` (collapsed) in grey."""
+    kl = np.asarray(kl, dtype=np.float64)
+    colours = [UNUSED_COLOUR if value < threshold else SERIES_COLOURS[0] for value in kl]
+    figure = go.Figure(go.Bar(
+        x=[f"z[{dimension}]" for dimension in range(len(kl))], y=kl,
+        marker={"color": colours},
+        hovertemplate="%{x}<br>KL %{y:.3g} nats<extra></extra>"))
+    figure.add_hline(y=threshold, line={"color": "black", "dash": "dot", "width": 1},
+                     annotation_text=f"unused below {threshold:g}",
+                     annotation_position="top right")
+    figure.update_yaxes(title_text="mean KL (nats)")
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 20, "b": 10},
+                         showlegend=False)
+    return figure
+
+
+def code_grid_figure(indices: np.ndarray | torch.Tensor, selected: tuple[int, int],
+                     changed: np.ndarray | torch.Tensor | None = None,
+                     height: int = 300) -> go.Figure:
+    """(G, G) codebook entry numbers as a labelled grid: changed cells tinted, `selected`
+    (row, column) boxed."""
+    indices = np.asarray(indices, dtype=np.int64)
+    size = indices.shape[0]
+    shade = np.zeros(indices.shape) if changed is None else np.asarray(changed, dtype=float)
+    figure = go.Figure(go.Heatmap(
+        z=shade, text=indices.astype(str), texttemplate="%{text}", zmin=0, zmax=1,
+        colorscale=[[0, "#F4F4F4"], [1, "#FDD9A0"]], showscale=False, xgap=2, ygap=2,
+        hovertemplate="row %{y}, column %{x}<br>entry %{text}<extra></extra>"))
+    row, column = selected
+    figure.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5,
+                     line={"color": SERIES_COLOURS[5], "width": 3})
+    figure.update_xaxes(tickvals=list(range(size)), title_text="column", side="top")
+    figure.update_yaxes(tickvals=list(range(size)), title_text="row", autorange="reversed",
+                        scaleanchor="x")
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return figure
+
+
+def add_prior_layer(figure: go.Figure, coords: np.ndarray | torch.Tensor,
+                    name: str = "prior samples") -> go.Figure:
+    """(M, 2) samples of a model's prior as a light grey layer under the figure's own traces
+    (no customdata, so a selection made on the map never picks them)."""
+    coords = np.asarray(coords, dtype=np.float32)
+    figure.add_trace(go.Scattergl(
+        x=coords[:, 0], y=coords[:, 1], mode="markers", name=name, hoverinfo="skip",
+        marker={"size": 4, "color": "rgba(150,150,150,0.35)"}))
+    figure.data = (figure.data[-1], *figure.data[:-1])  # drawn first: under the codes
+    return figure

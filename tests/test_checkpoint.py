@@ -32,16 +32,6 @@ TRAIN = TrainConfig(epochs=2, batch_size=64, lr=2e-3, kl_warmup_epochs=1, seed=7
                     dataset="mnist-embedded", exclude_classes=(9,))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a small shared machine, OpenMP threads spin against other jobs
-    and make these tiny models several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def model() -> Autoencoder:
     torch.manual_seed(0)

@@ -29,19 +29,9 @@ TRAIN_ARGS = ["train", "--family", "vae", "--latent-dim", "4", "--epochs", "1",
               "--val-fraction", "0.2", "--kl-warmup-epochs", "1", "--exclude-classes", "9"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a small shared machine, OpenMP threads spin against other jobs
-    and make these tiny models several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     """`python -m ae_core ARGS` in a real process from the project root."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # see one_thread
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # see conftest.one_thread
     return subprocess.run([sys.executable, "-m", "ae_core", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
 

@@ -32,16 +32,6 @@ from ae_core.data import (
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a small shared machine, OpenMP threads spin against other jobs
-    and make these tiny models several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def idx_bytes(array: np.ndarray, magic: int) -> bytes:
     """The raw idx encoding of a uint8 array: magic, big-endian sizes, then the bytes."""
     header = magic.to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in array.shape)

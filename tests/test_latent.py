@@ -30,16 +30,6 @@ from ae_core.plotting import grid_array, grid_png, image_png, strip_gif, to_uint
 NOISE = ("gaussian", "salt_pepper", "mask")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a small shared machine, OpenMP threads spin against other jobs
-    and make these tiny models several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def small_model(family: str, latent_dim: int = 3) -> Autoencoder:
     torch.manual_seed(0)
     return build_model(ModelConfig(family=family, latent_dim=latent_dim, hidden_sizes=(32,)))

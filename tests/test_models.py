@@ -19,16 +19,6 @@ FAMILIES = sorted(REGISTRY)
 VARIATIONAL = [family for family in FAMILIES if REGISTRY[family].is_variational]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a small shared machine, OpenMP threads spin against other jobs
-    and make these tiny models several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def small_config(family: str, **overrides) -> ModelConfig:
     """Tiny sizes: every family builds and runs a batch in milliseconds."""
     values = dict(family=family, latent_dim=3, hidden_sizes=(32,), conv_channels=(4, 8),

@@ -68,7 +68,7 @@ def summary_order(at: AppTest) -> list[int]:
 
 def sidebar_page(at: AppTest) -> None:
     """Back to the entry page, where app.py draws the sidebar."""
-    at.switch_page("app.py").run()
+    at.switch_page("app_pages/home.py").run()
     assert not at.exception, at.exception
 
 
@@ -167,11 +167,15 @@ def test_a_2d_vae_gets_the_manifold_and_its_prior(monkeypatch, tiny_checkpoints)
     at = open_page("app_pages/sliders.py", tiny_checkpoints, monkeypatch, "vae_2")
     assert len(at.slider) == 2
     assert "KL" in at.slider[0].help
-    manifold = at.get("plotly_chart")
-    assert len(manifold) == 1
+    def manifold_spec() -> str:
+        charts = [chart for chart in at.get("plotly_chart")
+                  if chart.proto.id.endswith("sliders_manifold")]
+        assert len(charts) == 1
+        return charts[0].proto.spec
+
+    before = manifold_spec()
     at.slider[1].set_value(at.slider[1].max).run()
-    marked = at.get("plotly_chart")[0].proto.spec
-    assert marked != manifold[0].proto.spec  # the cross moved
+    assert manifold_spec() != before  # the cross moved
     at.button(key="sliders_randomise").click().run()
     assert any("the model's prior" in caption.value for caption in at.caption)
 

@@ -29,16 +29,6 @@ FAMILIES = sorted(REGISTRY)
 TRAIN = TrainConfig(epochs=2, batch_size=50, lr=2e-3, device="cpu", seed=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a small shared machine, OpenMP threads spin against other jobs
-    and make these tiny models several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def small_model(family: str = "ae", seed: int = 0, **overrides) -> Autoencoder:
     torch.manual_seed(seed)
     values = dict(family=family, latent_dim=3, hidden_sizes=(32,), conv_channels=(4, 8),

@@ -9,25 +9,20 @@ from ae_core.config import ModelConfig
 from ae_core.models.base import Autoencoder
 
 
-def conv_encoder(channels: tuple[int, ...]) -> tuple[nn.Sequential, int]:
-    """Stride-2 convolutions (28 -> 14 -> 7); returns the net and its flattened output size."""
+def downsampling_layers(channels: tuple[int, ...]) -> list[nn.Module]:
+    """Stride-2 convolutions with ReLUs, from 1 channel: each halves H and W (28 -> 14 -> 7)."""
     layers: list[nn.Module] = []
-    size, previous = 28, 1
+    previous = 1
     for count in channels:
         layers += [nn.Conv2d(previous, count, 4, stride=2, padding=1), nn.ReLU()]
-        size, previous = size // 2, count
-    layers.append(nn.Flatten())
-    return nn.Sequential(*layers), previous * size * size
+        previous = count
+    return layers
 
 
-def conv_decoder(channels: tuple[int, ...], latent_dim: int) -> nn.Sequential:
-    """Mirror of `conv_encoder`: a linear layer to the smallest map, then transposed convs."""
-    size = 28 // 2 ** len(channels)
-    layers: list[nn.Module] = [
-        nn.Linear(latent_dim, channels[-1] * size * size),
-        nn.ReLU(),
-        nn.Unflatten(1, (channels[-1], size, size)),
-    ]
+def upsampling_layers(channels: tuple[int, ...]) -> list[nn.Module]:
+    """Mirror of `downsampling_layers`: transposed convolutions from channels[-1] to 1 channel
+    of logits (no activation at the end)."""
+    layers: list[nn.Module] = []
     outputs = [*reversed(channels[:-1]), 1]
     previous = channels[-1]
     for index, count in enumerate(outputs):
@@ -35,7 +30,25 @@ def conv_decoder(channels: tuple[int, ...], latent_dim: int) -> nn.Sequential:
         if index < len(outputs) - 1:
             layers.append(nn.ReLU())
         previous = count
-    return nn.Sequential(*layers)
+    return layers
+
+
+def conv_encoder(channels: tuple[int, ...]) -> tuple[nn.Sequential, int]:
+    """Downsampling then flatten; returns the net and its flattened output size."""
+    size = 28 // 2 ** len(channels)
+    net = nn.Sequential(*downsampling_layers(channels), nn.Flatten())
+    return net, channels[-1] * size * size
+
+
+def conv_decoder(channels: tuple[int, ...], latent_dim: int) -> nn.Sequential:
+    """A linear layer to the smallest feature map, then `upsampling_layers`."""
+    size = 28 // 2 ** len(channels)
+    return nn.Sequential(
+        nn.Linear(latent_dim, channels[-1] * size * size),
+        nn.ReLU(),
+        nn.Unflatten(1, (channels[-1], size, size)),
+        *upsampling_layers(channels),
+    )
 
 
 class ConvAutoencoder(Autoencoder):

@@ -12,6 +12,7 @@ from torch import nn
 
 from ae_core.config import ModelConfig
 from ae_core.models.base import Autoencoder, ForwardOutput, reconstruction_loss
+from ae_core.models.conv import downsampling_layers, upsampling_layers
 
 RESEED_IMAGES = 256  # dead entries are re-seeded from encoder outputs of this many random images
 BATCH_SIZE = 1000  # images per batch when counting codes over a whole training set
@@ -27,24 +28,12 @@ class VQVAE(Autoencoder):
         self.positions = self.grid_size**2
         self.embedding_dim = config.latent_dim
 
-        layers: list[nn.Module] = []
-        previous = 1
-        for count in channels:
-            layers += [nn.Conv2d(previous, count, 4, stride=2, padding=1), nn.ReLU()]
-            previous = count
         # A 1x1 convolution maps each position's features to one vector to quantise.
-        layers.append(nn.Conv2d(previous, config.latent_dim, 1))
-        self.encoder = nn.Sequential(*layers)
-
-        layers = [nn.Conv2d(config.latent_dim, channels[-1], 3, padding=1), nn.ReLU()]
-        outputs = [*reversed(channels[:-1]), 1]
-        previous = channels[-1]
-        for index, count in enumerate(outputs):
-            layers.append(nn.ConvTranspose2d(previous, count, 4, stride=2, padding=1))
-            if index < len(outputs) - 1:
-                layers.append(nn.ReLU())
-            previous = count
-        self.decoder = nn.Sequential(*layers)
+        self.encoder = nn.Sequential(*downsampling_layers(channels),
+                                     nn.Conv2d(channels[-1], config.latent_dim, 1))
+        self.decoder = nn.Sequential(
+            nn.Conv2d(config.latent_dim, channels[-1], 3, padding=1), nn.ReLU(),
+            *upsampling_layers(channels))
 
         self.codebook = nn.Embedding(config.codebook_size, config.latent_dim)
         bound = 1.0 / config.codebook_size  # small entries, as in the paper's reference code

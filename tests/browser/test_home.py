@@ -20,4 +20,5 @@ def test_a_direct_link_to_a_page_keeps_the_sidebar(page, app_url):
     page.goto(app_url + "/sliders")
     page.get_by_text("Decoded from the sliders").wait_for()
     assert page.get_by_text("Load a checkpoint").count() == 1
-    assert "shipped: ae_32" in page.locator("[data-testid='stSidebar']").inner_text()
+    card = page.locator("[data-testid='stSidebar']").inner_text()
+    assert "MLP autoencoder" in card and "latent size 32" in card  # the default ae_32

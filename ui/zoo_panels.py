@@ -1,0 +1,208 @@
+"""Sliders-page panels for particular model families: the VQ-VAE codebook editor, the
+per-dimension KL of a variational model, and a conditional model's ten-class grid."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from ae_core.charts import code_grid_figure, codebook_usage_figure, kl_per_dimension_figure
+from ae_core.checkpoint import Checkpoint
+from ae_core.latent import decode_codes
+from ae_core.models.vae import UNUSED_KL_THRESHOLD, per_dimension_kl, unused_dimensions
+from ae_core.plotting import grid_png, image_png
+from ui.models import ActiveModel, embedded_digits, embedded_images
+from ui.widgets import guarded
+
+KL_DIGITS = 1000  # embedded digits the per-dimension KL is averaged over
+VQ_INDICES_KEY = "sliders_vq_indices"  # the edited code: (positions,) entry numbers, a list
+VQ_START_KEY = "sliders_vq_start"  # the chosen digit's own entries, for the reset
+VQ_ORIGIN_KEY = "sliders_vq_origin"  # (model key, digit index) the edited code started from
+VQ_ROW_KEY, VQ_COLUMN_KEY, VQ_ENTRY_KEY = "sliders_vq_row", "sliders_vq_column", "sliders_vq_entry"
+
+
+def has_codebook(net: torch.nn.Module) -> bool:
+    """True for a family with a discrete code (VQ-VAE): entry numbers in, images out."""
+    return hasattr(net, "code_indices") and hasattr(net, "decode_indices")
+
+
+def has_posterior(net: torch.nn.Module) -> bool:
+    """True for a variational family whose posterior is a Gaussian we can measure KL of."""
+    return bool(net.is_variational) and hasattr(net, "posterior")
+
+
+# Cached measurements -------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Counting codebook use over the digits…", max_entries=8)
+def codebook_frequencies(model_key: str, _checkpoint: Checkpoint) -> torch.Tensor:
+    """(K,) how many grid positions of the 5,000 embedded digits chose each entry."""
+    with torch.inference_mode():
+        return _checkpoint.model.code_counts(embedded_images()).sum(dim=0).cpu()
+
+
+@st.cache_resource(show_spinner="Measuring KL per dimension…", max_entries=16)
+def kl_per_dimension(model_key: str, _checkpoint: Checkpoint) -> torch.Tensor:
+    """(D,) mean KL(q(z_d|x) || N(0, 1)) over the first KL_DIGITS embedded digits."""
+    images = embedded_images()[:KL_DIGITS]
+    labels = embedded_digits().labels[:KL_DIGITS]
+    return per_dimension_kl(_checkpoint.model, images, labels).cpu()
+
+
+# VQ-VAE codebook editor ----------------------------------------------------------------------
+
+
+def _position() -> int:
+    size = st.session_state.get("sliders_vq_grid_size", 1)
+    return int(st.session_state[VQ_ROW_KEY]) * size + int(st.session_state[VQ_COLUMN_KEY])
+
+
+def _follow_position() -> None:
+    """The entry widget shows what the chosen position holds."""
+    st.session_state[VQ_ENTRY_KEY] = st.session_state[VQ_INDICES_KEY][_position()]
+
+
+def _set_entry() -> None:
+    st.session_state[VQ_INDICES_KEY][_position()] = int(st.session_state[VQ_ENTRY_KEY])
+
+
+def _set_indices(indices: list[int]) -> None:
+    st.session_state[VQ_INDICES_KEY] = list(indices)
+    _follow_position()
+
+
+def _sample_prior(net) -> None:
+    """Each position's entry drawn from its frequencies on the training set (the model's prior)."""
+    with torch.inference_mode():
+        vectors = net.sample_prior(1).view(1, net.positions, net.embedding_dim)
+        _set_indices(net.nearest_entries(vectors)[0].tolist())
+    st.session_state["sliders_vq_from_prior"] = True
+
+
+def vq_editor(model: ActiveModel, index: int, original: torch.Tensor) -> None:
+    """The chosen digit's grid of codebook entries, editable one position at a time."""
+    net = model.checkpoint.model
+    if st.session_state.get(VQ_ORIGIN_KEY) != (model.key, index) or \
+            VQ_INDICES_KEY not in st.session_state:
+        with torch.inference_mode():
+            start = net.code_indices(original.unsqueeze(0))[0].tolist()
+        st.session_state[VQ_START_KEY] = start
+        st.session_state[VQ_ORIGIN_KEY] = (model.key, index)
+        st.session_state["sliders_vq_grid_size"] = net.grid_size
+        for key in (VQ_ROW_KEY, VQ_COLUMN_KEY):  # kept across digits, within the grid
+            if not 0 <= st.session_state.get(key, -1) < net.grid_size:
+                st.session_state[key] = net.grid_size // 2
+        st.session_state.pop("sliders_vq_from_prior", None)
+        _set_indices(start)
+    st.subheader("Codebook editor")
+    size, entries = net.grid_size, net.config.codebook_size
+    st.markdown(f"A VQ-VAE's code is a **{size}×{size} grid of codebook entries** (numbers "
+                f"0–{entries - 1}), each standing for one {net.embedding_dim}-D vector the "
+                "decoder reads. Pick a position and swap its entry: the digit changes there.")
+    _vq_fragment(model, original)
+
+    frequencies = codebook_frequencies(model.key, model.checkpoint)
+    used = int((frequencies > 0).sum())
+    st.markdown(f"**Codebook use** over the 5,000 embedded digits: **{used} of {entries}** "
+                f"entries used, **{entries - used}** dead (never the nearest). Orange: the "
+                "entries of the code above.")
+    st.plotly_chart(codebook_usage_figure(frequencies, st.session_state[VQ_INDICES_KEY]),
+                    key="sliders_vq_usage", config={"displaylogo": False})
+
+
+@st.fragment
+def _vq_fragment(model: ActiveModel, original: torch.Tensor) -> None:
+    """Position, entry and the decoded digit: changing an entry reruns only this."""
+    net = model.checkpoint.model
+    size, entries = net.grid_size, net.config.codebook_size
+    indices = st.session_state[VQ_INDICES_KEY]
+    start = st.session_state[VQ_START_KEY]
+    grid, controls, pictures = st.columns([3, 2, 3], gap="medium")
+    with controls:
+        row, column = st.columns(2)
+        row.selectbox("Row", range(size), key=VQ_ROW_KEY, on_change=_follow_position)
+        column.selectbox("Column", range(size), key=VQ_COLUMN_KEY, on_change=_follow_position)
+        # A number input, not a slider: the page's sliders stay the code's continuous numbers.
+        st.number_input(f"Codebook entry (0–{entries - 1})", 0, entries - 1, key=VQ_ENTRY_KEY,
+                        on_change=_set_entry,
+                        help="The entry at the chosen position; the decoded digit follows.")
+        st.button("Reset to the digit", key="sliders_vq_reset", on_click=_set_indices,
+                  args=(start,), icon=":material/restart_alt:")
+        st.button("Sample from the prior", key="sliders_vq_prior", on_click=_sample_prior,
+                  args=(net,), icon=":material/casino:",
+                  help="Every position's entry drawn from how often it was chosen there in "
+                       "training (positions independently: expect a plausible mess).")
+    changed = [a != b for a, b in zip(indices, start, strict=True)]
+    with grid:
+        st.plotly_chart(code_grid_figure(
+            torch.tensor(indices).view(size, size),
+            (int(st.session_state[VQ_ROW_KEY]), int(st.session_state[VQ_COLUMN_KEY])),
+            torch.tensor(changed, dtype=torch.float32).view(size, size)),
+            key="sliders_vq_grid", config={"displaylogo": False, "staticPlot": True})
+        st.caption(f"{sum(changed)} of {len(indices)} positions changed (tinted); the box is "
+                   "the chosen position.")
+    with torch.inference_mode():
+        decoded = guarded("Decoding the entries", net.decode_indices,
+                          torch.tensor(indices).unsqueeze(0))
+    with pictures:
+        left, right = st.columns(2)
+        left.image(image_png(original, scale=6), caption="The digit", output_format="PNG")
+        if decoded is not None:
+            caption = ("Sampled from the prior"
+                       if st.session_state.get("sliders_vq_from_prior") and any(changed)
+                       else "Decoded from the entries")
+            right.image(image_png(decoded[0], scale=6), caption=caption, output_format="PNG")
+
+
+# Variational models: KL per dimension ------------------------------------------------------
+
+
+def kl_panel(model: ActiveModel) -> None:
+    """Bar chart of each dimension's KL, collapsed ones greyed and counted; a beta note."""
+    net = model.checkpoint.model
+    if not has_posterior(net):
+        return
+    st.subheader("Which dimensions carry information?")
+    kl = guarded("Measuring the KL per dimension", kl_per_dimension, model.key,
+                 model.checkpoint)
+    if kl is None:
+        return
+    unused = unused_dimensions(kl)
+    dims = len(kl)
+    st.plotly_chart(kl_per_dimension_figure(kl, UNUSED_KL_THRESHOLD),
+                    key="sliders_kl_chart", config={"displaylogo": False})
+    total = float(kl.sum())
+    if unused:
+        listed = ", ".join(f"z[{d}]" for d in unused[:12]) + ("…" if len(unused) > 12 else "")
+        st.markdown(f"**{len(unused)} of {dims} dimensions unused**: the model collapsed them "
+                    f"to the prior ({listed}). Their posterior is N(0, 1) whatever the digit, "
+                    "so their sliders barely change the picture.")
+    else:
+        st.markdown(f"**All {dims} dimensions in use** (each above {UNUSED_KL_THRESHOLD:g} "
+                    "nats).")
+    st.caption(f"Mean KL(q(z|x) ‖ N(0, I)) of each dimension over {min(KL_DIGITS, 5000):,} "
+               f"embedded digits; {total:.1f} nats in all. Grey bars are below "
+               f"{UNUSED_KL_THRESHOLD:g} nats: posterior collapse.")
+    beta = float(net.config.beta)
+    if beta != 1.0:
+        direction = ("Higher" if beta > 1 else "Lower")
+        st.info(f"This model was trained with **β = {beta:g}** (a β-VAE, Higgins et al. 2017): "
+                "the KL term weighs β times as much. Higher β buys a tidier, more disentangled "
+                "latent space (each dimension closer to independent) at the price of blurrier "
+                "reconstructions, and pushes more dimensions into collapse. "
+                f"{direction} than 1 here: compare with a β = 1 model of the same size.",
+                icon=":material/balance:")
+
+
+# Conditional models: one code, every class ---------------------------------------------------
+
+
+def class_grid(net, code: torch.Tensor) -> None:
+    """One row: the current (D,) code decoded as each class."""
+    classes = int(net.config.num_classes)
+    images = guarded("Decoding the code as every class", decode_codes, net,
+                     code.unsqueeze(0).repeat(classes, 1), torch.arange(classes))
+    if images is not None:
+        st.image(grid_png(images, columns=classes, scale=3), output_format="PNG",
+                 caption="The same code drawn as every class: the code holds the style, the "
+                         "label picks the digit.")
