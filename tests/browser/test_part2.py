@@ -6,17 +6,11 @@ digit, send it to the sliders. Chromium on `streamlit run` (fixtures in conftest
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, PROJECT_ROOT, wait_for_app
+from tests.browser.conftest import ARTIFACTS, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -140,59 +134,3 @@ def test_colouring_by_error_uses_a_continuous_scale(page, app_url):
     with page.expect_download() as png_download:
         page.get_by_role("button", name="Map picture (PNG)").click()
     assert open(png_download.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
-
-
-# --- Timing on a fresh server (opt-in) ----------------------------------------------------------
-
-@pytest.mark.skipif(os.environ.get("LATENT_LAB_MEASURE") != "1",
-                    reason="a timing run: set LATENT_LAB_MEASURE=1 (starts its own server)")
-def test_measure_first_map_and_umap_on_a_fresh_server(browser):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    started = time.monotonic()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    lines = []
-    try:
-        url = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() - started < 60, "the server did not start"
-                time.sleep(0.2)
-        lines.append(f"server healthy: {time.monotonic() - started:.1f} s after launch")
-        tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        tab.set_default_timeout(600_000)
-        opened = time.monotonic()
-        tab.goto(url)
-        tab.get_by_text("Digits and their reconstructions").wait_for()
-        lines.append(f"home page: {time.monotonic() - opened:.1f} s")
-        clicked = time.monotonic()
-        tab.locator("[data-testid='stSidebarNav']").get_by_text("Latent map", exact=True).click()
-        tab.wait_for_selector(f"{CHART} canvas")
-        lines.append(f"latent map link -> map visible: {time.monotonic() - clicked:.2f} s "
-                     f"({tab.evaluate(X_TITLE)})")
-        # A UMAP nobody stored: it is computed in the background while PCA shows.
-        wait_for_app(tab)
-        tab.get_by_role("group", name="UMAP neighbours").get_by_role("slider").focus()
-        tab.keyboard.press("ArrowLeft")
-        asked = time.monotonic()
-        tab.get_by_role("button", name="Draw map").click()
-        tab.wait_for_function(f"() => ({X_TITLE})().startsWith('PC1')")
-        lines.append(f"new UMAP parameters -> PCA stand-in: {time.monotonic() - asked:.2f} s")
-        tab.wait_for_function(f"() => ({X_TITLE})() === 'UMAP 1'")
-        lines.append(f"new UMAP parameters -> UMAP shown: {time.monotonic() - asked:.1f} s "
-                     f"({time.monotonic() - started:.0f} s after launch)")
-        ARTIFACTS.mkdir(exist_ok=True)
-        tab.screenshot(path=str(ARTIFACTS / "measure_umap.png"), full_page=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        (ARTIFACTS / "latent_map_timings.txt").write_text("\n".join(lines) + "\n")
-        print("\n".join(lines))
