@@ -12,15 +12,8 @@ from ae_core.config import ModelConfig, TrainConfig
 from ae_core.models import DESCRIPTIONS
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
 from ae_core.train import prepare_data
-from ui.models import ActiveModel
-from ui.projections import (
-    SOURCES,
-    all_models,
-    available_sources,
-    load_source,
-    model_by_label,
-    source_images,
-)
+from ui.models import ActiveModel, model_by_label, model_labels
+from ui.projections import SOURCES, available_sources, load_source, source_images
 
 PCA_COMPONENTS = (1, 2, 4, 8, 16, 32, 64, 128)
 SWEEP_SIZES = (1, 2, 4, 8, 16, 32, 64)
@@ -66,7 +59,7 @@ def _series_name(model: ActiveModel) -> str:
 
 series: dict[str, tuple[list[int], list[float]]] = {}
 rows, off_axis = [], []
-for label in all_models():
+for label in model_labels():
     model = model_by_label(label)
     if model is None:
         continue

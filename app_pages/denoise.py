@@ -12,8 +12,8 @@ from ae_core.metrics import psnr, ssim
 from ae_core.noise import corrupt
 from ae_core.plotting import grid_png
 from ae_core.sweep import corrupted_copies, denoise, input_psnr, noise_levels, psnr_against_noise
-from ui.models import require_model
-from ui.projections import SOURCES, all_models, available_sources, load_source, model_by_label
+from ui.models import model_by_label, model_labels, require_model
+from ui.projections import SOURCES, available_sources, load_source
 
 CORRUPTIONS = {"gaussian": "Gaussian noise", "salt_pepper": "Salt and pepper",
                "mask": "Masked block"}
@@ -39,7 +39,7 @@ def _default_models(labels: list[str]) -> list[str]:
     return [active.label, *(denoisers or others)[:1]]
 
 
-labels = all_models()
+labels = model_labels()
 st.session_state.setdefault("denoise_models", _default_models(labels))
 # A model that went away (another session's upload, a deleted file) leaves the selection.
 st.session_state["denoise_models"] = [label for label in st.session_state["denoise_models"]

@@ -93,13 +93,19 @@ def active_model() -> ActiveModel | None:
     if label not in labels:
         label = default_label(labels)
         st.session_state[state.ACTIVE_MODEL] = label
-    if label is None:
-        return None
-    if label in session_models():
-        checkpoint = session_models()[label]
-        return ActiveModel(label, checkpoint.info["session_key"], checkpoint)
-    path, mtime = shipped_models()[label]
-    return ActiveModel(label, f"{path}@{mtime}", load_shipped(path, mtime))
+    return None if label is None else model_by_label(label)
+
+
+def model_by_label(label: str) -> ActiveModel | None:
+    """A shipped or session model by its picker label, without making it the active one."""
+    sessions = session_models()
+    if label in sessions:
+        return ActiveModel(label, sessions[label].info["session_key"], sessions[label])
+    shipped = shipped_models()
+    if label in shipped:
+        path, mtime = shipped[label]
+        return ActiveModel(label, f"{path}@{mtime}", load_shipped(path, mtime))
+    return None
 
 
 def require_model() -> ActiveModel:

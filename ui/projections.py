@@ -44,10 +44,6 @@ from ui.models import (
     embedded_digits,
     embedded_images,
     encoded_digits,
-    load_shipped,
-    model_labels,
-    session_models,
-    shipped_models,
 )
 
 SOURCES = {
@@ -113,23 +109,6 @@ def encoded(model: ActiveModel, source: str) -> EncodedSet:
 
 
 # --- Models by label (the picker's labels; could move to ui.models) ------------------------
-
-def model_by_label(label: str) -> ActiveModel | None:
-    """A shipped or session model by its picker label, without making it the active one."""
-    sessions = session_models()
-    if label in sessions:
-        checkpoint = sessions[label]
-        return ActiveModel(label, checkpoint.info["session_key"], checkpoint)
-    shipped = shipped_models()
-    if label in shipped:
-        path, mtime = shipped[label]
-        return ActiveModel(label, f"{path}@{mtime}", load_shipped(path, mtime))
-    return None
-
-
-def all_models() -> list[str]:
-    return model_labels()
-
 
 # --- Projections in the background ---------------------------------------------------------
 
