@@ -15,7 +15,14 @@ from typing import NoReturn
 
 from ae_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ae_core.config import PRESETS, ModelConfig, TrainConfig, resolve_preset
-from ae_core.data import EMBEDDED, SHARED_MNIST_DIR, DataError, Dataset, evaluation_set
+from ae_core.data import (
+    EMBEDDED,
+    SHARED_MNIST_DIR,
+    DataError,
+    Dataset,
+    evaluation_set,
+    load_dataset,
+)
 from ae_core.models import DESCRIPTIONS, REGISTRY
 from ae_core.train import Callback, EpochReport, StepReport, prepare_data, train_model
 
@@ -91,6 +98,8 @@ def command_train(args: argparse.Namespace) -> int:
     if out.exists() and not args.overwrite:
         raise ValueError(f"{out} exists; pass --overwrite to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)  # a bad folder fails now, not after training
+    if args.download:  # fetch the raw files into data/ once; training then reads them there
+        load_dataset(train_config.dataset, "train", download=True)
     result = train_model(model_config, train_config, [ProgressPrinter()])
     if result.stop_reason:
         print(f"training stopped: {result.stop_reason}", file=sys.stderr)
@@ -175,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(see `python -m ae_core families`)")
     train.add_argument("--out", required=True, help="checkpoint path, *.safetensors")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    train.add_argument("--download", action="store_true",
+                       help="allow downloading --dataset mnist/fashion-mnist with torchvision "
+                            "when it is not found locally (needs a network)")
     _add_config_options(train, ModelConfig, skip={"family"})
     _add_config_options(train, TrainConfig, skip=set())
     train.set_defaults(handler=command_train)

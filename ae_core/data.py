@@ -239,7 +239,7 @@ def load_dataset(source: str = EMBEDDED, split: str = "train", root: Path | str 
             return load_idx_folder(folder, split, f"{source}-{split}", class_names, layouts)
         searched = ", ".join(str(folder) for folder in candidates)
         raise DataError(f"{source} {split} split not found (looked in {searched}); "
-                        f"point to a folder of idx files or allow the download")
+                        f"point to a folder of idx files or allow the download (--download)")
     if Path(source).is_dir():
         return load_idx_folder(Path(source), split)
     raise DataError(f"unknown dataset {source!r}: use one of {', '.join(SOURCES)} "
