@@ -98,6 +98,7 @@ class TrainConfig:
     device: str = "auto"
     dataset: str = "mnist-embedded"
     exclude_classes: tuple[int, ...] = ()  # e.g. (9,) to train an anomaly detector without nines
+    augment_shift: int = 0  # move each training digit by up to this many pixels (0: off)
 
     def __post_init__(self) -> None:
         if not isinstance(self.epochs, int) or not 1 <= self.epochs <= 10_000:
@@ -118,6 +119,8 @@ class TrainConfig:
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction={self.val_fraction!r} must be in [0, 1)")
         object.__setattr__(self, "exclude_classes", tuple(int(c) for c in self.exclude_classes))
+        if not isinstance(self.augment_shift, int) or not 0 <= self.augment_shift <= 4:
+            raise ValueError(f"augment_shift={self.augment_shift!r} must be an integer in 0..4")
 
     @property
     def denoising(self) -> bool:

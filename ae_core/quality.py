@@ -155,6 +155,8 @@ def _training_summary(train_config: TrainConfig | None) -> str:
         parts.append(f"wd {train_config.weight_decay:g}")
     if train_config.kl_warmup_epochs:
         parts.append(f"KL warm-up {train_config.kl_warmup_epochs}")
+    if train_config.augment_shift:
+        parts.append(f"random shifts up to {train_config.augment_shift} px")
     return ", ".join(parts)
 
 

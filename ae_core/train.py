@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ae_core.augment import random_shift
 from ae_core.config import ModelConfig, TrainConfig, check_overcomplete
 from ae_core.data import Dataset, load_dataset, train_val_split
 from ae_core.device import pick_device
@@ -145,7 +146,7 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
         kl_weight = 1.0
         for step in range(1, steps + 1):
             batch = order[(step - 1) * config.batch_size: step * config.batch_size]
-            x, y = images[batch], labels[batch]
+            x, y = random_shift(images[batch], config.augment_shift, generator), labels[batch]
             model_input = corrupt(x, config.noise_kind, config.noise_level, generator)
             kl_weight = kl_schedule(epoch - 1 + (step - 1) / steps, config.kl_warmup_epochs)
             out = model(model_input, y)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -419,3 +420,27 @@ def test_an_empty_training_set_is_a_clear_error(digits: Dataset):
     empty = digits.subset(torch.arange(0))
     with pytest.raises(ValueError, match="no training"):
         fit(small_model("ae"), empty, None, TRAIN)
+
+
+def test_random_shift_moves_each_digit_within_the_bound():
+    from ae_core.augment import random_shift
+
+    images = torch.zeros(64, 1, 28, 28)
+    images[:, 0, 14, 14] = 1.0
+    moved = random_shift(images, 2, torch.Generator().manual_seed(0))
+    positions = torch.stack([(image[0] == 1).nonzero()[0] for image in moved])
+    assert moved.shape == images.shape and moved.sum() == 64  # moved, never lost or blurred
+    assert positions.min() >= 12 and positions.max() <= 16
+    assert len({tuple(p.tolist()) for p in positions}) > 10  # each digit its own offset
+    assert torch.equal(random_shift(images, 0), images)
+
+
+def test_augmented_training_differs_and_stays_reproducible(parts):
+    train, val = parts
+    plain = fit(small_model("ae"), train, val, TRAIN)
+    shifted = [fit(small_model("ae"), train, val, replace(TRAIN, augment_shift=2))
+               for _ in range(2)]
+    assert shifted[0].history[-1].train != plain.history[-1].train
+    assert shifted[0].history[-1].train == shifted[1].history[-1].train
+    with pytest.raises(ValueError, match="augment_shift"):
+        replace(TRAIN, augment_shift=9)
