@@ -1,9 +1,16 @@
 """Latent Lab: `streamlit run app.py`. Sets the page config and routes the pages."""
 
 import streamlit as st
+import torch
 
 from ui.projections import warm_up as warm_up_umap
 from ui.sidebar import sidebar
+
+# One intra-op thread: the app's tensors are small (one code, a few thousand digits), and with
+# several threads OpenMP's barriers spin whenever another process or session holds a core: an
+# epoch took 24 s with 2 threads against 1.9 s with 1 on a busy 2-core machine
+# (benchmarks/README.md). Sessions run in threads of their own, so they still use every core.
+torch.set_num_threads(1)
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/science:", layout="wide")
 
