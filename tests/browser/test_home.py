@@ -1,6 +1,6 @@
 """The app opens in a real browser on the shipped default model."""
 
-from tests.browser.conftest import wait_for_app
+from tests.browser.conftest import PROJECT_ROOT, wait_for_app
 
 
 def test_home_shows_digits_and_reconstructions(page, app_url):
@@ -22,3 +22,28 @@ def test_a_direct_link_to_a_page_keeps_the_sidebar(page, app_url):
     assert page.get_by_text("Load a checkpoint").count() == 1
     card = page.locator("[data-testid='stSidebar']").inner_text()
     assert "MLP autoencoder" in card and "latent size 32" in card  # the default ae_32
+
+
+def test_uploading_a_checkpoint_bad_then_good(page, app_url, tmp_path):
+    import pickle
+
+    page.goto(app_url)
+    wait_for_app(page)
+    page.get_by_text("Digits and their reconstructions").wait_for()
+    upload = page.locator("[data-testid='stSidebar'] input[type='file']")
+    sidebar = page.locator("[data-testid='stSidebar']")
+
+    hostile = tmp_path / "hostile.safetensors"
+    hostile.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))  # a pickle in disguise
+    upload.set_input_files(str(hostile))
+    page.get_by_text("hostile.safetensors was not loaded").wait_for()
+    assert "latent size 32" in sidebar.inner_text()  # the current model stays
+
+    good = tmp_path / "my_vae.safetensors"
+    good.write_bytes((PROJECT_ROOT / "checkpoints" / "vae_2.safetensors").read_bytes())
+    upload.set_input_files(str(good))
+    page.get_by_text("Variational autoencoder (MLP)").wait_for()
+    wait_for_app(page)
+    page.get_by_text("2 numbers").wait_for()  # the page itself now shows the uploaded model
+    assert "latent size 2" in sidebar.inner_text()
+    assert page.get_by_text("was not loaded").count() == 0
