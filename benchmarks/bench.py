@@ -21,13 +21,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import torch
@@ -42,13 +40,17 @@ from ae_core.latent import decode_codes, encode_dataset  # noqa: E402
 from ae_core.models import build_model  # noqa: E402
 from ae_core.plotting import image_png  # noqa: E402
 from ae_core.train import fit  # noqa: E402
+from tests.browser.server import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ServerError,
+    start_streamlit,
+    stop,
+)
 
 MODEL = ModelConfig(family="ae", latent_dim=32, hidden_sizes=(512, 256))  # 784-512-256-32
 BATCH_SIZE = 128
 LR = 1e-3
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 # --- 1. Training throughput ------------------------------------------------------------------
@@ -212,12 +214,6 @@ def bench_latent_map(umap_cold: bool) -> dict[str, float]:
 
 # --- 4. App start ----------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def bench_app(timeout: float = 90.0) -> dict[str, float] | str:
     if not Path(CHROMIUM).exists():
         return f"skipped: no Chromium at {CHROMIUM}"
@@ -225,26 +221,14 @@ def bench_app(timeout: float = 90.0) -> dict[str, float] | str:
         from playwright.sync_api import sync_playwright
     except ImportError:
         return "skipped: playwright is not installed"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-               f"--server.port={port}", "--server.address=127.0.0.1",
-               "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
     log = tempfile.TemporaryFile()
     started = time.perf_counter()
-    server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.perf_counter() - started > timeout:
-                log.seek(0)
-                return "failed: streamlit did not start\n" + log.read().decode()[-2000:]
-            time.sleep(0.05)
+        server, url = start_streamlit("app.py", log, timeout)
+    except ServerError:
+        log.seek(0)
+        return "failed: streamlit did not start\n" + log.read().decode()[-2000:]
+    try:
         health_s = time.perf_counter() - started
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -262,11 +246,7 @@ def bench_app(timeout: float = 90.0) -> dict[str, float] | str:
         return {"health_s": health_s, "first_render_s": render_s,
                 "interactive_s": health_s + render_s}
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,17 +9,15 @@ no checkpoint stores to the PCA stand-in and to the UMAP itself.
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, wait_for_app  # noqa: E402
+from tests.browser.conftest import ARTIFACTS, wait_for_app  # noqa: E402
+from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop  # noqa: E402
 
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 X_TITLE = f"() => document.querySelector(\"{CHART}\")?._fullLayout?.xaxis?.title?.text || ''"
@@ -27,26 +25,10 @@ X_TITLE = f"() => document.querySelector(\"{CHART}\")?._fullLayout?.xaxis?.title
 
 def measure(browser) -> None:
     """Fresh server: home, then the latent map link, then a UMAP nobody stored."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     started = time.monotonic()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    server, url = start_streamlit("app.py")
     lines = []
     try:
-        url = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() - started > 60:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.2)
         lines.append(f"server healthy: {time.monotonic() - started:.1f} s after launch")
         tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         tab.set_default_timeout(600_000)
@@ -73,8 +55,7 @@ def measure(browser) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / "measure_umap.png"), full_page=True)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
         (ARTIFACTS / "latent_map_timings.txt").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
 

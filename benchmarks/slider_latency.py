@@ -11,39 +11,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port  # noqa: E402
+from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop  # noqa: E402
 
 IMAGE = "[data-testid='stImage']:has-text('Decoded from the sliders') img"
 IMAGE_CHANGED = """before => [...document.querySelectorAll("[data-testid='stImage']")]
     .find(element => element.innerText.includes("Decoded from the sliders"))
     ?.querySelector("img")?.src !== before"""
-
-
-def start(script: str, url_path: str):
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false"],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            return server, url + url_path
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit(f"{script} did not start")
 
 
 def press_times(browser, url: str, presses: int) -> list[float]:
@@ -76,12 +56,11 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for name, script, path in (("trivial app", "benchmarks/trivial_app.py", "/"),
                                    ("Latent Lab sliders (ae_32)", "app.py", "/sliders")):
-            server, url = start(script, path)
+            server, url = start_streamlit(script)
             try:
-                results[name] = press_times(browser, url, args.presses)
+                results[name] = press_times(browser, url + path, args.presses)
             finally:
-                server.terminate()
-                server.wait(timeout=30)
+                stop(server)
         browser.close()
     for name, seconds in results.items():
         print(f"{name:28s} median {statistics.median(seconds) * 1000:6.0f} ms   "

@@ -6,21 +6,19 @@ Under CI=true a missing browser fails these tests; elsewhere they skip with the 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic",
-                 "--no-first-run"]
+from tests.browser.server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PROJECT_ROOT,
+    ServerError,
+    start_streamlit,
+    stop,
+)
+
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 
@@ -32,40 +30,20 @@ def _need_browser() -> None:
         pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory):
     """Start the app once per test session on a free loopback port; stop it afterwards."""
     _need_browser()
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-               f"--server.port={port}", "--server.address=127.0.0.1",
-               "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
     with open(log_path, "w") as log:
-        server = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+        try:
+            server, url = start_streamlit("app.py", log)
+        except ServerError as error:
+            pytest.fail(f"{error}:\n{log_path.read_text()[-3000:]}")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop(server)
 
 
 @pytest.fixture(scope="session")

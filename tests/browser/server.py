@@ -1,0 +1,65 @@
+"""Starting `streamlit run` on a free loopback port and Chromium's flags for this machine.
+
+Shared by the browser tests' fixtures and the benchmarks that time the app in a browser.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic",
+                 "--no-first-run"]
+
+
+class ServerError(RuntimeError):
+    """The server exited or did not answer its health check in time; holds its log's tail."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_streamlit(script: str = "app.py", log: IO | int = subprocess.DEVNULL,
+                    timeout: float = 60.0) -> tuple[subprocess.Popen, str]:
+    """Run `script` headless and wait for /_stcore/health; returns (process, base URL).
+
+    The caller stops the process (`stop`). On failure the process is stopped here.
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", script, "--server.headless=true",
+               f"--server.port={port}", "--server.address=127.0.0.1",
+               "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
+    server = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return server, url
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            stop(server)
+            raise ServerError(f"streamlit run {script} did not start")
+        time.sleep(0.05)
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
