@@ -228,6 +228,10 @@ def projection_jobs() -> ProjectionJobs:
 def warm_up() -> None:
     """Start compiling UMAP in the background, once per server process (called by app.py)."""
     if os.environ.get(WARM_UP_ENV, "1") != "0":
+        # umap imports pandas; a page importing it at the same moment from the script thread
+        # once met a partially initialised module, so pandas is imported here first.
+        import pandas  # noqa: F401
+
         projection_jobs().warm_up()
 
 
