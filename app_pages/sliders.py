@@ -7,6 +7,7 @@ from ae_core.charts import manifold_figure
 from ae_core.latent import decode_codes, sample_codes, traverse
 from ae_core.plotting import grid_png, image_png
 from ui import state
+from ui.browser_decoder import live_view, problem, retry_button
 from ui.models import embedded_digits, embedded_images, encoded_digits, require_model
 from ui.widgets import (
     digit_picker,
@@ -32,11 +33,22 @@ def slider_key(dimension: int) -> str:
     return f"sliders_dim_{dimension}"
 
 
+REVISION_KEY = "sliders_revision"  # bumped whenever the page sets the code on purpose
+BROWSER_KEY = "sliders_in_browser"  # the toggle: decode in the browser or on the server
+
+
 def set_code(code: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> None:
     """Make `code` the current one, clamped to the slider ranges, sliders included."""
     code = torch.minimum(torch.maximum(code.float().cpu(), low), high)
-    st.session_state[CODE_KEY] = code
-    for dimension, value in enumerate(code.tolist()):
+    keep_code(code.tolist())
+    # A new revision tells the browser's sliders to take this code, not keep the hand's.
+    st.session_state[REVISION_KEY] = st.session_state.get(REVISION_KEY, 0) + 1
+
+
+def keep_code(values: list[float]) -> None:
+    """The code as the hand left it (browser sliders) or as the page set it."""
+    st.session_state[CODE_KEY] = torch.tensor(values, dtype=torch.float32)
+    for dimension, value in enumerate(values):
         st.session_state[slider_key(dimension)] = value
 
 
@@ -51,59 +63,108 @@ def randomise(net, codes: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -
     set_code(code, low, high)
 
 
-@st.fragment
+def slider_help(summary, dimension: int) -> str:
+    return f"{summary.importance_kind} {float(summary.importance[dimension]):.3g}"
+
+
+def browser_sliders(model, original: torch.Tensor, code: torch.Tensor, label: int,
+                    low: torch.Tensor, high: torch.Tensor, summary) -> None:
+    """The digit, every dimension's slider and the code decoded in the browser as they move."""
+    dims = [{"index": int(d), "low": float(low[d]), "high": float(high[d]),
+             "step": float(high[d] - low[d]) / SLIDER_STEPS, "help": slider_help(summary, d)}
+            for d in summary.order]
+    live_view(model, "sliders", "sliders_live",
+              {"dims": dims, "code": code.tolist(), "label": label,
+               "original": [round(value, 3) for value in original.flatten().tolist()],
+               "revision": st.session_state.get(REVISION_KEY, 0)},
+              on_code=keep_code)
+
+
+def server_sliders(model, original: torch.Tensor, label: int, low: torch.Tensor,
+                   high: torch.Tensor, dimensions: list[int], summary) -> None:
+    """The server path: the first sliders, and the digit decoded at each step."""
+    net = model.checkpoint.model
+    code = st.session_state[CODE_KEY]
+    start, picture, controls = st.columns([1, 1, 3], gap="medium")
+    start.image(image_png(original, scale=10), caption="The digit", output_format="PNG")
+    columns = controls.columns(2)
+    for position, dimension in enumerate(dimensions):
+        key = slider_key(dimension)
+        if key not in st.session_state:  # shown again after being hidden
+            st.session_state[key] = float(code[dimension])
+        low_d, high_d = float(low[dimension]), float(high[dimension])
+        code[dimension] = columns[position % 2].slider(
+            f"z[{dimension}]", low_d, high_d, step=(high_d - low_d) / SLIDER_STEPS,
+            format="%.2f", key=key, help=slider_help(summary, dimension))
+    decoded = guarded("Decoding the code", decode_codes, net, code.unsqueeze(0),
+                      labels_for(model.checkpoint, label, 1))
+    if decoded is not None:
+        picture.image(image_png(decoded[0], scale=10), caption="Decoded from the sliders",
+                      output_format="PNG")
+
+
 def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int,
                   low: torch.Tensor, high: torch.Tensor, dimensions: list[int], summary,
                   codes: torch.Tensor) -> None:
-    """Sliders and the decoded digit: a slider move reruns only this."""
-    checkpoint = model.checkpoint
-    net = checkpoint.model
-    code = st.session_state[CODE_KEY]
-    pictures, controls = st.columns([1, 1], gap="large")
-    with controls:
-        reset, shuffle = st.columns(2)
-        reset.button("Reset to the digit", key="sliders_reset", on_click=set_code,
-                     args=(start, low, high), icon=":material/restart_alt:")
-        shuffle.button("Randomise", key="sliders_randomise", on_click=randomise,
-                       args=(net, codes, low, high), icon=":material/casino:")
+    """The digit, the buttons that set the code, and the sliders (browser or server)."""
+    net = model.checkpoint.model
+    reset, shuffle, where, space = st.columns([1, 1, 1.3, 2])
+    reset.button("Reset to the digit", key="sliders_reset", on_click=set_code,
+                 args=(start, low, high), icon=":material/restart_alt:")
+    shuffle.button("Randomise", key="sliders_randomise", on_click=randomise,
+                   args=(net, codes, low, high), icon=":material/casino:")
+    in_browser = where.toggle("Decode in the browser", value=True, key=BROWSER_KEY,
+                              help="The digit follows the hand while you drag; off, each step "
+                                   "is decoded by the server")
+    with space:
         if "sliders_random_from" in st.session_state:
             st.caption(f"Random codes come from {st.session_state['sliders_random_from']}.")
         if net.is_conditional:
             label = st.selectbox("Draw as class", range(net.config.num_classes),
                                  key="sliders_class",
                                  help="Same code (the style), another digit")
-        columns = st.columns(2)
-        for position, dimension in enumerate(dimensions):
-            key = slider_key(dimension)
-            if key not in st.session_state:  # shown again after being hidden
-                st.session_state[key] = float(code[dimension])
-            low_d, high_d = float(low[dimension]), float(high[dimension])
-            code[dimension] = columns[position % 2].slider(
-                f"z[{dimension}]", low_d, high_d, step=(high_d - low_d) / SLIDER_STEPS,
-                format="%.2f", key=key,
-                help=f"{summary.importance_kind} {float(summary.importance[dimension]):.3g}")
-    decoded = guarded("Decoding the code", decode_codes, net, code.unsqueeze(0),
-                      labels_for(checkpoint, label, 1))
-    with pictures:
-        left, right = st.columns(2)
-        left.image(image_png(original, scale=10), caption="The digit", output_format="PNG")
-        if decoded is not None:
-            right.image(image_png(decoded[0], scale=10), caption="Decoded from the sliders",
-                        output_format="PNG")
+    reason = problem(model) if in_browser else None
+    if reason is not None:
+        st.caption(f":material/info: Decoding on the server: {reason}.")
+        retry_button("sliders_retry_browser")
+    code_panel(model, original, label, low, high, dimensions, summary, codes,
+               in_browser and reason is None)
+
+
+@st.fragment
+def code_panel(model, original: torch.Tensor, label: int, low: torch.Tensor,
+               high: torch.Tensor, dimensions: list[int], summary, codes: torch.Tensor,
+               in_browser: bool) -> None:
+    """What follows the code: a release (browser) or a step (server) reruns only this."""
+    net = model.checkpoint.model
+    if in_browser:
+        browser_sliders(model, original, st.session_state[CODE_KEY], label, low, high, summary)
+    else:
+        server_sliders(model, original, label, low, high, dimensions, summary)
+    code = st.session_state[CODE_KEY]
     if net.is_conditional:
         class_grid(net, code)
-    manifold = None
-    if len(code) == 2:
-        manifold = guarded("Decoding the manifold", manifold_png, model.key, checkpoint,
-                           tuple(summary.low.tolist()), tuple(summary.high.tolist()),
-                           MANIFOLD_SIZE, label if net.is_conditional else None)
-    if manifold is not None:
-        with controls:
-            st.plotly_chart(manifold_figure(manifold, MANIFOLD_SIZE, summary.low.tolist(),
-                                            summary.high.tolist(), point=code.tolist()),
-                            key="sliders_manifold")
-            st.caption("The decoder's view of the whole 2-D code space; the cross is the code "
-                       "of the sliders.")
+    if len(code) != 2:
+        return
+    manifold = guarded("Decoding the manifold", manifold_png, model.key, model.checkpoint,
+                       tuple(summary.low.tolist()), tuple(summary.high.tolist()),
+                       MANIFOLD_SIZE, label if net.is_conditional else None)
+    if manifold is None:
+        return
+    plane, chart = st.columns([1, 1], gap="large")
+    with chart:
+        st.plotly_chart(manifold_figure(manifold, MANIFOLD_SIZE, summary.low.tolist(),
+                                        summary.high.tolist(), point=code.tolist()),
+                        key="sliders_manifold")
+        st.caption("The decoder's view of the whole 2-D code space; the cross is the code of "
+                   "the sliders.")
+    if in_browser:
+        with plane:
+            st.markdown("**Point at the code plane**: the digit under the pointer is decoded "
+                        "as you move.")
+            live_view(model, "plane", "sliders_plane",
+                      {"low": summary.low.tolist(), "high": summary.high.tolist(),
+                       "code": code.tolist(), "label": label, "points": codes[::10].tolist()})
 
 
 st.title("Bottleneck sliders")
@@ -127,7 +188,8 @@ with view:
                else "variance across the digits")
     st.markdown(f"**{latent_dim}** code dimensions, the ones that matter most first "
                 f"(by {measure}).")
-    show_all = latent_dim > FIRST_SLIDERS and st.toggle(
+    in_browser = st.session_state.get(BROWSER_KEY, True)  # the browser shows every dimension
+    show_all = not in_browser and latent_dim > FIRST_SLIDERS and st.toggle(
         f"Show all {min(latent_dim, MAX_SLIDERS)} dimensions", key="sliders_show_all")
 dimensions = summary.order[:MAX_SLIDERS if show_all else FIRST_SLIDERS]
 if show_all and latent_dim > MAX_SLIDERS:

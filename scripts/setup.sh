@@ -16,3 +16,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     fi
     echo "$wanted" > "$stamp"
 fi
+# The browser decoder's runtime (onnxruntime-web, pinned and hash-checked) under static/ort/.
+bash scripts/browser_runtime.sh

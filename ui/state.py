@@ -15,3 +15,4 @@ UPLOAD_ERROR = "upload_error"  # message of the last refused upload
 SELECTED_DIGIT = "selected_digit"  # dataset index sent from the latent map to the sliders
 INTERPOLATION_ENDS = "interpolation_ends"  # [index or None, index or None] for interpolation
 TRAIN_RUN = "train_run"  # this session's latest training run (ui.training.TrainingRun)
+BROWSER_DECODER_FAILURE = "browser_decoder_failure"  # why this browser could not decode, if so
