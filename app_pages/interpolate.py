@@ -4,12 +4,14 @@ import streamlit as st
 import torch
 
 from ae_core.latent import INTERPOLATIONS, decode_codes, interpolate, interpolate_pixels
-from ae_core.plotting import grid_png, strip_gif
+from ae_core.plotting import grid_png, image_png, strip_gif
 from ui import state
+from ui.browser_decoder import live_view, problem, retry_button
 from ui.models import embedded_digits, embedded_images, encoded_digits, require_model
 from ui.widgets import digit_picker, guarded, labels_for, send_to_picker
 
 METHODS = {"linear": "Linear", "slerp": "Spherical (slerp)"}
+SCRUB_STEPS = 61  # points on the path the scrub slider can stop at
 PICKERS = ("interpolate_start", "interpolate_end")
 TAKEN_KEY = "interpolate_taken_ends"  # the last INTERPOLATION_ENDS this page followed
 
@@ -56,6 +58,33 @@ st.subheader(f"Through the latent space: {METHODS[method].lower()} path")
 st.image(latent_png, output_format="PNG",
          caption="The two digits at the ends; between them, the decoder's drawing of each code "
                  "on the path.")
+
+
+@st.fragment
+def server_scrub(path: torch.Tensor, label: int | None) -> None:
+    """The fallback: each scrub step is decoded on the server."""
+    step = st.slider("Position along the path", 0, len(path) - 1, len(path) // 2,
+                     key="interpolate_scrub", format="")
+    decoded = guarded("Decoding the point", decode_codes, net, path[step:step + 1],
+                      labels_for(model.checkpoint, label, 1))
+    if decoded is not None:
+        st.image(image_png(decoded[0], scale=8), output_format="PNG",
+                 caption=f"t = {step / (len(path) - 1):.2f} along the path")
+
+
+st.subheader("Scrub along the path")
+scrub_path = interpolate(codes[start], codes[end], SCRUB_STEPS, method)  # (SCRUB_STEPS, D)
+reason = problem(model)
+if reason is None:
+    st.caption("Drag along the path: each point is decoded in your browser as you move.")
+    live_view(model, "path", "interpolate_live",
+              {"path": scrub_path.tolist(), "label": label,
+               "revision": f"{model.key}|{start}|{end}|{method}"})
+else:
+    st.caption(f":material/info: Decoding on the server: {reason}.")
+    retry_button("interpolate_retry_browser")
+    server_scrub(scrub_path, label)
+
 st.subheader("Through pixel space (a cross-fade)")
 st.image(grid_png(pixel_strip, columns=steps + 2, scale=3), output_format="PNG",
          caption="The same number of steps, mixing pixels: halfway is two faint digits on top of "

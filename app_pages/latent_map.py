@@ -19,6 +19,7 @@ from ae_core.projection import (
     map_csv,
 )
 from ui import state
+from ui.browser_decoder import live_view, problem
 from ui.models import require_model
 from ui.projections import (
     SOURCES,
@@ -159,8 +160,20 @@ if model.checkpoint.model.config.family == "aae" and codes.shape[1] >= 2 and \
     add_prior_layer(figure, prior, f"prior ({model.checkpoint.model.config.prior})")
     st.caption("Grey: samples of the model's prior. The adversary trained the codes to fill it.")
 st.session_state[DRAWN_VIEW_KEY] = view
-st.plotly_chart(figure, on_select=_picked_on_chart, selection_mode=("points", "box", "lasso"),
-                key="latent_map_chart", config={"displaylogo": False})
+# A 2-D code is its own map: the code under the pointer, empty space included, is decoded live
+# beside it in the browser.
+live = (shown.method == "identity" and not model.checkpoint.model.is_conditional
+        and problem(model) is None)
+chart_column, pointer_column = st.columns([4, 1]) if live else (st.container(), None)
+with chart_column:
+    st.plotly_chart(figure, on_select=_picked_on_chart,
+                    selection_mode=("points", "box", "lasso"), key="latent_map_chart",
+                    config={"displaylogo": False})
+if pointer_column is not None:
+    with pointer_column:
+        live_view(model, "map", "latent_map_live",
+                  {"chart": ".st-key-latent_map_chart .js-plotly-plot",
+                   "code": codes[0].tolist(), "label": None})
 
 
 def _png() -> bytes:

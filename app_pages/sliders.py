@@ -127,12 +127,12 @@ def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int
     if reason is not None:
         st.caption(f":material/info: Decoding on the server: {reason}.")
         retry_button("sliders_retry_browser")
-    code_panel(model, original, label, low, high, dimensions, summary, codes,
+    code_panel(model, original, start, label, low, high, dimensions, summary, codes,
                in_browser and reason is None)
 
 
 @st.fragment
-def code_panel(model, original: torch.Tensor, label: int, low: torch.Tensor,
+def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, low: torch.Tensor,
                high: torch.Tensor, dimensions: list[int], summary, codes: torch.Tensor,
                in_browser: bool) -> None:
     """What follows the code: a release (browser) or a step (server) reruns only this."""
@@ -142,6 +142,9 @@ def code_panel(model, original: torch.Tensor, label: int, low: torch.Tensor,
     else:
         server_sliders(model, original, label, low, high, dimensions, summary)
     code = st.session_state[CODE_KEY]
+    moved = int((code != start).sum())
+    st.caption(f"{moved} of {len(code)} dimensions moved from the digit's code · distance "
+               f"{float((code - start).norm()):.2f}")
     if net.is_conditional:
         class_grid(net, code)
     if len(code) != 2:

@@ -42,11 +42,16 @@ def tiny_checkpoints(tmp_path_factory, digits) -> Path:
     return folder
 
 
-def open_page(page: str, folder: Path, monkeypatch, model: str | None = None) -> AppTest:
-    """The app on `page` with `folder` as its checkpoints (and `model` active, if given)."""
+def open_page(page: str, folder: Path, monkeypatch, model: str | None = None,
+              in_browser: bool = False) -> AppTest:
+    """The app on `page` with `folder` as its checkpoints (and `model` active, if given).
+
+    AppTest runs no JavaScript, so the sliders decode on the server unless `in_browser`.
+    """
     monkeypatch.setenv("LATENT_LAB_CHECKPOINTS", str(folder))
     monkeypatch.setattr(state, "CHECKPOINT_DIR", folder)
     at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["sliders_in_browser"] = in_browser
     if model is not None:
         at.session_state[state.ACTIVE_MODEL] = f"shipped: {model}"
     at.run()

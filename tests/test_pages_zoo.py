@@ -32,6 +32,7 @@ def open_page(page: str, monkeypatch, model: str) -> AppTest:
     monkeypatch.setattr(state, "CHECKPOINT_DIR", SHIPPED)
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state[state.ACTIVE_MODEL] = f"shipped: {model}"
+    at.session_state["sliders_in_browser"] = False  # AppTest runs no JavaScript
     at.run()
     at.switch_page(page).run()
     assert not at.exception, at.exception

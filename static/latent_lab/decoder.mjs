@@ -337,7 +337,44 @@ class PlaneView extends LiveView {
   }
 }
 
-const VIEWS = { sliders: SlidersView, path: PathView, plane: PlaneView };
+// The latent map of a 2-D code: the pointer over the map (points or empty space) is the code.
+// Plotly redraws its chart on reruns, so the chart is looked up on every move.
+class MapView extends LiveView {
+  constructor(parent, setStateValue) {
+    super(parent, setStateValue);
+    const picture = element("div", "ll-picture", this.root);
+    picture.appendChild(this.canvas);
+    this.caption = element("div", "ll-caption", picture, "Point at the map: the code under the pointer is decoded here");
+    picture.appendChild(this.note);
+    this.listener = event => this.point(event);
+    document.addEventListener("pointermove", this.listener);
+  }
+
+  async attach(data) {
+    this.data = data;
+    if (this.code.length !== 2) this.code = Float32Array.from(data.code);
+    await super.attach(data);
+  }
+
+  point(event) {
+    if (!this.root.isConnected) {
+      document.removeEventListener("pointermove", this.listener);
+      return;
+    }
+    const chart = document.querySelector(this.data?.chart);
+    const layout = chart?._fullLayout;
+    if (!layout?.xaxis?.p2l) return;
+    const box = chart.getBoundingClientRect();
+    const x = event.clientX - box.left - layout.xaxis._offset;
+    const y = event.clientY - box.top - layout.yaxis._offset;
+    if (x < 0 || y < 0 || x > layout.xaxis._length || y > layout.yaxis._length) return;
+    this.code = Float32Array.of(layout.xaxis.p2l(x), layout.yaxis.p2l(y));
+    this.caption.textContent = `z = (${this.code[0].toFixed(2)}, ${this.code[1].toFixed(2)})`;
+    this.changed(event.timeStamp || performance.now());
+  }
+}
+
+const VIEWS = { sliders: SlidersView, path: PathView, plane: PlaneView, map: MapView };
 const mounted = new WeakMap(); // parent element -> its view, kept across reruns
 
 export async function mount(component) {
