@@ -137,6 +137,8 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
                in_browser: bool) -> None:
     """What follows the code: a release (browser) or a step (server) reruns only this."""
     net = model.checkpoint.model
+    if in_browser and problem(model) is not None:
+        st.rerun(scope="app")  # the browser just failed: the whole page takes the server path
     if in_browser:
         browser_sliders(model, original, st.session_state[CODE_KEY], label, low, high, summary)
     else:

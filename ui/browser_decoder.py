@@ -52,7 +52,8 @@ _VIEW_CSS = """
 .ll-canvas, .ll-plane { width: 240px; height: 240px; image-rendering: pixelated;
     border: 1px solid var(--st-border-color); border-radius: 4px; touch-action: none; }
 .ll-plane { cursor: crosshair; }
-.ll-caption, .ll-note { font-size: 0.85rem; opacity: 0.7; max-width: 240px; }
+.ll-caption, .ll-note { font-size: 0.85rem; opacity: 0.7; max-width: 240px;
+    overflow-wrap: anywhere; }
 .ll-sliders { flex: 1; min-width: 260px; max-height: 420px; overflow-y: auto;
     display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: 0.2rem 1rem; }
 .ll-slider { display: grid; grid-template-columns: 3.5rem 1fr 3rem; align-items: center;

@@ -6,6 +6,7 @@ Under CI=true a missing browser fails these tests; elsewhere they skip with the 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,57 @@ def wait_for_app(tab, timeout_ms: int = 30_000) -> None:
     tab.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
         timeout=timeout_ms)
+
+
+IMAGE_CHANGED = """([caption, before]) => {
+    const image = [...document.querySelectorAll("[data-testid='stImage']")]
+        .find(element => element.innerText.includes(caption))?.querySelector("img");
+    return image !== undefined && image !== null && image.src !== before;
+}"""
+
+
+def open_page(tab, app_url: str, link: str, title: str) -> None:
+    """The app from its front door, then a page through the sidebar, as a visitor gets there."""
+    tab.goto(app_url)
+    wait_for_app(tab, 60_000)
+    go_to(tab, link, title)
+
+
+def go_to(tab, link: str, title: str) -> None:
+    """Another page through the sidebar, in the same session (a reload would start anew)."""
+    tab.locator("[data-testid='stSidebarNav']").get_by_text(link, exact=True).click()
+    tab.get_by_role("heading", name=title).wait_for(timeout=60_000)
+    wait_for_app(tab, 60_000)
+
+
+def sidebar_model(tab) -> str:
+    """The model the sidebar's picker shows."""
+    return tab.locator("[data-testid='stSidebar'] [data-testid='stSelectbox'] input").input_value()
+
+
+def choose_model(tab, label: str) -> None:
+    """Pick a model in the sidebar, as a visitor does."""
+    tab.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
+    tab.get_by_role("option", name=label, exact=True).click()
+    tab.wait_for_function("label => document.querySelector(\"[data-testid='stSidebar'] "
+                          "[data-testid='stSelectbox'] input\")?.value === label", arg=label)
+    wait_for_app(tab, 60_000)
+
+
+def live_view(tab, key: str, timeout_ms: int = 60_000):
+    """The browser decoder's view mounted with `key`, once its decoder runs (onnx)."""
+    view = tab.locator(f".st-key-{key} .ll-decoder[data-engine='onnx']")
+    view.wait_for(timeout=timeout_ms)
+    return view
+
+
+def drag_across(tab, track, moves: int = 40, pause: float = 0.02) -> None:
+    """Press on the left end of `track`, move to the right end in `moves` steps, hold there."""
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    tab.mouse.move(box["x"] + 2, y)
+    tab.mouse.down()
+    for step in range(1, moves + 1):
+        tab.mouse.move(box["x"] + 2 + step * (box["width"] - 4) / moves, y)
+        time.sleep(pause)  # a hand's pace: the page gets animation frames between moves

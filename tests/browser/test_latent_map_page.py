@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, wait_for_app
+from tests.browser.conftest import ARTIFACTS, choose_model, go_to, live_view, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -134,3 +134,25 @@ def test_colouring_by_error_uses_a_continuous_scale(page, app_url):
     with page.expect_download() as png_download:
         page.get_by_role("button", name="Map picture (PNG)").click()
     assert open(png_download.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_2d_code_decodes_the_empty_space_under_the_pointer(page, app_url):
+    page.goto(app_url)
+    wait_for_app(page, 60_000)
+    choose_model(page, "shipped: ae_2")
+    go_to(page, "Latent map", "Latent map")
+    view = live_view(page, "latent_map_live")
+    plot = page.locator(f"{CHART} .nsewdrag").first
+    box = plot.bounding_box()
+    start = view.evaluate("root => root.frames")
+    for step in range(20):  # along the top edge, where few digits lie
+        page.mouse.move(box["x"] + 5 + step * (box["width"] - 10) / 19, box["y"] + 5)
+        page.wait_for_timeout(20)
+    page.wait_for_timeout(300)
+    assert view.evaluate("root => root.frames") - start >= 5
+    x, y = view.evaluate("root => root.lastCode")
+    layout = page.evaluate(f"""() => {{
+        const full = document.querySelector("{CHART}")._fullLayout;
+        return [full.xaxis.range[1], full.yaxis.range[1]];
+    }}""")
+    assert x == pytest.approx(layout[0], rel=0.05) and y == pytest.approx(layout[1], rel=0.05)
