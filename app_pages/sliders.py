@@ -85,22 +85,25 @@ def server_sliders(model, original: torch.Tensor, label: int, low: torch.Tensor,
     """The server path: the first sliders, and the digit decoded at each step."""
     net = model.checkpoint.model
     code = st.session_state[CODE_KEY]
-    start, picture, controls = st.columns([1, 1, 3], gap="medium")
-    start.image(image_png(original, scale=10), caption="The digit", output_format="PNG")
-    columns = controls.columns(2)
-    for position, dimension in enumerate(dimensions):
+    for dimension in dimensions:  # a step has already written its slider's value here
         key = slider_key(dimension)
         if key not in st.session_state:  # shown again after being hidden
             st.session_state[key] = float(code[dimension])
-        low_d, high_d = float(low[dimension]), float(high[dimension])
-        code[dimension] = columns[position % 2].slider(
-            f"z[{dimension}]", low_d, high_d, step=(high_d - low_d) / SLIDER_STEPS,
-            format="%.2f", key=key, help=slider_help(summary, dimension))
+        code[dimension] = st.session_state[key]
+    start, picture, controls = st.columns([1, 1, 3], gap="medium")
+    # The decoded digit is drawn before the sliders, so its message leaves first.
     decoded = guarded("Decoding the code", decode_codes, net, code.unsqueeze(0),
                       labels_for(model.checkpoint, label, 1))
     if decoded is not None:
         picture.image(image_png(decoded[0], scale=10), caption="Decoded from the sliders",
                       output_format="PNG")
+    start.image(image_png(original, scale=10), caption="The digit", output_format="PNG")
+    columns = controls.columns(2)
+    for position, dimension in enumerate(dimensions):
+        low_d, high_d = float(low[dimension]), float(high[dimension])
+        columns[position % 2].slider(
+            f"z[{dimension}]", low_d, high_d, step=(high_d - low_d) / SLIDER_STEPS,
+            format="%.2f", key=slider_key(dimension), help=slider_help(summary, dimension))
 
 
 def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int,

@@ -17,6 +17,7 @@ and a trivial Streamlit app, measured in the same run.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -114,6 +115,9 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=15)
     parser.add_argument("--models", nargs="+", default=["ae_32", "conv_ae_32", "vqvae"])
     args = parser.parse_args()
+    # The UMAP warm-up compiles numba for ~40 s after a start and slows every rerun meanwhile:
+    # a start-up cost (benchmarks/first_map.py), not what a step costs once the app is up.
+    os.environ.setdefault("LATENT_LAB_UMAP_WARMUP", "0")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
