@@ -24,11 +24,11 @@ from ae_core.config import INPUT_SIZE, TrainConfig
 from ae_core.data import DataError, Dataset, evaluation_set
 from ae_core.latent import model_device
 from ae_core.models import Autoencoder
+from ae_core.models.posterior import standard_normal_log_prob
 from ae_core.train import prepare_data
 
 DENOISE_SIGMA = 0.5  # the Gaussian noise std of the denoising target
 IW_SAMPLES = 16  # importance samples per digit for the VAE's -log p(x) (Burda et al. 2016)
-LOG_2PI = math.log(2 * math.pi)
 
 
 @torch.inference_mode()
@@ -41,7 +41,7 @@ def importance_weighted_nll(model: Autoencoder, images: torch.Tensor, labels: to
     2016, eq. 8): tighter than the ELBO (k = 1) and tending to log p(x) as k grows. p(x|z) is
     the grey-level Bernoulli (BCE) likelihood the ELBO uses, so both are in the same nats.
     """
-    if not hasattr(model, "posterior"):
+    if not model.is_variational:
         raise ValueError(f"{model.config.family} has no Gaussian posterior")
     model.eval()
     device = model_device(model)
@@ -50,17 +50,13 @@ def importance_weighted_nll(model: Autoencoder, images: torch.Tensor, labels: to
     for start in range(0, len(images), batch_size):
         x = images[start:start + batch_size].to(device)
         y = labels[start:start + batch_size].to(device)
-        mean, log_var = (model.posterior(x, y) if model.is_conditional else model.posterior(x))
-        std = (0.5 * log_var).exp()
-        noise = torch.randn((samples, *mean.shape), generator=generator).to(device)
-        z = mean + noise * std  # (k, B, D)
+        posterior = model.posterior(x, y)
+        z = posterior.sample(samples, generator)  # (k, B, D)
         logits = model.decode_logits(z.flatten(0, 1), y.repeat(samples))  # (k*B, 1, 28, 28)
         targets = x.flatten(1).repeat(samples, 1)
         log_px_z = -F.binary_cross_entropy_with_logits(
             logits.flatten(1), targets, reduction="none").sum(1).view(samples, len(x))
-        log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
-        log_qz_x = -0.5 * (noise.pow(2) + log_var + LOG_2PI).sum(-1)
-        log_weights = log_px_z + log_pz - log_qz_x  # (k, B)
+        log_weights = log_px_z + standard_normal_log_prob(z) - posterior.log_prob(z)  # (k, B)
         log_px = torch.logsumexp(log_weights, dim=0) - math.log(samples)
         total += float(-log_px.sum())
     return total / max(1, len(images))
@@ -79,7 +75,7 @@ def model_metrics(model: Autoencoder, test: Dataset, train: Dataset,
     metrics["squared_error_per_image"] = metrics["mse_per_pixel"] * INPUT_SIZE
     if denoise_sigma:
         metrics["denoise_sigma"] = float(denoise_sigma)
-    if (model.is_variational and hasattr(model, "posterior") and iw_samples > 0
+    if (model.is_variational and iw_samples > 0
             and model.config.recon_loss == "bce"):
         metrics["iwae_nll"] = importance_weighted_nll(
             model, test.float_images(), test.labels, iw_samples, seed=seed)
