@@ -171,7 +171,8 @@ def command_evaluate(args: argparse.Namespace) -> int:
 
 
 def command_quality(args: argparse.Namespace) -> int:
-    from ae_core.quality import load_test_set, markdown_document, markdown_tables, quality_report
+    from ae_core.quality import load_test_set, quality_report
+    from ae_core.quality_markdown import markdown_document, markdown_tables
 
     test = load_test_set(args.dataset or SHARED_MNIST_DIR)
     report = quality_report(args.checkpoints, test, args.denoise_sigma, args.iw_samples,
