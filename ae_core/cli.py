@@ -1,7 +1,8 @@
 """Command line: `python -m ae_core train|evaluate|quality|families`.
 
-Every config field is an option (generated from the dataclasses, so a new field is reachable
-for free). A user's mistake ends with one line on stderr and exit code 2, never a traceback.
+Every config field is an option, generated from TrainConfig and from the settings each model
+family declares (ae_core.registry), so a new family's setting is reachable for free. A user's
+mistake ends with one line on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from ae_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ae_core.config import PRESETS, ModelConfig, TrainConfig, resolve_preset
+from ae_core.config import COMMON_SETTINGS, PRESETS, TrainConfig, resolve_preset
 from ae_core.data import (
     EMBEDDED,
     SHARED_MNIST_DIR,
@@ -23,7 +24,7 @@ from ae_core.data import (
     evaluation_set,
     load_dataset,
 )
-from ae_core.models import DESCRIPTIONS, REGISTRY
+from ae_core.registry import Setting, all_settings, families
 from ae_core.train import Callback, EpochReport, StepReport, prepare_data, train_model
 
 # OSError covers a missing folder, a full disk or a read-only --out as well as
@@ -38,12 +39,33 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _add_config_options(parser: argparse.ArgumentParser, config_class: type, skip: set[str]):
+def model_settings() -> list[Setting]:
+    """What every family has, then each family's own settings: one --option each."""
+    return [*COMMON_SETTINGS, *all_settings().values()]
+
+
+def _add_setting_options(parser: argparse.ArgumentParser) -> None:
+    """One --option per model setting, its help from the declaration; defaults stay None so
+    presets can fill them, and the family checks what it is given."""
+    group = parser.add_argument_group("model settings (each family takes its own)")
+    for setting in model_settings():
+        flag = "--" + setting.name.replace("_", "-")
+        owners = [name for name, model_class in families().items()
+                  if setting in model_class.settings]
+        default = setting.default
+        shown = " ".join(map(str, default)) or "none" if isinstance(default, tuple) else default
+        text = f"{setting.help}; default: {shown}" + (f"; {', '.join(owners)}" if owners else "")
+        text = text.replace("%", "%%")  # argparse formats help with %
+        if setting.kind is tuple:
+            group.add_argument(flag, type=int, nargs="*", default=None, metavar="N", help=text)
+        else:
+            group.add_argument(flag, type=setting.kind, default=None, help=text)
+
+
+def _add_config_options(parser: argparse.ArgumentParser, config_class: type) -> None:
     """One --option per dataclass field; defaults stay None so presets can fill them."""
     group = parser.add_argument_group(config_class.__name__)
     for spec in dataclasses.fields(config_class):
-        if spec.name in skip:
-            continue
         flag = "--" + spec.name.replace("_", "-")
         default = spec.default
         if isinstance(default, tuple):
@@ -54,10 +76,9 @@ def _add_config_options(parser: argparse.ArgumentParser, config_class: type, ski
                                help=f"default: {default}")
 
 
-def _chosen_values(args: argparse.Namespace, config_class: type) -> dict:
-    """The options the user gave (`--family` names the preset, so it is left to the preset)."""
-    return {spec.name: getattr(args, spec.name) for spec in dataclasses.fields(config_class)
-            if spec.name != "family" and getattr(args, spec.name, None) is not None}
+def _chosen_values(args: argparse.Namespace, names: list[str]) -> dict:
+    """The options among `names` that the user gave."""
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
 class ProgressPrinter(Callback):
@@ -87,11 +108,12 @@ class ProgressPrinter(Callback):
 
 
 def command_train(args: argparse.Namespace) -> int:
+    if args.family not in families() and args.family not in PRESETS:
+        raise ValueError(f"unknown model family {args.family!r}; valid families: "
+                         f"{', '.join(families())}; presets: {', '.join(PRESETS)}")
     model_config, train_config = resolve_preset(
-        args.family, _chosen_values(args, ModelConfig), _chosen_values(args, TrainConfig))
-    if model_config.family not in REGISTRY:  # before loading data and training
-        raise ValueError(f"unknown model family {model_config.family!r}; valid families: "
-                         f"{', '.join(REGISTRY)}; presets: {', '.join(PRESETS)}")
+        args.family, _chosen_values(args, [setting.name for setting in model_settings()]),
+        _chosen_values(args, [spec.name for spec in dataclasses.fields(TrainConfig)]))
     out = Path(args.out)
     if out.suffix != ".safetensors":
         raise ValueError(f"--out {out} must end in .safetensors")
@@ -149,7 +171,8 @@ def command_evaluate(args: argparse.Namespace) -> int:
 
 
 def command_quality(args: argparse.Namespace) -> int:
-    from ae_core.quality import load_test_set, markdown_document, markdown_tables, quality_report
+    from ae_core.quality import load_test_set, quality_report
+    from ae_core.quality_markdown import markdown_document, markdown_tables
 
     test = load_test_set(args.dataset or SHARED_MNIST_DIR)
     report = quality_report(args.checkpoints, test, args.denoise_sigma, args.iw_samples,
@@ -168,8 +191,9 @@ def command_quality(args: argparse.Namespace) -> int:
 
 
 def command_families(args: argparse.Namespace) -> int:
-    for name, description in DESCRIPTIONS.items():
-        print(f"{name:16s} {description}")
+    for name, model_class in families().items():
+        settings = ", ".join(setting.name for setting in model_class.settings) or "none"
+        print(f"{name:16s} {model_class.description} (settings: {settings})")
     for name, preset in PRESETS.items():
         print(f"{name:16s} preset: {preset.description}")
     return 0
@@ -187,8 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--download", action="store_true",
                        help="allow downloading --dataset mnist/fashion-mnist with torchvision "
                             "when it is not found locally (needs a network)")
-    _add_config_options(train, ModelConfig, skip={"family"})
-    _add_config_options(train, TrainConfig, skip=set())
+    _add_setting_options(train)
+    _add_config_options(train, TrainConfig)
     train.set_defaults(handler=command_train)
 
     evaluate = commands.add_parser("evaluate", help="test metrics of a checkpoint")

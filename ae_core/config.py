@@ -10,11 +10,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ae_core.registry import Setting, all_settings, families, family_class
+
 RECON_LOSSES = ("bce", "mse")
 NOISE_KINDS = ("none", "gaussian", "salt_pepper", "mask")
 LR_SCHEDULES = ("none", "cosine", "step")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-PRIORS = ("gaussian", "mixture", "uniform")
 
 IMAGE_SHAPE = (1, 28, 28)  # every dataset Latent Lab reads is 28x28 grey-level
 INPUT_SIZE = 28 * 28
@@ -31,53 +32,70 @@ def _check_positive(name: str, value: float, allow_zero: bool = False) -> None:
         raise ValueError(f"{name}={value!r} must be {bound}")
 
 
-@dataclass(frozen=True)
+# What every family has; a family's own settings are declared on its class (ae_core.registry).
+LATENT_DIM = Setting("latent_dim", int, 32, "Numbers in the bottleneck (784 pixels in)",
+                     label="Latent size", bounds=(1, 4096))
+RECON_LOSS = Setting("recon_loss", str, "bce", "per image, summed over pixels (nats for BCE)",
+                     label="Reconstruction loss", choices=RECON_LOSSES)
+COMMON_SETTINGS = (LATENT_DIM, RECON_LOSS)
+
+
+@dataclass(frozen=True, init=False)
 class ModelConfig:
-    """Architecture of one autoencoder; `family` picks the class from the registry."""
+    """Architecture of one autoencoder: what every family has, plus its family's own settings.
+
+    `ModelConfig(family="vae", latent_dim=2, beta=4.0)`. A family's setting reads like a field
+    (`config.beta`); one left out takes its declared default, so equal models compare equal.
+    """
 
     family: str = "ae"
     latent_dim: int = 32
-    hidden_sizes: tuple[int, ...] = (512, 256)  # MLP encoder widths; the decoder mirrors them
-    conv_channels: tuple[int, ...] = (32, 64)  # conv encoder channels, each layer halves H and W
-    recon_loss: str = "bce"  # per image, summed over pixels (nats for BCE)
-    beta: float = 1.0  # KL weight of a VAE (Higgins et al. 2017); 1 is the plain ELBO
-    sparsity_weight: float = 1e-3  # L1 weight on the code (sparse family)
-    contractive_weight: float = 1e-2  # Jacobian Frobenius-norm weight (contractive family)
-    num_classes: int = 10  # conditional families
-    codebook_size: int = 64  # VQ-VAE: number of codebook entries
-    commitment_weight: float = 0.25  # VQ-VAE commitment loss weight (van den Oord et al. 2017)
-    prior: str = "gaussian"  # adversarial AE: the prior the codes are pushed towards
-    adversarial_weight: float = 1.0  # adversarial AE: weight of the generator term
+    recon_loss: str = "bce"
+    settings: tuple[tuple[str, Any], ...] = ()  # (name, value) of each of the family's settings
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.family, str) or not self.family:
-            raise ValueError("family must be a non-empty string")
-        if not isinstance(self.latent_dim, int) or not 1 <= self.latent_dim <= 4096:
-            raise ValueError(f"latent_dim={self.latent_dim!r} must be an integer in 1..4096")
-        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
-        object.__setattr__(self, "conv_channels", tuple(int(c) for c in self.conv_channels))
-        if any(h < 1 or h > 8192 for h in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes={self.hidden_sizes!r} must be widths in 1..8192")
-        if not self.conv_channels or len(self.conv_channels) > 2:
-            raise ValueError("conv_channels must hold one or two channel counts (28 -> 14 -> 7)")
-        if any(c < 1 or c > 1024 for c in self.conv_channels):
-            raise ValueError(f"conv_channels={self.conv_channels!r} must be in 1..1024")
-        _check_choice("recon_loss", self.recon_loss, RECON_LOSSES)
-        _check_choice("prior", self.prior, PRIORS)
-        for name in ("beta", "sparsity_weight", "contractive_weight", "commitment_weight",
-                     "adversarial_weight"):
-            _check_positive(name, getattr(self, name), allow_zero=True)
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes={self.num_classes!r} must be at least 2")
-        if self.codebook_size < 2:
-            raise ValueError(f"codebook_size={self.codebook_size!r} must be at least 2")
+    def __init__(self, family: str = "ae", latent_dim: int = 32, recon_loss: str = "bce",
+                 settings: tuple[tuple[str, Any], ...] = (), **named: Any) -> None:
+        declared = {setting.name: setting for setting in family_class(family).settings}
+        given = {**dict(settings), **named}
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            raise ValueError(f"family {family} has no setting {', '.join(unknown)}; its settings: "
+                             f"{', '.join(declared) or 'none'}")
+        checked = tuple((name, setting.check(given.get(name, setting.default)))
+                        for name, setting in declared.items())
+        object.__setattr__(self, "family", family)
+        object.__setattr__(self, "latent_dim", LATENT_DIM.check(latent_dim))
+        object.__setattr__(self, "recon_loss", RECON_LOSS.check(recon_loss))
+        object.__setattr__(self, "settings", checked)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when ordinary lookup fails: a family's setting reads like a field.
+        if name.startswith("__") or name == "settings":
+            raise AttributeError(name)
+        for key, value in self.settings:
+            if key == name:
+                return value
+        raise AttributeError(f"family {self.family} has no setting {name!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Flat, as checkpoints have always stored it: {"family": ..., "beta": ...}."""
+        return {"family": self.family, "latent_dim": self.latent_dim,
+                "recon_loss": self.recon_loss, **dict(self.settings)}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
-        return _from_dict(cls, values)
+        """A config from its flat JSON form, refusing unknown fields by name."""
+        if not isinstance(values, dict):
+            raise ValueError("ModelConfig must be a JSON object")
+        own = {setting.name for setting in family_class(values.get("family", "ae")).settings}
+        # Checkpoints written before families declared their own settings hold every family's
+        # fields at their defaults; the ones this family does not read are dropped.
+        others = set(all_settings()) - own
+        common = {"family"} | {setting.name for setting in COMMON_SETTINGS}
+        unknown = sorted(set(values) - common - own - others)
+        if unknown:
+            raise ValueError(f"unknown ModelConfig field(s): {', '.join(unknown)}")
+        return cls(**{name: value for name, value in values.items() if name not in others})
 
 
 @dataclass(frozen=True)
@@ -134,21 +152,19 @@ class TrainConfig:
         return _from_dict(cls, values)
 
 
-# Families whose loss keeps an overcomplete code (latent_dim > 784) from copying the input.
-OVERCOMPLETE_REGULARISED_FAMILIES = ("sparse_ae", "contractive_ae")
-
-
 def check_overcomplete(model_config: ModelConfig, train_config: TrainConfig) -> None:
     """Refuse a code larger than the image unless a regulariser (or denoising) is on."""
     if model_config.latent_dim <= INPUT_SIZE:
         return
-    if model_config.family in OVERCOMPLETE_REGULARISED_FAMILIES or train_config.denoising:
+    if family_class(model_config.family).regularises_overcomplete or train_config.denoising:
         return
+    regularised = [name for name, model_class in families().items()
+                   if model_class.regularises_overcomplete]
     raise ValueError(
         f"latent_dim={model_config.latent_dim} is larger than the {INPUT_SIZE}-pixel input: "
         f"an overcomplete autoencoder without a regulariser can learn the identity map, and "
-        f"its code then tells you nothing about the digits. Use family sparse_ae or "
-        f"contractive_ae, or train with denoising (noise_kind other than 'none')."
+        f"its code then tells you nothing about the digits. Use family "
+        f"{' or '.join(regularised)}, or train with denoising (noise_kind other than 'none')."
     )
 
 

@@ -140,11 +140,8 @@ def dimension_importance(model: Autoencoder, images: torch.Tensor,
     """(D,) how much each code dimension matters: mean KL for a VAE, variance otherwise."""
     if model.is_variational:
         device = model_device(model)
-        out = model(images.to(device), labels.to(device))
-        if out.mean is not None and out.log_var is not None:
-            from ae_core.models.vae import gaussian_kl
-
-            return gaussian_kl(out.mean, out.log_var).mean(dim=0).cpu()
+        posterior = model.posterior(images.to(device), labels.to(device))
+        return posterior.kl_per_dimension().mean(dim=0).cpu()
     return codes.float().var(dim=0, unbiased=False)
 
 

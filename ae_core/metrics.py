@@ -45,35 +45,47 @@ def ssim(x: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
     return ssim_map.flatten(1).mean(dim=1)
 
 
-def roc_curve(scores_normal: np.ndarray, scores_anomalous: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """False- and true-positive rates at every threshold (higher score = more anomalous)."""
+def _labelled(scores_normal: np.ndarray, scores_anomalous: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Truth (anomalous = 1) and scores, for scikit-learn's ranking metrics."""
     scores = np.concatenate([scores_normal, scores_anomalous]).astype(np.float64)
     truth = np.concatenate([np.zeros(len(scores_normal)), np.ones(len(scores_anomalous))])
-    order = np.argsort(-scores, kind="mergesort")
-    scores, truth = scores[order], truth[order]
-    # One point per distinct score, so tied scores do not make a staircase.
-    last_of_each = np.r_[np.nonzero(np.diff(scores))[0], len(scores) - 1]
-    true_pos = np.cumsum(truth)[last_of_each]
-    false_pos = (last_of_each + 1) - true_pos
-    tpr = np.r_[0.0, true_pos / max(1, truth.sum())]
-    fpr = np.r_[0.0, false_pos / max(1, len(truth) - truth.sum())]
-    thresholds = np.r_[np.inf, scores[last_of_each]]
+    return truth, scores
+
+
+def roc_curve(scores_normal: np.ndarray, scores_anomalous: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False- and true-positive rates at every distinct score (higher = more anomalous),
+    from (0, 0) at an infinite threshold: scikit-learn's `roc_curve`."""
+    from sklearn.metrics import roc_curve as sklearn_roc_curve
+
+    # Every distinct score keeps its point (tied scores still make one point, not a staircase).
+    fpr, tpr, thresholds = sklearn_roc_curve(*_labelled(scores_normal, scores_anomalous),
+                                             drop_intermediate=False)
     return fpr, tpr, thresholds
 
 
 def roc_auc(scores_normal: np.ndarray, scores_anomalous: np.ndarray) -> float:
-    """Area under the ROC curve by the trapezoid rule."""
-    fpr, tpr, _ = roc_curve(scores_normal, scores_anomalous)
-    return float(np.trapezoid(tpr, fpr))
+    """Area under the ROC curve: scikit-learn's `roc_auc_score`."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(*_labelled(scores_normal, scores_anomalous)))
+
+
+def fit_pca(train: np.ndarray | torch.Tensor, components: int):
+    """scikit-learn's PCA with up to `components` axes, fitted on (M, P) rows: the one PCA of
+    Latent Lab (baselines, curves, 2-D views). Randomised SVD with a fixed seed: fast on
+    784-pixel rows and the same axes every run."""
+    from sklearn.decomposition import PCA
+
+    rows = train.flatten(1).double().cpu().numpy() if torch.is_tensor(train) else train
+    components = max(1, min(components, rows.shape[0], rows.shape[1]))
+    return PCA(n_components=components, svd_solver="randomized", random_state=0).fit(rows)
 
 
 def pca_reconstruction(train: np.ndarray, test: np.ndarray, components: int) -> np.ndarray:
     """(N, P) test rows rebuilt from the top `components` principal axes of (M, P) train rows."""
-    from sklearn.decomposition import PCA
-
-    components = max(1, min(components, train.shape[0], train.shape[1]))
-    pca = PCA(n_components=components, svd_solver="randomized", random_state=0).fit(train)
+    pca = fit_pca(train, components)
     return pca.inverse_transform(pca.transform(test))
 
 

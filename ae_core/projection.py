@@ -35,21 +35,20 @@ class PCAProjection:
         self.n_components = n_components
 
     def fit(self, codes: np.ndarray | torch.Tensor) -> PCAProjection:
+        from ae_core.metrics import fit_pca
+
         data = _as_matrix(codes)
-        self.mean_ = data.mean(axis=0)
-        centred = data - self.mean_
-        # Full SVD of an (N, D) matrix with small D is cheap; the signs are fixed below so the
-        # same codes always give the same picture.
-        _, singular, axes = np.linalg.svd(centred, full_matrices=False)
-        keep = min(self.n_components, axes.shape[0])
-        axes = axes[:keep]
-        signs = np.sign(axes[np.arange(keep), np.abs(axes).argmax(axis=1)])
+        with np.errstate(invalid="ignore", divide="ignore"):  # a constant code: 0 / 0 variance
+            pca = fit_pca(data, self.n_components)
+        self.mean_ = pca.mean_
+        # Each axis points towards its largest entry, so the same codes always give the same
+        # picture, not its mirror image.
+        axes = pca.components_
+        signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])
         signs[signs == 0] = 1.0
         self.components_ = axes * signs[:, None]
-        variance = singular**2 / max(1, len(data) - 1)
-        total = variance.sum()
-        self.explained_variance_ratio_ = (variance[:keep] / total if total > 0
-                                          else np.zeros(keep))
+        ratio = np.nan_to_num(pca.explained_variance_ratio_)  # a constant code has none
+        self.explained_variance_ratio_ = ratio
         return self
 
     def transform(self, codes: np.ndarray | torch.Tensor) -> np.ndarray:

@@ -9,7 +9,8 @@ import streamlit as st
 
 from ae_core.charts import bottleneck_figure
 from ae_core.config import ModelConfig, TrainConfig
-from ae_core.models import DESCRIPTIONS
+from ae_core.models import REGISTRY, describe_family
+from ae_core.models.base import HIDDEN_SIZES
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
 from ae_core.train import prepare_data
 from ui.models import ActiveModel, model_by_label, model_labels
@@ -71,7 +72,7 @@ for label in model_labels():
     dims, errors = series.setdefault(_series_name(model), ([], []))
     dims.append(config.latent_dim)
     errors.append(mse)
-    rows.append({"model": label, "family": DESCRIPTIONS.get(config.family, config.family),
+    rows.append({"model": label, "family": describe_family(config.family),
                  "latent size": config.latent_dim, "MSE / pixel": mse})
 for sweep in st.session_state.get(SWEEPS_KEY, []):
     series[sweep["name"]] = (sweep["dims"], sweep["mse"])
@@ -103,7 +104,7 @@ st.subheader("Run a sweep")
 with st.form("bottleneck_form"):
     family_column, size_column, epoch_column = st.columns([2, 3, 2])
     family = family_column.selectbox("Family", SWEEP_FAMILIES, key="bottleneck_family",
-                                     format_func=lambda name: DESCRIPTIONS.get(name, name))
+                                     format_func=describe_family)
     linear = family_column.checkbox(
         "Linear (no hidden layer, squared error)", key="bottleneck_linear",
         help="An MLP autoencoder without hidden layers, trained on MSE: it should land on "
@@ -120,8 +121,8 @@ if run:
     if not sizes:
         st.error("Pick at least one latent size.")
         st.stop()
-    if linear and family not in ("ae", "sparse_ae"):
-        st.error("The linear option is for the MLP families (ae, sparse_ae).")
+    if linear and HIDDEN_SIZES not in REGISTRY[family].settings:
+        st.error("The linear option is for the MLP families (those with hidden sizes).")
         st.stop()
     overrides = {"hidden_sizes": (), "recon_loss": "mse"} if linear else {}
     bar = st.progress(0.0, "Starting…")

@@ -149,7 +149,7 @@ figure = latent_map(shown.coords, labels, errors, dataset.class_names, colour_by
                     shown.axis_titles, title, [] if picked_here else selected)
 figure.update_layout(uirevision=f"{model.key}|{source}|{shown.method}",
                      meta={"clears": st.session_state.get(CLEARS_KEY, 0)})
-if model.checkpoint.model.config.family == "aae" and codes.shape[1] >= 2 and \
+if model.checkpoint.model.codes_match_prior and codes.shape[1] >= 2 and \
         shown.method in ("identity", "pca"):
     # The adversary pushes the codes to fill the prior: draw the prior under them, placed by
     # the very projection the codes got (the same PCA refitted, or none for a 2-D code).
@@ -157,8 +157,8 @@ if model.checkpoint.model.config.family == "aae" and codes.shape[1] >= 2 and \
         PRIOR_SAMPLES, torch.Generator().manual_seed(0)).cpu().numpy()
     if shown.method == "pca":
         prior = PCAProjection(2).fit(codes.numpy()).transform(prior)
-    add_prior_layer(figure, prior, f"prior ({model.checkpoint.model.config.prior})")
-    st.caption("Grey: samples of the model's prior. The adversary trained the codes to fill it.")
+    add_prior_layer(figure, prior, f"prior ({model.checkpoint.model.prior_name})")
+    st.caption("Grey: samples of the model's prior. Training pushed the codes to fill it.")
 st.session_state[DRAWN_VIEW_KEY] = view
 # A 2-D code is its own map: the code under the pointer, empty space included, is decoded live
 # beside it in the browser.

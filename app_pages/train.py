@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from ae_core.config import NOISE_KINDS, PRESETS, PRIORS, RECON_LOSSES, ModelConfig
+from ae_core.config import NOISE_KINDS, PRESETS
 from ae_core.data import SOURCES, DataError
-from ae_core.models import DESCRIPTIONS, REGISTRY
+from ae_core.models import REGISTRY, describe_family
+from ae_core.registry import Setting
 from ui import state
 from ui.training import (
     TrainingView,
@@ -15,34 +16,49 @@ from ui.training import (
     family_of,
     finish,
     finish_interrupted,
-    options_for,
+    is_variational,
     parse_sizes,
     save,
+    settings_for,
     start_run,
     train,
 )
 
 CHOICES = [*REGISTRY, *(name for name in PRESETS if name not in REGISTRY)]
 BATCH_SIZES = (16, 32, 64, 128, 256, 512)
-SIZE_FIELDS = ("hidden_sizes", "conv_channels")  # tuples, edited as "512, 256"
-# Config fields with a widget here (key "train_<field>"); the others keep their defaults.
-WIDGET_FIELDS = ("latent_dim", "hidden_sizes", "conv_channels", "recon_loss", "beta",
-                 "sparsity_weight", "contractive_weight", "codebook_size", "commitment_weight",
-                 "prior", "adversarial_weight", "kl_warmup_epochs", "epochs", "batch_size", "lr",
-                 "dataset", "noise_kind", "noise_level", "exclude_classes")
+# TrainConfig fields with a widget here (key "train_<field>"); the model's settings get theirs
+# from their declarations (ui.training.settings_for), the other fields keep their defaults.
+TRAIN_FIELDS = ("kl_warmup_epochs", "epochs", "batch_size", "lr", "dataset", "noise_kind",
+                "noise_level", "exclude_classes")
 DEFAULT_NOISE_LEVEL = 0.3  # where the level slider starts when denoising is switched on
 
 
 def describe(choice: str) -> str:
     if choice in PRESETS:
         return f"{choice}: {PRESETS[choice].description}"
-    return f"{choice}: {DESCRIPTIONS.get(choice, choice)}"
+    return f"{choice}: {describe_family(choice)}"
 
 
-def widget_value(name: str, value):
-    if name in SIZE_FIELDS:
+def widget_value(value, as_text: bool):
+    """A config value as its widget holds it: sizes as text, "512, 256"; classes as a list."""
+    if as_text:
         return ", ".join(str(size) for size in value)
     return list(value) if isinstance(value, tuple) else value
+
+
+def setting_input(setting: Setting):
+    """The widget a declared setting gets; its value as the config wants it."""
+    key, label = f"train_{setting.name}", setting.title
+    if setting.kind is tuple:  # edited as text, "512, 256"
+        return parse_sizes(st.text_input(label, key=key, help=setting.help), label)
+    if setting.kind is str:
+        return st.radio(label, setting.choices, horizontal=True, key=key, help=setting.help)
+    low, high = setting.bounds or (None, None)
+    if setting.kind is int:
+        return st.number_input(label, int(low), int(high), key=key, help=setting.help)
+    small = setting.step is not None and setting.step < 0.01
+    return st.number_input(label, float(low), float(high), step=setting.step,
+                           format="%.4f" if small else None, key=key, help=setting.help)
 
 
 def settle_options() -> None:
@@ -54,11 +70,13 @@ def settle_options() -> None:
     defaults = defaults_for(new)
     overridden = {name for choice in (old, new) if choice in PRESETS
                   for name in PRESETS[choice].train_overrides}
-    for name in WIDGET_FIELDS:
+    model_fields = [setting.name for setting in settings_for(new)]
+    text_fields = {setting.name for setting in settings_for(new) if setting.kind is tuple}
+    for name in [*model_fields, *TRAIN_FIELDS]:
         key = f"train_{name}"
-        reset = changed and (name in ModelConfig.__dataclass_fields__ or name in overridden)
+        reset = changed and (name in model_fields or name in overridden)
         if reset or key not in st.session_state:
-            st.session_state[key] = widget_value(name, defaults[name])
+            st.session_state[key] = widget_value(defaults[name], name in text_fields)
     st.session_state["train_applied_choice"] = new
 
 
@@ -75,45 +93,16 @@ options, results = st.columns([1, 2], gap="large")
 with options:
     choice = st.selectbox("Family or preset", CHOICES, key="train_family",
                           format_func=describe)
-    shown = options_for(choice)
-    values = {"latent_dim": st.number_input("Latent size", 1, 4096, key="train_latent_dim",
-                                            help="Numbers in the bottleneck (784 pixels in)")}
-    size_error = None
-    for name, label in (("hidden_sizes", "Hidden sizes"), ("conv_channels", "Conv channels")):
-        if name in shown:
-            try:
-                values[name] = parse_sizes(st.text_input(label, key=f"train_{name}"), label)
-            except ValueError as error:
-                size_error = str(error)
-    values["recon_loss"] = st.radio("Reconstruction loss", RECON_LOSSES, horizontal=True,
-                                    key="train_recon_loss")
-    if "beta" in shown:
-        left, right = st.columns(2)
-        values["beta"] = left.number_input("β (KL weight)", 0.0, 100.0, step=0.5,
-                                           key="train_beta")
-        values["kl_warmup_epochs"] = right.number_input("KL warm-up epochs", 0, 1000,
-                                                        key="train_kl_warmup_epochs")
-    if "sparsity_weight" in shown:
-        values["sparsity_weight"] = st.number_input("Sparsity weight (L1)", 0.0, 10.0,
-                                                    step=1e-3, format="%.4f",
-                                                    key="train_sparsity_weight")
-    if "contractive_weight" in shown:
-        values["contractive_weight"] = st.number_input("Contractive weight", 0.0, 10.0,
-                                                       step=1e-3, format="%.4f",
-                                                       key="train_contractive_weight")
-    if "codebook_size" in shown:
-        left, right = st.columns(2)
-        values["codebook_size"] = left.number_input("Codebook size", 2, 4096,
-                                                    key="train_codebook_size")
-        values["commitment_weight"] = right.number_input("Commitment weight", 0.0, 10.0,
-                                                         step=0.05,
-                                                         key="train_commitment_weight")
-    if "prior" in shown:
-        left, right = st.columns(2)
-        values["prior"] = left.selectbox("Prior", PRIORS, key="train_prior")
-        values["adversarial_weight"] = right.number_input("Adversarial weight", 0.0, 10.0,
-                                                          step=0.1,
-                                                          key="train_adversarial_weight")
+    values, size_error = {}, None
+    for setting in settings_for(choice):
+        try:
+            values[setting.name] = setting_input(setting)
+        except ValueError as error:  # sizes that are not numbers
+            size_error = str(error)
+    if is_variational(choice):
+        values["kl_warmup_epochs"] = st.number_input(
+            "KL warm-up epochs", 0, 1000, key="train_kl_warmup_epochs",
+            help="The KL weight rises from 0 to β over these epochs (Bowman et al. 2016)")
     left, right = st.columns(2)
     values["epochs"] = left.number_input("Epochs", 1, 1000, key="train_epochs")
     values["lr"] = right.number_input("Learning rate", 1e-5, 1.0, step=1e-4, format="%.1e",

@@ -7,11 +7,21 @@ import os
 import pytest
 import torch
 
+from ae_core.config import ModelConfig
 from ae_core.data import Dataset, load_embedded
+from ae_core.registry import family_class
 
 # Tests that run app.py (AppTest, or the browser tests' server, which inherits this) must not
 # spend ~30 s of CPU compiling UMAP in the background; the tests of the warm-up turn it on.
 os.environ.setdefault("LATENT_LAB_UMAP_WARMUP", "0")
+
+
+def family_config(family: str, **candidates) -> ModelConfig:
+    """A `family` config from `candidates`, keeping only the settings the family declares, so
+    one set of tiny sizes fits every family (latent_dim and recon_loss every family has)."""
+    own = {setting.name for setting in family_class(family).settings}
+    own |= {"latent_dim", "recon_loss"}
+    return ModelConfig(family=family, **{k: v for k, v in candidates.items() if k in own})
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -16,10 +16,11 @@ import torch
 from ae_core import data
 from ae_core.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from ae_core.cli import _training_digits, build_parser, main
-from ae_core.config import PRESETS, ModelConfig, TrainConfig
+from ae_core.config import COMMON_SETTINGS, PRESETS, ModelConfig, TrainConfig
 from ae_core.data import EMBEDDED, SHARED_MNIST_DIR, Dataset, evaluation_set
 from ae_core.evaluate import evaluate_model
 from ae_core.models import REGISTRY, build_model
+from ae_core.registry import all_settings
 from ae_core.train import fit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,34 +144,48 @@ def test_a_hostile_file_in_a_real_process(tmp_path: Path):
     assert not (tmp_path / "pwned").exists()
 
 
-# Every config field is an option
+# Every config field and every family's declared setting is an option
+
+
+def config_fields() -> dict[str, object]:
+    """Name -> default of every TrainConfig field and every model setting any family declares."""
+    fields = {spec.name: spec.default for spec in dataclasses.fields(TrainConfig)}
+    fields.update({setting.name: setting.default
+                   for setting in [*COMMON_SETTINGS, *all_settings().values()]})
+    return fields
 
 
 def test_every_config_field_is_an_option(capsys):
     code, help_text, _ = run_main(capsys, "train", "--help")
     assert code == 0
-    options = {"--" + spec.name.replace("_", "-")
-               for config in (ModelConfig, TrainConfig) for spec in dataclasses.fields(config)}
-    for option in options:
-        assert option in help_text, option
+    assert "--family" in help_text and "--sparsity-weight" in help_text
+    for name in config_fields():
+        assert "--" + name.replace("_", "-") in help_text, name
+    # The help of a setting is its declaration's one line.
+    assert "KL weight (Higgins et al. 2017)" in " ".join(help_text.split())
 
 
 def test_every_option_reaches_its_field():
     parser = build_parser()
-    for config in (ModelConfig, TrainConfig):
-        for spec in dataclasses.fields(config):
-            default = spec.default
-            if isinstance(default, tuple):
-                given, expected = ["1", "2"], [1, 2]
-            elif isinstance(default, bool) or not isinstance(default, int | float | str):
-                pytest.fail(f"{spec.name}: no test value for {type(default).__name__}")
-            elif isinstance(default, str):
-                given, expected = ["x"], "x"
-            else:
-                given, expected = ["3"], type(default)(3)
-            option = "--" + spec.name.replace("_", "-")
-            args = parser.parse_args(["train", "--out", "m.safetensors", option, *given])
-            assert getattr(args, spec.name) == expected, spec.name
+    for name, default in config_fields().items():
+        if isinstance(default, tuple):
+            given, expected = ["1", "2"], [1, 2]
+        elif isinstance(default, bool) or not isinstance(default, int | float | str):
+            pytest.fail(f"{name}: no test value for {type(default).__name__}")
+        elif isinstance(default, str):
+            given, expected = ["x"], "x"
+        else:
+            given, expected = ["3"], type(default)(3)
+        option = "--" + name.replace("_", "-")
+        args = parser.parse_args(["train", "--out", "m.safetensors", option, *given])
+        assert getattr(args, name) == expected, name
+
+
+def test_a_setting_of_another_family_is_refused(tmp_path, capsys):
+    code, _, err = run_main(capsys, "train", "--family", "conv_ae", "--hidden-sizes", "32",
+                            "--out", str(tmp_path / "m.safetensors"))
+    assert code == 2
+    assert "family conv_ae has no setting hidden_sizes; its settings: conv_channels" in err
 
 
 def test_families_lists_every_family_and_preset(capsys):

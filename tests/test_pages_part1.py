@@ -14,6 +14,7 @@ from ae_core.latent import encode_dataset
 from ae_core.models import REGISTRY
 from ae_core.models.mlp import MLPAutoencoder
 from ae_core.train import EpochReport, fit
+from tests.conftest import family_config
 from ui import state
 from ui.training import TrainingRun, checkpoint_path, view_digits
 
@@ -200,8 +201,8 @@ def test_a_conditional_model_draws_the_same_code_as_another_class(monkeypatch,
 def test_every_family_works_on_both_pages(family, monkeypatch, tmp_path, digits):
     """Through the generic interface only: each family, briefly trained on 200 digits."""
     torch.manual_seed(0)
-    config = ModelConfig(family=family, latent_dim=4, hidden_sizes=(32,), conv_channels=(4, 8),
-                         codebook_size=8)
+    config = family_config(family, latent_dim=4, hidden_sizes=(32,), conv_channels=(4, 8),
+                           codebook_size=8)
     model = fit(REGISTRY[family](config), digits, None, TrainConfig(epochs=2, batch_size=20)).model
     save_checkpoint(tmp_path / f"{family}.safetensors", model)
     at = open_page("app_pages/sliders.py", tmp_path, monkeypatch, family)
@@ -396,7 +397,7 @@ def test_a_new_family_appears_and_a_nan_keeps_the_last_good_epoch(monkeypatch, t
     monkeypatch.setitem(REGISTRY, "falls_apart", FallsApartAutoencoder)
     at = open_page("app_pages/train.py", tmp_path, monkeypatch)
     at.selectbox(key="train_family").set_value("falls_apart").run()
-    assert "Hidden sizes" in {w.label for w in at.text_input}  # probed, not listed anywhere
+    assert "Hidden sizes" in {w.label for w in at.text_input}  # MLPAutoencoder's declaration
     small_run(at, epochs=3)
     run = at.session_state[state.TRAIN_RUN]
     assert run.diverged and run.epochs_done == 1

@@ -25,6 +25,7 @@ from ae_core.train import (
     prepare_data,
     train_model,
 )
+from tests.conftest import family_config
 
 FAMILIES = sorted(REGISTRY)
 TRAIN = TrainConfig(epochs=2, batch_size=50, lr=2e-3, device="cpu", seed=0)
@@ -32,9 +33,8 @@ TRAIN = TrainConfig(epochs=2, batch_size=50, lr=2e-3, device="cpu", seed=0)
 
 def small_model(family: str = "ae", seed: int = 0, **overrides) -> Autoencoder:
     torch.manual_seed(seed)
-    values = dict(family=family, latent_dim=3, hidden_sizes=(32,), conv_channels=(4, 8),
-                  codebook_size=8)
-    return build_model(ModelConfig(**{**values, **overrides}))
+    values = dict(latent_dim=3, hidden_sizes=(32,), conv_channels=(4, 8), codebook_size=8)
+    return build_model(family_config(family, **{**values, **overrides}))
 
 
 def config(**overrides) -> TrainConfig:

@@ -9,7 +9,7 @@ import torch
 from ae_core.checkpoint import load_checkpoint, save_checkpoint
 from ae_core.config import INPUT_SIZE, PRESETS, ModelConfig, TrainConfig, check_overcomplete
 from ae_core.data import Dataset, load_embedded
-from ae_core.models import DESCRIPTIONS, REGISTRY, build_model
+from ae_core.models import REGISTRY, build_model
 from ae_core.models.vae import (
     UNUSED_KL_THRESHOLD,
     gaussian_kl,
@@ -17,6 +17,7 @@ from ae_core.models.vae import (
     unused_dimensions,
 )
 from ae_core.train import evaluate_terms, fit, train_model
+from tests.conftest import family_config
 
 # Small sizes so each family trains in a few seconds on 2 CPU cores.
 ZOO = {
@@ -63,7 +64,7 @@ def trained(zoo_digits):
 
 def test_zoo_is_registered():
     for family in ZOO:
-        assert family in REGISTRY and family in DESCRIPTIONS
+        assert family in REGISTRY and REGISTRY[family].description
 
 
 @pytest.mark.parametrize("family", list(ZOO))
@@ -263,8 +264,8 @@ def test_overcomplete_preset_trains(zoo_digits):
 @pytest.mark.parametrize("family", ["vae", "conv_vae", "cvae"])
 def test_per_dimension_kl(family, zoo_batch):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(family=family, latent_dim=4, hidden_sizes=(32,),
-                                    conv_channels=(8,)))
+    model = build_model(family_config(family, latent_dim=4, hidden_sizes=(32,),
+                                      conv_channels=(8,)))
     x, y = zoo_batch
     with torch.no_grad():  # collapse dimension 2: its posterior is exactly the prior
         for layer in (model.to_mean, model.to_log_var):
@@ -272,7 +273,8 @@ def test_per_dimension_kl(family, zoo_batch):
             layer.bias[2] = 0.0
     kl = per_dimension_kl(model, x, y)
     out = model(x, y)
-    torch.testing.assert_close(kl, gaussian_kl(out.mean, out.log_var).mean(dim=0))
+    posterior = out.posterior
+    torch.testing.assert_close(kl, gaussian_kl(posterior.mean, posterior.log_var).mean(dim=0))
     assert kl.shape == (4,) and (kl >= 0).all()
     assert kl[2] < UNUSED_KL_THRESHOLD and 2 in unused_dimensions(kl)
     assert unused_dimensions(torch.tensor([0.5, 0.001, 0.02])) == [1]

@@ -8,7 +8,7 @@ import streamlit as st
 
 from ae_core.checkpoint import CheckpointError, load_checkpoint_bytes
 from ae_core.latent import model_device
-from ae_core.models import DESCRIPTIONS
+from ae_core.models import describe_family
 from ui import state
 from ui.models import ActiveModel, active_model, add_session_model, model_labels
 
@@ -40,7 +40,7 @@ def model_card(model: ActiveModel) -> None:
     train = model.checkpoint.train_config
     latent_dim = model.checkpoint.model.latent_dim
     lines = [
-        f"**{DESCRIPTIONS.get(config.family, config.family)}**",
+        f"**{describe_family(config.family)}**",
         f"latent size **{latent_dim}** · compression **{784 / latent_dim:.1f}×**",
         f"dataset `{train.dataset if train else model.checkpoint.info.get('dataset', '?')}` · "
         f"device `{model_device(model.checkpoint.model)}`",

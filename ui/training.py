@@ -10,7 +10,6 @@ keeps what the last completed epoch learned.
 from __future__ import annotations
 
 import copy
-import functools
 import re
 import time
 from dataclasses import dataclass, field
@@ -23,24 +22,24 @@ import torch
 
 from ae_core.charts import code_scatter, loss_curves
 from ae_core.checkpoint import Checkpoint, checkpoint_to_bytes, save_checkpoint
-from ae_core.config import PRESETS, ModelConfig, TrainConfig, check_overcomplete, resolve_preset
+from ae_core.config import (
+    COMMON_SETTINGS,
+    PRESETS,
+    ModelConfig,
+    TrainConfig,
+    check_overcomplete,
+    resolve_preset,
+)
 from ae_core.data import DIGIT_CLASSES, EMBEDDED, Dataset, load_dataset, train_val_split
 from ae_core.latent import encode_dataset, model_device
-from ae_core.models import REGISTRY, Autoencoder, build_model
+from ae_core.models import Autoencoder, build_model
 from ae_core.plotting import grid_png
 from ae_core.projection import PCAProjection
+from ae_core.registry import Setting, family_class
 from ae_core.train import Callback, EpochReport, StepReport, TrainResult, fit
 from ui import state
 from ui.models import SESSION_PREFIX, add_session_model, embedded_digits, session_models
 
-# Loss weights that only some families read (architecture sizes are probed, see `reads_field`).
-FAMILY_OPTIONS: dict[str, tuple[str, ...]] = {
-    "sparse_ae": ("sparsity_weight",),
-    "contractive_ae": ("contractive_weight",),
-    "vqvae": ("codebook_size", "commitment_weight"),
-    "aae": ("prior", "adversarial_weight"),
-}
-VARIATIONAL_OPTIONS = ("beta", "kl_warmup_epochs")
 CODE_SAMPLE = 1000  # validation digits whose codes the 2-D view shows each epoch
 STRIP_EPOCHS = 8  # reconstruction rows kept in the strip: the latest epochs
 PROGRESS_SECONDS = 0.2  # at most this often a progress update (each is a message to the browser)
@@ -52,33 +51,15 @@ def family_of(choice: str) -> str:
     return PRESETS[choice].family if choice in PRESETS else choice
 
 
-@functools.cache
-def reads_field(family: str, name: str, small: tuple[int, ...], other: tuple[int, ...]) -> bool:
-    """Whether `family`'s architecture depends on config field `name`: two tiny models built
-    with different values differ in size. New families get the right widgets for free."""
-    try:
-        sizes = [sum(p.numel() for p in build_model(
-            ModelConfig(family=family, latent_dim=2, **{name: value})).parameters())
-            for value in (small, other)]
-    except Exception:  # a family that cannot be built this small: show the option anyway
-        return True
-    return sizes[0] != sizes[1]
+def settings_for(choice: str) -> list[Setting]:
+    """The model settings the Train page shows for a family or preset: what every family has,
+    then the family's own declared settings (a new family gets its widgets for free)."""
+    return [*COMMON_SETTINGS, *family_class(family_of(choice)).settings]
 
 
-def options_for(choice: str) -> list[str]:
-    """Config fields the Train page shows for a family or preset, in display order."""
-    family = family_of(choice)
-    model_class = REGISTRY.get(family)
-    fields = ["latent_dim"]
-    if reads_field(family, "hidden_sizes", (8,), (9,)):
-        fields.append("hidden_sizes")
-    if reads_field(family, "conv_channels", (4,), (5,)):
-        fields.append("conv_channels")
-    fields.append("recon_loss")
-    if model_class is not None and model_class.is_variational:
-        fields.extend(VARIATIONAL_OPTIONS)
-    fields.extend(FAMILY_OPTIONS.get(family, ()))
-    return fields
+def is_variational(choice: str) -> bool:
+    """Whether the family trains with a KL term (and so takes a KL warm-up)."""
+    return family_class(family_of(choice)).is_variational
 
 
 def defaults_for(choice: str) -> dict[str, Any]:
@@ -99,8 +80,8 @@ def parse_sizes(text: str, name: str) -> tuple[int, ...]:
 
 def build_configs(choice: str, values: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
     """Configs from the page's widget values (ValueError naming the field when they clash)."""
-    model_fields = set(ModelConfig.__dataclass_fields__)
-    model_values = {k: v for k, v in values.items() if k in model_fields and k != "family"}
+    model_fields = {setting.name for setting in settings_for(choice)}
+    model_values = {k: v for k, v in values.items() if k in model_fields}
     train_values = {k: v for k, v in values.items() if k in TrainConfig.__dataclass_fields__}
     model_config, train_config = resolve_preset(choice, model_values, train_values)
     check_overcomplete(model_config, train_config)

@@ -103,11 +103,8 @@ def latent_summary(model_key: str, _checkpoint: Checkpoint) -> LatentSummary:
     codes = encoded_digits(model_key, _checkpoint).codes
     low, high = code_ranges(codes)
     kind = "KL" if _checkpoint.model.is_variational else "variance"
-    try:
-        importance = dimension_importance(_checkpoint.model, embedded_images(),
-                                          embedded_digits().labels, codes)
-    except Exception:  # a family without the usual posterior: the codes' variance still works
-        importance, kind = codes.float().var(dim=0, unbiased=False), "variance"
+    importance = dimension_importance(_checkpoint.model, embedded_images(),
+                                      embedded_digits().labels, codes)
     order = torch.argsort(importance, descending=True).tolist()
     return LatentSummary(low, high, importance, order, kind)
 

@@ -23,12 +23,12 @@ VQ_ROW_KEY, VQ_COLUMN_KEY, VQ_ENTRY_KEY = "sliders_vq_row", "sliders_vq_column",
 
 def has_codebook(net: torch.nn.Module) -> bool:
     """True for a family with a discrete code (VQ-VAE): entry numbers in, images out."""
-    return hasattr(net, "code_indices") and hasattr(net, "decode_indices")
+    return net.has_codebook
 
 
 def has_posterior(net: torch.nn.Module) -> bool:
     """True for a variational family whose posterior is a Gaussian we can measure KL of."""
-    return bool(net.is_variational) and hasattr(net, "posterior")
+    return net.is_variational
 
 
 # Cached measurements -------------------------------------------------------------------------

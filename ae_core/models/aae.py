@@ -13,8 +13,9 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from ae_core.config import ModelConfig
-from ae_core.models.base import ForwardOutput, mlp
+from ae_core.models.base import HIDDEN_SIZES, ForwardOutput, mlp
 from ae_core.models.mlp import MLPAutoencoder
+from ae_core.registry import Setting, register
 
 DISCRIMINATOR_SIZES = (256, 256)  # hidden widths of the code discriminator
 MIXTURE_COMPONENTS = 10  # one per digit, as in the paper's figure 4
@@ -49,8 +50,22 @@ def sample_code_prior(prior: str, count: int, dim: int,
     raise ValueError(f"unknown prior {prior!r}")
 
 
+PRIORS = ("gaussian", "mixture", "uniform")
+
+
+@register("aae", "Adversarial autoencoder (a discriminator pushes codes towards a prior)",
+          settings=(
+              HIDDEN_SIZES,
+              Setting("prior", str, "gaussian", "the prior the codes are pushed towards",
+                      label="Prior", choices=PRIORS),
+              Setting("adversarial_weight", float, 1.0, "weight of the generator term",
+                      label="Adversarial weight", bounds=(0.0, 10.0), step=0.1),
+          ))
 class AdversarialAutoencoder(MLPAutoencoder):
     """Deterministic MLP autoencoder plus a code discriminator trained by its own optimiser."""
+
+    has_prior = True
+    codes_match_prior = True
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
@@ -90,6 +105,10 @@ class AdversarialAutoencoder(MLPAutoencoder):
         logits = self.discriminator_logits(torch.cat([samples, codes]))
         targets = torch.cat([torch.ones(len(samples)), torch.zeros(len(codes))]).to(logits)
         return F.binary_cross_entropy_with_logits(logits, targets)
+
+    @property
+    def prior_name(self) -> str:
+        return self.config.prior
 
     def sample_prior(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
         device = next(self.parameters()).device

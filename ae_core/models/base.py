@@ -7,12 +7,15 @@ applies the sigmoid, so pages always get images in [0, 1].
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ae_core.config import ModelConfig
+from ae_core.models.posterior import DiagonalGaussian
+from ae_core.registry import Setting
 
 
 @dataclass
@@ -21,8 +24,7 @@ class ForwardOutput:
 
     logits: torch.Tensor  # (B, 1, 28, 28) decoder output before the sigmoid
     code: torch.Tensor  # (B, D) the code the decoder read (a sample, for a VAE)
-    mean: torch.Tensor | None = None  # (B, D) VAE posterior mean
-    log_var: torch.Tensor | None = None  # (B, D) VAE posterior log-variance, clamped
+    posterior: DiagonalGaussian | None = None  # q(z|x) of a variational family
     extras: dict[str, torch.Tensor] = field(default_factory=dict)  # family-specific terms
 
     @property
@@ -43,13 +45,34 @@ def reconstruction_loss(x: torch.Tensor, logits: torch.Tensor, kind: str) -> tor
     return per_pixel.flatten(1).sum(dim=1).mean()
 
 
-class Autoencoder(nn.Module):
-    """Base class: subclasses build `encoder_net`/`decoder_net` or override encode/decode."""
+# Sizes more than one family reads; a setting name means one thing everywhere.
+HIDDEN_SIZES = Setting("hidden_sizes", tuple, (512, 256),
+                       "MLP encoder widths; the decoder mirrors them", label="Hidden sizes",
+                       bounds=(1, 8192))
+CONV_CHANNELS = Setting("conv_channels", tuple, (32, 64),
+                        "conv encoder channels, each layer halves H and W (28 -> 14 -> 7)",
+                        label="Conv channels", bounds=(1, 1024), length=(1, 2))
 
-    # Families conditioned on the label (conditional VAE) set this; pages then ask for a class.
-    is_conditional: bool = False
-    # Families with a probabilistic code (VAE) set this; they have a prior to sample from.
-    is_variational: bool = False
+
+class Autoencoder(nn.Module):
+    """Base class: a family registers itself (ae_core.registry.register), builds its nets and
+    overrides encode/decode_logits; the capabilities below say what else it offers."""
+
+    # Set by `register`: the family's name, one line about it and its own settings.
+    family: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    settings: ClassVar[tuple[Setting, ...]] = ()
+
+    # Capabilities: pages and tools read these, never hasattr or the family's name.
+    is_variational: ClassVar[bool] = False  # `posterior(x, labels)` gives a DiagonalGaussian
+    is_conditional: ClassVar[bool] = False  # encode/decode read the digit's label
+    has_prior: ClassVar[bool] = False  # `sample_prior` draws codes the decoder knows
+    # Training pushes the whole cloud of codes onto the prior (an adversary, an MMD term), so
+    # drawing prior samples under the codes shows how well it fits.
+    codes_match_prior: ClassVar[bool] = False
+    has_codebook: ClassVar[bool] = False  # a discrete code: code_indices, decode_indices
+    # The loss keeps a code larger than the image (latent_dim > 784) from copying the input.
+    regularises_overcomplete: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -61,9 +84,9 @@ class Autoencoder(nn.Module):
         return self.config.latent_dim
 
     @property
-    def has_prior(self) -> bool:
-        """Whether `sample_prior` works: VAEs, and families with a fitted or chosen prior."""
-        return type(self).sample_prior is not Autoencoder.sample_prior
+    def prior_name(self) -> str:
+        """What `sample_prior` draws from, for a legend."""
+        return "N(0, I)"
 
     def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 1, 28, 28) -> (B, D) code used by the decoder."""
@@ -113,8 +136,13 @@ class Autoencoder(nn.Module):
         return {}
 
     def sample_prior(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """(count, D) codes drawn from the model's prior; only variational families have one."""
+        """(count, D) codes drawn from the model's prior (families with `has_prior`)."""
         raise NotImplementedError(f"{type(self).__name__} has no prior to sample from")
+
+    def posterior(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> DiagonalGaussian:
+        """q(z|x) over (B, D) codes (families with `is_variational`)."""
+        raise NotImplementedError(f"{type(self).__name__} is not variational: it has no "
+                                  f"Gaussian posterior")
 
 
 def mlp(sizes: list[int], final_activation: bool = False) -> nn.Sequential:

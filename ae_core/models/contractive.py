@@ -5,12 +5,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ae_core.models.base import ForwardOutput
+from ae_core.models.base import HIDDEN_SIZES, ForwardOutput
 from ae_core.models.mlp import MLPAutoencoder
+from ae_core.registry import Setting, register
 
 
+@register("contractive_ae", "Contractive autoencoder (penalises the encoder's Jacobian)",
+          settings=(HIDDEN_SIZES,
+                    Setting("contractive_weight", float, 1e-2,
+                            "weight of the encoder Jacobian's squared Frobenius norm",
+                            label="Contractive weight", bounds=(0.0, 10.0), step=1e-3)))
 class ContractiveAutoencoder(MLPAutoencoder):
     """MLP autoencoder whose loss adds contractive_weight * ||d code / d input||_F^2."""
+
+    regularises_overcomplete = True
 
     def encode_with_masks(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """(B, 1, 28, 28) -> code (B, D) and each ReLU's (B, H) 0/1 derivative."""

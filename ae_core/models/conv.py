@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from ae_core.config import ModelConfig
-from ae_core.models.base import Autoencoder
+from ae_core.models.base import CONV_CHANNELS, Autoencoder
+from ae_core.registry import register
 
 
 def downsampling_layers(channels: tuple[int, ...]) -> list[nn.Module]:
@@ -51,6 +52,7 @@ def conv_decoder(channels: tuple[int, ...], latent_dim: int) -> nn.Sequential:
     )
 
 
+@register("conv_ae", "Convolutional autoencoder", settings=(CONV_CHANNELS,))
 class ConvAutoencoder(Autoencoder):
     """Convolutions keep the 2-D structure that an MLP has to learn from scratch."""
 

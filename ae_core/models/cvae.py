@@ -8,27 +8,32 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from ae_core.config import IMAGE_SHAPE, INPUT_SIZE, ModelConfig
-from ae_core.models.base import Autoencoder, ForwardOutput, mlp
-from ae_core.models.vae import LOG_VAR_LIMIT, VAE, reparameterise
+from ae_core.models.base import HIDDEN_SIZES
+from ae_core.models.vae import BETA, VAE
+from ae_core.registry import Setting, register
 
 
+@register("cvae", "Conditional VAE (encoder and decoder read the digit's label)", settings=(
+    HIDDEN_SIZES, BETA,
+    Setting("num_classes", int, 10, "how many labels the model is conditioned on",
+            label="Classes", bounds=(2, 1000)),
+))
 class ConditionalVAE(VAE):
-    """MLP VAE with a one-hot label concatenated to the encoder's and the decoder's input."""
+    """The MLP VAE with a one-hot label appended to the encoder's and the decoder's input.
+
+    Its loss is the negative conditional ELBO (Sohn et al. 2015, eq. 4) and its prior N(0, I):
+    the prior does not depend on the label, so both are the VAE's.
+    """
 
     is_conditional = True
-    is_variational = True
 
-    def __init__(self, config: ModelConfig) -> None:
-        Autoencoder.__init__(self, config)
-        widths = [INPUT_SIZE + config.num_classes, *config.hidden_sizes]
-        self.encoder = mlp(widths, final_activation=True)
-        self.to_mean = nn.Linear(widths[-1], config.latent_dim)
-        self.to_log_var = nn.Linear(widths[-1], config.latent_dim)
-        self.decoder = mlp([config.latent_dim + config.num_classes,
-                            *reversed(config.hidden_sizes), INPUT_SIZE])
+    @property
+    def label_size(self) -> int:
+        return self.config.num_classes
+
+    def with_label(self, values: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return torch.cat([values, self.one_hot(labels, values)], dim=1)
 
     def one_hot(self, labels: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
         """(B,) int labels -> (B, num_classes) one-hot in `like`'s dtype and device.
@@ -48,35 +53,3 @@ class ConditionalVAE(VAE):
         if labels.numel() and (labels.min() < 0 or labels.max() >= classes):
             raise ValueError(f"labels must be classes in 0..{classes - 1}")
         return F.one_hot(labels, classes).to(like.dtype)
-
-    def features(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.encoder(torch.cat([x.flatten(1), self.one_hot(labels, x)], dim=1))
-
-    def posterior(self, x: torch.Tensor, labels: torch.Tensor | None = None
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 1, 28, 28), (B,) -> mean (B, D), clamped log-variance (B, D) of q(z|x, y)."""
-        hidden = self.features(x, labels)
-        log_var = self.to_log_var(hidden).clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT)
-        return self.to_mean(hidden), log_var
-
-    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """A sample from q(z|x, y)."""
-        return reparameterise(*self.posterior(x, labels))
-
-    def embed(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.posterior(x, labels)[0]
-
-    def decode_logits(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, D), (B,) -> (B, 1, 28, 28) logits of p(x|z, y)."""
-        return self.decoder(torch.cat([z, self.one_hot(labels, z)], dim=1)).view(-1, *IMAGE_SHAPE)
-
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> ForwardOutput:
-        # As in VAE.forward: always a sample, so the loss is a single-sample ELBO estimate.
-        mean, log_var = self.posterior(x, labels)
-        code = reparameterise(mean, log_var)
-        return ForwardOutput(
-            logits=self.decode_logits(code, labels), code=code, mean=mean, log_var=log_var
-        )
-
-    # `loss` (negative conditional ELBO, Sohn et al. 2015 eq. 4) and `sample_prior` (N(0, I):
-    # the prior does not depend on the label) are the VAE's.

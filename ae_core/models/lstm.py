@@ -7,12 +7,14 @@ from torch import nn
 
 from ae_core.config import IMAGE_SHAPE, ModelConfig
 from ae_core.models.base import Autoencoder
+from ae_core.registry import register
 
 ROWS = 28  # time steps: one image row per step
 ROW_SIZE = 28  # pixels per row, the LSTM's input size
 HIDDEN_SIZE = 128  # small enough to train on a CPU in minutes
 
 
+@register("lstm_ae", "LSTM autoencoder (reads and writes a digit row by row)")
 class LSTMAutoencoder(Autoencoder):
     """An encoder LSTM summarises the rows; a decoder LSTM unrolls 28 steps from the code."""
 

@@ -6,69 +6,68 @@ import torch
 from torch import nn
 
 from ae_core.config import IMAGE_SHAPE, INPUT_SIZE, ModelConfig
-from ae_core.models.base import Autoencoder, ForwardOutput, mlp, reconstruction_loss
+from ae_core.models.base import (
+    CONV_CHANNELS,
+    HIDDEN_SIZES,
+    Autoencoder,
+    ForwardOutput,
+    mlp,
+    reconstruction_loss,
+)
 from ae_core.models.conv import conv_decoder, conv_encoder
+from ae_core.models.posterior import LOG_VAR_LIMIT, DiagonalGaussian, gaussian_kl
+from ae_core.registry import Setting, register
 
-# exp(±12) bounds the variance to [6e-6, 1.6e5]: wide enough for any sane posterior, and
-# keeps exp(log_var) and the KL finite when an early step sends the encoder off the rails.
-LOG_VAR_LIMIT = 12.0
+__all__ = ["LOG_VAR_LIMIT", "gaussian_kl"]  # re-exported: the posterior's, named here as before
 
-
-def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """(B, D) KL(q(z|x) || N(0, I)) per dimension (Kingma & Welling 2013, appendix B)."""
-    return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var)
+BETA = Setting("beta", float, 1.0, "KL weight (Higgins et al. 2017); 1 is the plain ELBO",
+               label="β (KL weight)", bounds=(0.0, 100.0), step=0.5)
 
 
-def reparameterise(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """(B, D) sample of N(mean, exp(log_var)) that gradients flow through."""
-    return mean + torch.randn_like(mean) * (0.5 * log_var).exp()
+class VariationalAutoencoder(Autoencoder):
+    """What every variational family shares: a Gaussian posterior from two linear heads on the
+    encoder's features, a sampled code, the (beta-weighted) negative ELBO, an N(0, I) prior.
 
-
-class VAE(Autoencoder):
-    """MLP encoder to a diagonal Gaussian posterior; decoder mirrors it."""
+    A subclass builds `encoder` and `decoder`, calls `gaussian_heads`, and says how the input
+    becomes features (`features`) and a code becomes logits (`decode_logits`).
+    """
 
     is_variational = True
+    has_prior = True
 
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__(config)
-        widths = [INPUT_SIZE, *config.hidden_sizes]
-        self.encoder = mlp(widths, final_activation=True)
-        self.to_mean = nn.Linear(widths[-1], config.latent_dim)
-        self.to_log_var = nn.Linear(widths[-1], config.latent_dim)
-        self.decoder = mlp([config.latent_dim, *reversed(widths)])
+    def gaussian_heads(self, feature_size: int) -> None:
+        """The linear maps from the encoder's features to the posterior's mean and log-variance."""
+        self.to_mean = nn.Linear(feature_size, self.config.latent_dim)
+        self.to_log_var = nn.Linear(feature_size, self.config.latent_dim)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x.flatten(1))
+    def features(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 1, 28, 28) -> (B, F) what the heads read."""
+        raise NotImplementedError
 
-    def decode_logits(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.decoder(z).view(-1, *IMAGE_SHAPE)
-
-    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 1, 28, 28) -> mean (B, D), clamped log-variance (B, D)."""
-        hidden = self.features(x)
-        log_var = self.to_log_var(hidden).clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT)
-        return self.to_mean(hidden), log_var
+    def posterior(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> DiagonalGaussian:
+        """q(z|x) (q(z|x, y) for a conditional family) over (B, D) codes."""
+        hidden = self.features(x, labels)
+        return DiagonalGaussian(self.to_mean(hidden), self.to_log_var(hidden))
 
     def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """A sample from q(z|x)."""
-        return reparameterise(*self.posterior(x))
+        return self.posterior(x, labels).sample()
 
     def embed(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.posterior(x)[0]
+        return self.posterior(x, labels).mode()
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> ForwardOutput:
         # Always a sample, in eval mode too, so the loss is a proper single-sample ELBO
         # estimate; `reconstruct` and `embed` give the deterministic path through the mean.
-        mean, log_var = self.posterior(x)
-        code = reparameterise(mean, log_var)
-        return ForwardOutput(
-            logits=self.decode_logits(code, labels), code=code, mean=mean, log_var=log_var
-        )
+        posterior = self.posterior(x, labels)
+        code = posterior.sample()
+        return ForwardOutput(logits=self.decode_logits(code, labels), code=code,
+                             posterior=posterior)
 
     def loss(self, x: torch.Tensor, out: ForwardOutput, kl_weight: float = 1.0) -> dict:
         """Negative ELBO with the KL scaled by beta and the loop's warm-up factor."""
         recon_loss = reconstruction_loss(x, out.logits, self.config.recon_loss)
-        kl_loss = gaussian_kl(out.mean, out.log_var).sum(dim=1).mean()
+        kl_loss = out.posterior.kl().mean()
         loss = recon_loss + self.config.beta * kl_weight * kl_loss
         # The ELBO itself (beta 1, no warm-up) is reported so runs compare in nats.
         return {"loss": loss, "recon_loss": recon_loss, "kl_loss": kl_loss,
@@ -79,18 +78,47 @@ class VAE(Autoencoder):
         return torch.randn(count, self.latent_dim, generator=generator).to(device)
 
 
-class ConvVAE(VAE):
+@register("vae", "Variational autoencoder (MLP)", settings=(HIDDEN_SIZES, BETA))
+class VAE(VariationalAutoencoder):
+    """MLP encoder to a diagonal Gaussian posterior; decoder mirrors it."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        label_size = self.label_size
+        widths = [INPUT_SIZE + label_size, *config.hidden_sizes]
+        self.encoder = mlp(widths, final_activation=True)
+        self.gaussian_heads(widths[-1])
+        self.decoder = mlp([config.latent_dim + label_size, *reversed(config.hidden_sizes),
+                            INPUT_SIZE])
+
+    @property
+    def label_size(self) -> int:
+        """Numbers appended to the encoder's and the decoder's input (a conditional VAE's
+        one-hot label); none here."""
+        return 0
+
+    def with_label(self, values: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """(B, N) -> (B, N + label_size): what a conditional family appends; unchanged here."""
+        return values
+
+    def features(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.encoder(self.with_label(x.flatten(1), labels))
+
+    def decode_logits(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decoder(self.with_label(z, labels)).view(-1, *IMAGE_SHAPE)
+
+
+@register("conv_vae", "Variational autoencoder (convolutional)", settings=(CONV_CHANNELS, BETA))
+class ConvVAE(VariationalAutoencoder):
     """The VAE with the convolutional encoder and decoder of `ConvAutoencoder`."""
 
     def __init__(self, config: ModelConfig) -> None:
-        Autoencoder.__init__(self, config)
-        features, feature_size = conv_encoder(config.conv_channels)
-        self.encoder = features
-        self.to_mean = nn.Linear(feature_size, config.latent_dim)
-        self.to_log_var = nn.Linear(feature_size, config.latent_dim)
+        super().__init__(config)
+        self.encoder, feature_size = conv_encoder(config.conv_channels)
+        self.gaussian_heads(feature_size)
         self.decoder = conv_decoder(config.conv_channels, config.latent_dim)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.encoder(x)
 
     def decode_logits(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -107,21 +135,16 @@ def per_dimension_kl(model: Autoencoder, images: torch.Tensor,
                      labels: torch.Tensor | None = None, batch_size: int = 1000) -> torch.Tensor:
     """(N, 1, 28, 28) -> (D,) mean KL(q(z_d|x) || N(0, 1)) per latent dimension.
 
-    Works for every family with a Gaussian `posterior` (vae, conv_vae, cvae); a conditional
-    one needs the images' (N,) labels.
+    For every variational family; a conditional one needs the images' (N,) labels (its
+    posterior says so when they are missing).
     """
-    if not hasattr(model, "posterior"):
+    if not model.is_variational:
         raise ValueError(f"{model.config.family} has no Gaussian posterior to measure KL of")
-    if model.is_conditional and labels is None:
-        raise ValueError(f"{model.config.family} is conditional: pass the images' labels")
     total = torch.zeros(model.config.latent_dim, device=images.device)
     for start in range(0, len(images), batch_size):
-        x = images[start:start + batch_size]
-        if model.is_conditional:
-            mean, log_var = model.posterior(x, labels[start:start + batch_size])
-        else:
-            mean, log_var = model.posterior(x)
-        total += gaussian_kl(mean, log_var).sum(dim=0)
+        batch_labels = None if labels is None else labels[start:start + batch_size]
+        posterior = model.posterior(images[start:start + batch_size], batch_labels)
+        total += posterior.kl_per_dimension().sum(dim=0)
     return total / max(1, len(images))
 
 

@@ -11,15 +11,27 @@ import torch
 from torch import nn
 
 from ae_core.config import ModelConfig
-from ae_core.models.base import Autoencoder, ForwardOutput, reconstruction_loss
+from ae_core.models.base import CONV_CHANNELS, Autoencoder, ForwardOutput, reconstruction_loss
 from ae_core.models.conv import downsampling_layers, upsampling_layers
+from ae_core.registry import Setting, register
 
 RESEED_IMAGES = 256  # dead entries are re-seeded from encoder outputs of this many random images
 BATCH_SIZE = 1000  # images per batch when counting codes over a whole training set
 
 
+@register("vqvae", "VQ-VAE (a grid of codes from a learned codebook)", settings=(
+    CONV_CHANNELS,
+    Setting("codebook_size", int, 64, "number of codebook entries", label="Codebook size",
+            bounds=(2, 4096)),
+    Setting("commitment_weight", float, 0.25,
+            "commitment loss weight (van den Oord et al. 2017)", label="Commitment weight",
+            bounds=(0.0, 10.0), step=0.05),
+))
 class VQVAE(Autoencoder):
     """Conv encoder to a (grid x grid) map of latent_dim-vectors, a codebook, a conv decoder."""
+
+    has_codebook = True
+    has_prior = True  # per-position entry frequencies, refitted after every epoch
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
