@@ -13,6 +13,7 @@ from ae_core.checkpoint import load_checkpoint
 from ae_core.config import ModelConfig
 from ae_core.export import ExportError, decoder_onnx
 from ae_core.models import REGISTRY, build_model
+from tests.conftest import family_config
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a dev dependency")
 SHIPPED = sorted((Path(__file__).resolve().parents[1] / "checkpoints").glob("*.safetensors"))
@@ -41,8 +42,8 @@ def assert_same_decoder(model, batch: int = 5) -> None:
 @pytest.mark.parametrize("family", sorted(REGISTRY))
 def test_every_family_exports_the_same_decoder(family):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(family=family, latent_dim=3, hidden_sizes=(32,),
-                                    conv_channels=(4, 8), codebook_size=8))
+    model = build_model(family_config(family, latent_dim=3, hidden_sizes=(32,),
+                                      conv_channels=(4, 8), codebook_size=8))
     assert_same_decoder(model, batch=5)
     assert_same_decoder(model, batch=1)  # the batch size is not fixed by the export
 

@@ -124,3 +124,19 @@ def test_the_2d_code_plane_decodes_under_the_pointer(page, app_url):
     assert view.evaluate("root => root.frames") - start >= 5
     (x0, y0), (x1, y1) = codes
     assert x1 > x0 and y1 == pytest.approx(y0, abs=1e-5)  # along the row, left to right
+
+
+def test_the_model_crosses_the_wire_once_not_on_every_release(page, app_url):
+    received: list[int] = []
+    page.on("websocket", lambda socket: socket.on(
+        "framereceived", lambda payload: received.append(len(payload))))
+    open_page(page, app_url, "Bottleneck sliders", "Bottleneck sliders")
+    view = live_view(page, "sliders_live")
+    sliders = view.locator("input[type='range']")
+    for moved in (1, 2):  # two drags, two releases, two reruns of the sliders
+        drag_across(page, sliders.nth(moved - 1), moves=10)
+        page.mouse.up()
+        page.get_by_text(re.compile(rf"^{moved} of 32 dimensions moved")).wait_for()
+    wait_for_app(page)
+    # ae_32's decoder as ONNX is 2.2 MB; nothing else the page sends comes near 1 MB.
+    assert len([size for size in received if size > 1_000_000]) == 1, received
