@@ -6,7 +6,7 @@ import torch
 from ae_core.latent import INTERPOLATIONS, decode_codes, interpolate, interpolate_pixels
 from ae_core.plotting import grid_png, image_png, strip_gif
 from ui import state
-from ui.browser_decoder import live_view, problem, retry_button
+from ui.browser_decoder import live_view, retry_button, send_decoder
 from ui.models import embedded_digits, embedded_images, encoded_digits, require_model
 from ui.widgets import digit_picker, guarded, labels_for, send_to_picker
 
@@ -17,6 +17,7 @@ TAKEN_KEY = "interpolate_taken_ends"  # the last INTERPOLATION_ENDS this page fo
 
 st.title("Interpolation")
 model = require_model()
+reason = send_decoder(model)  # early: the browser loads its runtime while the page is drawn
 net = model.checkpoint.model
 digits = embedded_digits()
 images = embedded_images()
@@ -74,7 +75,6 @@ def server_scrub(path: torch.Tensor, label: int | None) -> None:
 
 st.subheader("Scrub along the path")
 scrub_path = interpolate(codes[start], codes[end], SCRUB_STEPS, method)  # (SCRUB_STEPS, D)
-reason = problem(model)
 if reason is None:
     st.caption("Drag along the path: each point is decoded in your browser as you move.")
     live_view(model, "path", "interpolate_live",

@@ -19,7 +19,7 @@ from ae_core.projection import (
     map_csv,
 )
 from ui import state
-from ui.browser_decoder import live_view, problem
+from ui.browser_decoder import live_view, send_decoder
 from ui.models import require_model
 from ui.projections import (
     SOURCES,
@@ -163,7 +163,7 @@ st.session_state[DRAWN_VIEW_KEY] = view
 # A 2-D code is its own map: the code under the pointer, empty space included, is decoded live
 # beside it in the browser.
 live = (shown.method == "identity" and not model.checkpoint.model.is_conditional
-        and problem(model) is None)
+        and send_decoder(model) is None)
 chart_column, pointer_column = st.columns([4, 1]) if live else (st.container(), None)
 with chart_column:
     st.plotly_chart(figure, on_select=_picked_on_chart,

@@ -7,7 +7,7 @@ from ae_core.charts import manifold_figure
 from ae_core.latent import decode_codes, sample_codes, traverse
 from ae_core.plotting import grid_png, image_png
 from ui import state
-from ui.browser_decoder import live_view, problem, retry_button
+from ui.browser_decoder import live_view, problem, retry_button, send_decoder
 from ui.models import embedded_digits, embedded_images, encoded_digits, require_model
 from ui.widgets import (
     digit_picker,
@@ -108,7 +108,7 @@ def server_sliders(model, original: torch.Tensor, label: int, low: torch.Tensor,
 
 def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int,
                   low: torch.Tensor, high: torch.Tensor, dimensions: list[int], summary,
-                  codes: torch.Tensor) -> None:
+                  codes: torch.Tensor, browser_problem: str | None) -> None:
     """The digit, the buttons that set the code, and the sliders (browser or server)."""
     net = model.checkpoint.model
     reset, shuffle, where, space = st.columns([1, 1, 1.3, 2])
@@ -126,7 +126,7 @@ def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int
             label = st.selectbox("Draw as class", range(net.config.num_classes),
                                  key="sliders_class",
                                  help="Same code (the style), another digit")
-    reason = problem(model) if in_browser else None
+    reason = browser_problem if in_browser else None
     if reason is not None:
         st.caption(f":material/info: Decoding on the server: {reason}.")
         retry_button("sliders_retry_browser")
@@ -177,6 +177,8 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
 
 st.title("Bottleneck sliders")
 model = require_model()
+# Early, so the browser loads its runtime and the decoder while the server draws the page.
+browser_problem = send_decoder(model) if st.session_state.get(BROWSER_KEY, True) else None
 checkpoint = model.checkpoint
 net = checkpoint.model
 digits = embedded_digits()
@@ -196,8 +198,8 @@ with view:
                else "variance across the digits")
     st.markdown(f"**{latent_dim}** code dimensions, the ones that matter most first "
                 f"(by {measure}).")
-    in_browser = st.session_state.get(BROWSER_KEY, True)  # the browser shows every dimension
-    show_all = not in_browser and latent_dim > FIRST_SLIDERS and st.toggle(
+    server_sliders_shown = not st.session_state.get(BROWSER_KEY, True)  # the browser shows all
+    show_all = server_sliders_shown and latent_dim > FIRST_SLIDERS and st.toggle(
         f"Show all {min(latent_dim, MAX_SLIDERS)} dimensions", key="sliders_show_all")
 dimensions = summary.order[:MAX_SLIDERS if show_all else FIRST_SLIDERS]
 if show_all and latent_dim > MAX_SLIDERS:
@@ -217,7 +219,7 @@ if has_codebook(net):
     st.caption(f"The {latent_dim} numbers below are the entries' vectors, position by "
                "position; a slider moves one off the codebook, which the decoder still reads.")
 decoder_panel(model, embedded_images()[index], start, label, low, high, dimensions, summary,
-              encoded.codes)
+              encoded.codes, browser_problem)
 
 st.subheader("Traversal: one dimension swept, everything else held")
 dimension = st.selectbox("Dimension", summary.order[:MAX_SLIDERS], key="sliders_traverse_dim",

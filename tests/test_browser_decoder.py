@@ -61,9 +61,9 @@ def view_data(at: AppTest, key: str) -> dict:
     return json.loads(component(at, key).json)
 
 
-def carried_model(at: AppTest, key: str) -> tuple[dict, bytes]:
-    """(header, ONNX bytes) of the carrier mounted beside the view `key`."""
-    data = component(at, f"{key}_model").bytes
+def carried_model(at: AppTest) -> tuple[dict, bytes]:
+    """(header, ONNX bytes) the page's carrier hands the browser."""
+    data = component(at, "browser_decoder_model").bytes
     length = struct.unpack("<I", data[:4])[0]
     return json.loads(data[4:4 + length]), data[4 + length:]
 
@@ -73,7 +73,7 @@ def test_sliders_hand_the_browser_every_dimension_and_a_decoder_that_matches(nam
                                                                              runtime_installed):
     at = open_page("app_pages/sliders.py", name)
     data = view_data(at, "sliders_live")
-    header, onnx = carried_model(at, "sliders_live")
+    header, onnx = carried_model(at)
     net = load_checkpoint(SHIPPED / f"{name}.safetensors").model.eval()
     order = [dim["index"] for dim in data["dims"]]
     assert sorted(order) == list(range(net.latent_dim))  # all of them, not the first 8

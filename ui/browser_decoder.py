@@ -120,15 +120,26 @@ def _record_failure(key: str) -> None:
         st.session_state[state.BROWSER_DECODER_FAILURE] = str(failure)[:200]
 
 
+def send_decoder(model: ActiveModel) -> str | None:
+    """Hand the browser `model`'s decoder, early in the page, so its runtime loads while the
+    server draws the rest; returns None, or why the page must decode on the server instead.
+
+    One key on every page: the element is the same wherever it appears, so the browser's cached
+    copy is used and the bytes cross once per model.
+    """
+    reason = problem(model)
+    if reason is None:
+        payload = _payload(model.key, model.checkpoint.model, _header(model))
+        _carrier(data=payload, key="browser_decoder_model", height=1)
+    return reason
+
+
 def live_view(model: ActiveModel, mode: str, key: str, data: dict,
               on_code: Callable[[list[float]], None] | None = None) -> None:
-    """Mount the decoder (once per model in the browser) and a live `mode` view of `data`.
+    """A live `mode` view of `data`, decoding with the decoder `send_decoder` handed over.
 
-    Call only when `problem(model)` is None. `on_code` hears the final code on release.
+    `on_code` hears the final code on release.
     """
-    payload = _payload(model.key, model.checkpoint.model, _header(model))
-    assert isinstance(payload, bytes), "live_view without checking problem() first"
-    _carrier(data=payload, key=f"{key}_model", height=1)
 
     def code_changed() -> None:
         code = st.session_state[key].get("code")
