@@ -19,7 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from ae_core.config import ModelConfig, TrainConfig
-from ae_core.models import Autoencoder, build_model
+from ae_core.models import Autoencoder, build_model, expected_shapes
 
 FORMAT_VERSION = "1"
 FORMAT_NAME = "latent-lab"
@@ -114,22 +114,53 @@ def _json_field(metadata: dict[str, str], key: str, source: str) -> Any:
         raise CheckpointError(f"{source}: metadata {key!r} is not valid JSON ({error})") from None
 
 
-def _read_file(path: Path, source: str | None = None
-               ) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
-    """Metadata and tensors of a safetensors file; errors name `source` (an upload's name)."""
+def _open(path: Path, source: str | None):
     if not path.is_file():
         raise CheckpointError(f"{source or path}: file not found")
     if path.stat().st_size > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(f"{source or path}: {path.stat().st_size} bytes is too large "
                               f"for a checkpoint")
+    return safe_open(str(path), framework="pt", device="cpu")
+
+
+def _unreadable(path: Path, source: str | None, error: Exception) -> CheckpointError:
+    return CheckpointError(f"{source or path.name}: not a readable safetensors file ({error})")
+
+
+def _read_header(path: Path, source: str | None = None
+                 ) -> tuple[dict[str, str], dict[str, tuple[int, ...]]]:
+    """Metadata and every tensor's shape, from the header alone: no tensor is read."""
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as reader:
+        with _open(path, source) as reader:
+            metadata = reader.metadata() or {}
+            shapes = {name: tuple(reader.get_slice(name).get_shape()) for name in reader.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        if isinstance(error, CheckpointError):
+            raise
+        raise _unreadable(path, source, error) from None
+    return metadata, shapes
+
+
+def _read_file(path: Path, source: str | None = None
+               ) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """Metadata and tensors of a safetensors file; errors name `source` (an upload's name)."""
+    try:
+        with _open(path, source) as reader:
             metadata = reader.metadata() or {}
             tensors = {name: reader.get_tensor(name) for name in reader.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"{source or path.name}: not a readable safetensors file "
-                              f"({error})") from None
+        if isinstance(error, CheckpointError):
+            raise
+        raise _unreadable(path, source, error) from None
     return metadata, tensors
+
+
+def _finite_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """The metrics that are finite numbers; any other value a file holds is ignored, so a page
+    that shows them never meets a string where it formats a number."""
+    return {str(name): float(value) for name, value in metrics.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            and value == value and abs(value) != float("inf")}
 
 
 def load_checkpoint_bytes(data: bytes, name: str = "upload") -> Checkpoint:
@@ -149,7 +180,7 @@ def load_checkpoint(path: Path | str, source_name: str | None = None) -> Checkpo
     """Read, validate (format, family, every tensor's name, shape and dtype), then build."""
     path = Path(path)
     source = source_name or path.name
-    metadata, tensors = _read_file(path, source_name)
+    metadata, shapes = _read_header(path, source_name)
     if metadata.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{source}: not a Latent Lab checkpoint (no '{FORMAT_NAME}' format "
                               f"tag in its metadata)")
@@ -160,7 +191,9 @@ def load_checkpoint(path: Path | str, source_name: str | None = None) -> Checkpo
         model_config = ModelConfig.from_dict(_json_field(metadata, "model_config", source))
         train_values = _json_field(metadata, "train_config", source)
         train_config = TrainConfig.from_dict(train_values) if train_values is not None else None
-        model = build_model(model_config)
+        # The config's size and the file's shapes are checked on the meta device, before a
+        # byte of the model is allocated or a tensor read: a header cannot ask for the memory.
+        expected = expected_shapes(model_config)
     except (TypeError, ValueError) as error:
         if isinstance(error, CheckpointError):
             raise
@@ -169,25 +202,30 @@ def load_checkpoint(path: Path | str, source_name: str | None = None) -> Checkpo
     info = _json_field(metadata, "info", source)
     if not isinstance(metrics, dict) or not isinstance(info, dict):
         raise CheckpointError(f"{source}: metrics and info must be JSON objects")
+    metrics = _finite_metrics(metrics)
+    weight_shapes = {name: shape for name, shape in shapes.items()
+                     if not name.startswith(EXTRA_PREFIX)}
+    missing = sorted(set(expected) - set(weight_shapes))
+    unexpected = sorted(set(weight_shapes) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(f"{source}: weights do not match a {model_config.family} model "
+                              f"(missing: {missing[:5]}, unexpected: {unexpected[:5]})")
+    for name, shape in weight_shapes.items():
+        if shape != expected[name]:
+            raise CheckpointError(f"{source}: {name} has shape {shape}, the config "
+                                  f"needs {expected[name]}")
 
+    _, tensors = _read_file(path, source_name)
     extras = {name[len(EXTRA_PREFIX):]: value for name, value in tensors.items()
               if name.startswith(EXTRA_PREFIX)}
     weights = {name: value for name, value in tensors.items()
                if not name.startswith(EXTRA_PREFIX)}
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(weights))
-    unexpected = sorted(set(weights) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(f"{source}: weights do not match a {model_config.family} model "
-                              f"(missing: {missing[:5]}, unexpected: {unexpected[:5]})")
     for name, value in weights.items():
-        if value.shape != expected[name].shape:
-            raise CheckpointError(f"{source}: {name} has shape {tuple(value.shape)}, the config "
-                                  f"needs {tuple(expected[name].shape)}")
         if value.dtype not in STORAGE_DTYPES.values():
             raise CheckpointError(f"{source}: {name} is {value.dtype}, expected float32/16")
         if not torch.isfinite(value).all():
             raise CheckpointError(f"{source}: {name} holds NaN or infinite values")
+    model = build_model(model_config)
     model.load_state_dict({name: value.float() for name, value in weights.items()}, strict=True)
     model.eval()
     return Checkpoint(model, model_config, train_config, metrics, info, extras, path)

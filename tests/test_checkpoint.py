@@ -359,3 +359,54 @@ def test_a_refused_load_leaves_the_file_alone(saved: Path):
     saved.write_bytes(raw[:-10])
     refused(saved)
     assert saved.read_bytes() == raw[:-10] and os.path.getsize(saved) == len(raw) - 10
+
+
+# A file that asks for all the memory (issue 12) ---------------------------------------------
+
+
+def test_a_config_over_the_parameter_budget_is_refused_before_any_tensor_is_read(
+        saved: Path, monkeypatch):
+    huge = json.dumps({**json.loads(read_raw(saved)[1]["model_config"]),
+                       "hidden_sizes": [8192] * 8})  # ~1 G parameters: 4 GB before training
+    bad = rewrite(saved, metadata={"model_config": huge})
+
+    def no_tensor_read(*args, **kwargs):
+        raise AssertionError("a tensor was read before the config was checked")
+
+    monkeypatch.setattr(checkpoint_module, "_read_file", no_tensor_read)
+    refused(bad, "invalid config", "parameters; the limit is 20,000,000")
+
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("hidden_sizes", [8192] * 40, "must hold 0 to 8 entries"),
+    ("latent_dim", True, "latent_dim=True must be a whole number"),
+    ("beta", "lots", "beta='lots' must be a number"),
+    ("beta", float("nan"), "beta=nan must be in 0..100"),
+])
+def test_sizes_and_values_out_of_bounds_get_a_one_line_reason(saved: Path, field, value,
+                                                               fragment):
+    config = {**json.loads(read_raw(saved)[1]["model_config"]), field: value}
+    message = refused(rewrite(saved, metadata={"model_config": json.dumps(config)}), fragment)
+    assert "\n" not in message and "Traceback" not in message
+
+
+@pytest.mark.parametrize("family, field", [("vqvae", "codebook_size"), ("cvae", "num_classes")])
+@pytest.mark.parametrize("value", [10**7, 10**9])
+def test_counts_have_a_bound(family, field, value):
+    with pytest.raises(ValueError, match=f"{field}={value} must be in"):
+        ModelConfig(family=family, **{field: value})
+
+
+def test_shapes_that_do_not_match_the_config_are_refused_before_any_tensor_is_read(
+        saved: Path, monkeypatch):
+    tensors, _ = read_raw(saved)
+    name = next(iter(tensors))
+    bad = rewrite(saved, tensors={name: torch.zeros(3, 3)})
+    monkeypatch.setattr(checkpoint_module, "_read_file", lambda *a, **k: pytest.fail("read"))
+    refused(bad, f"{name} has shape (3, 3)")
+
+
+def test_a_metric_that_is_not_a_number_is_ignored(saved: Path):
+    metrics = json.dumps({"mse_per_pixel": "x", "loss": 120.5, "psnr_db": None, "bad": True})
+    checkpoint = load_checkpoint(rewrite(saved, metadata={"metrics": metrics}))
+    assert checkpoint.metrics == {"loss": 120.5}

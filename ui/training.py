@@ -32,7 +32,7 @@ from ae_core.config import (
 )
 from ae_core.data import DIGIT_CLASSES, EMBEDDED, Dataset, load_dataset, train_val_split
 from ae_core.latent import encode_dataset, model_device
-from ae_core.models import Autoencoder, build_model
+from ae_core.models import Autoencoder, build_model, expected_shapes
 from ae_core.plotting import grid_png
 from ae_core.projection import PCAProjection
 from ae_core.registry import Setting, family_class
@@ -85,6 +85,7 @@ def build_configs(choice: str, values: dict[str, Any]) -> tuple[ModelConfig, Tra
     train_values = {k: v for k, v in values.items() if k in TrainConfig.__dataclass_fields__}
     model_config, train_config = resolve_preset(choice, model_values, train_values)
     check_overcomplete(model_config, train_config)
+    expected_shapes(model_config)  # the parameter budget, checked without allocating anything
     if set(range(len(DIGIT_CLASSES))) <= set(train_config.exclude_classes):
         raise ValueError("exclude_classes leaves no class to train on")
     return model_config, train_config

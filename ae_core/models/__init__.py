@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+import torch
+
 from ae_core.config import ModelConfig
 from ae_core.models.base import Autoencoder, ForwardOutput
 from ae_core.registry import REGISTRY
@@ -17,14 +19,38 @@ for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
 
-def build_model(config: ModelConfig) -> Autoencoder:
-    """A fresh model of `config.family`; an unknown name lists the valid ones."""
+# Far above any MNIST model here (the largest shipped one has 1.1 M): a config past it is a
+# mistake or an attack (8 layers of 8192 units ask for ~1 G parameters, 4 GB before training).
+MAX_PARAMETERS = 20_000_000
+
+
+def _family(config: ModelConfig) -> type[Autoencoder]:
     model_class = REGISTRY.get(config.family)
     if model_class is None:
         raise ValueError(
             f"unknown model family {config.family!r}; valid families: {', '.join(REGISTRY)}"
         )
-    return model_class(config)
+    return model_class
+
+
+def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every weight's name and shape for `config`, from a model on the meta device: nothing is
+    allocated, so a config can be checked (size, a file's tensors) before any memory is asked."""
+    with torch.device("meta"):
+        model = _family(config)(config)
+    shapes = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+    count = sum(parameter.numel() for parameter in model.parameters())
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"these sizes make a {config.family} model of {count:,} parameters; "
+                         f"the limit is {MAX_PARAMETERS:,}")
+    return shapes
+
+
+def build_model(config: ModelConfig) -> Autoencoder:
+    """A fresh model of `config.family`; an unknown name lists the valid ones, and a config over
+    the parameter budget is refused before anything is allocated."""
+    expected_shapes(config)
+    return _family(config)(config)
 
 
 def describe_family(name: str) -> str:
@@ -33,4 +59,5 @@ def describe_family(name: str) -> str:
     return model_class.description if model_class is not None else name
 
 
-__all__ = ["REGISTRY", "Autoencoder", "ForwardOutput", "build_model", "describe_family"]
+__all__ = ["MAX_PARAMETERS", "REGISTRY", "Autoencoder", "ForwardOutput", "build_model",
+           "describe_family", "expected_shapes"]
