@@ -23,7 +23,9 @@ from ae_core.models import Autoencoder, build_model, expected_shapes
 
 FORMAT_VERSION = "1"
 FORMAT_NAME = "latent-lab"
-MAX_CHECKPOINT_BYTES = 512 * 1024 * 1024  # far above any MNIST model; refuses absurd uploads
+# Far above any MNIST model (the parameter budget is 80 MB as float32); the app's upload limit
+# (server.maxUploadSize in .streamlit/config.toml) is the same.
+MAX_CHECKPOINT_BYTES = 200 * 1024 * 1024
 EXTRA_PREFIX = "extra."  # tensors stored beside the weights (precomputed codes, projections)
 STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 

@@ -14,6 +14,8 @@ from ae_core.registry import family_class
 # Tests that run app.py (AppTest, or the browser tests' server, which inherits this) must not
 # spend ~30 s of CPU compiling UMAP in the background; the tests of the warm-up turn it on.
 os.environ.setdefault("LATENT_LAB_UMAP_WARMUP", "0")
+# Visitors get no tracebacks (.streamlit/config.toml); a failing test shows the whole one.
+os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
 
 
 def family_config(family: str, **candidates) -> ModelConfig:
