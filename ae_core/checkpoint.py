@@ -28,6 +28,8 @@ FORMAT_NAME = "latent-lab"
 MAX_CHECKPOINT_BYTES = 200 * 1024 * 1024
 EXTRA_PREFIX = "extra."  # tensors stored beside the weights (precomputed codes, projections)
 STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+# A save writes its temp file in seconds; one this old was left by a killed process.
+STALE_TEMP_SECONDS = 600
 
 
 class CheckpointError(ValueError):
@@ -83,6 +85,7 @@ def save_checkpoint(path: Path | str, model: Autoencoder, train_config: TrainCon
     }
     payload = safetensors_bytes(tensors, metadata=metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(path.parent)
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as temp_file:
@@ -95,6 +98,20 @@ def save_checkpoint(path: Path | str, model: Autoencoder, train_config: TrainCon
         Path(temp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete the temp files of saves that never finished (a process killed mid-write)."""
+    removed = []
+    now = datetime.now(UTC).timestamp()
+    for temp in folder.glob(".*.safetensors.*.tmp"):
+        try:
+            if now - temp.stat().st_mtime > STALE_TEMP_SECONDS:
+                temp.unlink()
+                removed.append(temp)
+        except OSError:  # gone already, or not ours to delete: never a reason to fail a save
+            continue
+    return removed
 
 
 def checkpoint_to_bytes(model: Autoencoder, train_config: TrainConfig | None = None,

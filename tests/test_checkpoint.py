@@ -410,3 +410,16 @@ def test_a_metric_that_is_not_a_number_is_ignored(saved: Path):
     metrics = json.dumps({"mse_per_pixel": "x", "loss": 120.5, "psnr_db": None, "bad": True})
     checkpoint = load_checkpoint(rewrite(saved, metadata={"metrics": metrics}))
     assert checkpoint.metrics == {"loss": 120.5}
+
+
+def test_a_save_removes_temp_files_that_killed_saves_left_and_they_are_never_listed(
+        tmp_path: Path, model: Autoencoder):
+    stale = tmp_path / ".vae.safetensors.abc123.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    os.utime(stale, (0, 0))  # written long ago: its process is gone
+    fresh = tmp_path / ".other.safetensors.def456.tmp"
+    fresh.write_bytes(b"a save in progress")
+    assert list_checkpoints(tmp_path) == []
+    save_checkpoint(tmp_path / "vae.safetensors", model)
+    assert not stale.exists() and fresh.exists()
+    assert list_checkpoints(tmp_path) == [tmp_path / "vae.safetensors"]
