@@ -56,11 +56,13 @@ class Checkpoint:
 def save_checkpoint(path: Path | str, model: Autoencoder, train_config: TrainConfig | None = None,
                     metrics: dict[str, float] | None = None, info: dict[str, Any] | None = None,
                     extras: dict[str, torch.Tensor] | None = None,
-                    storage_dtype: str = "float32") -> Path:
+                    storage_dtype: str = "float32", replace: bool = True) -> Path:
     """Write model + config atomically: a temp file in the same folder, then os.replace.
 
-    Non-finite weights (a diverged model, or float16 overflowing) are refused before anything
-    is written: a checkpoint on disk always loads.
+    With `replace=False` an existing file is never replaced, even one that appeared while this
+    save was being prepared (FileExistsError): the temp file is linked into place, which fails
+    atomically when the name is taken. Non-finite weights (a diverged model, or float16
+    overflowing) are refused before anything is written: a checkpoint on disk always loads.
     """
     if storage_dtype not in STORAGE_DTYPES:
         raise ValueError(f"storage_dtype={storage_dtype!r} is not one of "
@@ -93,10 +95,12 @@ def save_checkpoint(path: Path | str, model: Autoencoder, train_config: TrainCon
             temp_file.flush()
             os.fsync(temp_file.fileno())
         os.chmod(temp_name, 0o644)  # mkstemp makes it private; a checkpoint is for sharing
-        os.replace(temp_name, path)
-    except BaseException:
+        if replace:
+            os.replace(temp_name, path)
+        else:
+            os.link(temp_name, path)  # FileExistsError when taken, whoever took it
+    finally:
         Path(temp_name).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from ae_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ae_core.checkpoint import CheckpointError, load_checkpoint
 from ae_core.config import COMMON_SETTINGS, PRESETS, TrainConfig, resolve_preset
 from ae_core.data import (
     EMBEDDED,
@@ -25,6 +25,7 @@ from ae_core.data import (
     load_dataset,
 )
 from ae_core.registry import Setting, all_settings, families
+from ae_core.saving import check_target, keep
 from ae_core.train import Callback, EpochReport, StepReport, prepare_data, train_model
 
 # OSError covers a missing folder, a full disk or a read-only --out as well as
@@ -117,9 +118,9 @@ def command_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".safetensors":
         raise ValueError(f"--out {out} must end in .safetensors")
-    if out.exists() and not args.overwrite:
-        raise ValueError(f"{out} exists; pass --overwrite to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)  # a bad folder fails now, not after training
+    # A folder that cannot be written or a full disk fails now, not after the training.
+    check_target(out, model_config, args.overwrite)
+    replace = out.exists()  # only what was there when the run began, and --overwrite said so
     if args.download:  # fetch the raw files into data/ once; training then reads them there
         load_dataset(train_config.dataset, "train", download=True)
     result = train_model(model_config, train_config, [ProgressPrinter()])
@@ -128,11 +129,19 @@ def command_train(args: argparse.Namespace) -> int:
     if not result.history:
         print("no epoch completed; nothing saved", file=sys.stderr)
         return 1
-    save_checkpoint(out, result.model, train_config, result.final_metrics(),
-                    info={"preset": args.family, "dataset": train_config.dataset,
-                          "epochs_completed": result.epochs_completed,
-                          "device": result.device})
-    print(f"saved {out} ({result.epochs_completed} epochs on {result.device})")
+    if result.diverged and replace:
+        print(f"the run diverged: {out} is kept as it was, the new model goes beside it",
+              file=sys.stderr)
+        replace = False
+    kept = keep(out, result.model, replace, train_config=train_config,
+                metrics=result.final_metrics(),
+                info={"preset": args.family, "dataset": train_config.dataset,
+                      "epochs_completed": result.epochs_completed, "device": result.device})
+    if kept.note:
+        print(kept.note, file=sys.stderr)
+    if kept.path.parent != out.parent:  # the fallback: the model is safe, the command failed
+        return 1
+    print(f"saved {kept.path} ({result.epochs_completed} epochs on {result.device})")
     return 1 if result.diverged else 0
 
 

@@ -423,3 +423,15 @@ def test_a_save_removes_temp_files_that_killed_saves_left_and_they_are_never_lis
     save_checkpoint(tmp_path / "vae.safetensors", model)
     assert not stale.exists() and fresh.exists()
     assert list_checkpoints(tmp_path) == [tmp_path / "vae.safetensors"]
+
+
+def test_a_save_that_must_not_replace_refuses_a_name_taken_meanwhile(tmp_path: Path,
+                                                                     model: Autoencoder):
+    target = tmp_path / "mine.safetensors"
+    save_checkpoint(target, model, replace=False)
+    first = target.read_bytes()
+    other = build_model(ModelConfig(family="vae", latent_dim=2, hidden_sizes=(16,)))
+    with pytest.raises(FileExistsError):
+        save_checkpoint(target, other, replace=False)
+    assert target.read_bytes() == first  # the first model is not lost
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.safetensors"]  # no temp file left
