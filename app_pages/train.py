@@ -181,19 +181,33 @@ with results:
     st.subheader("Keep it")
     left, right = st.columns([2, 1])
     st.session_state.setdefault("train_save_name", run.checkpoint.name)
-    file_name = left.text_input("File name in checkpoints/", key="train_save_name")
+    file_name = left.text_input(f"File name in {state.SAVED_DIR.name}/", key="train_save_name",
+                                help="Saved models are listed for every session; the shipped "
+                                     "ones in checkpoints/ are never replaced")
     try:
-        path = checkpoint_path(state.CHECKPOINT_DIR, file_name)
+        path = checkpoint_path(state.SAVED_DIR, file_name)
     except ValueError as error:
         path = None
         left.error(f"Not a checkpoint name: {error}")
-    exists = path is not None and path.exists()
-    overwrite = exists and left.checkbox(f"Replace the existing {path.name}",
-                                         key="train_overwrite")
+    mine = path is not None and path in st.session_state.get(state.SAVED_BY_SESSION, set())
+    taken = path is not None and path.exists() and not mine
+    if taken:  # saved by another session, or before: never replaced from here
+        left.warning(f"{path.name} is another model's name: choose another.")
+    overwrite = mine and path.exists() and left.checkbox(
+        f"Replace the {path.name} this session saved", key="train_overwrite")
     if right.button("Save", key="train_save", icon=":material/save:",
-                    disabled=path is None or (exists and not overwrite)):
-        save(run, path)
-        left.success(f"Saved {path.name}: the sidebar lists it for every session.")
+                    disabled=path is None or taken or (path.exists() and not overwrite)):
+        try:
+            kept = save(run, path, replace=overwrite)
+        except OSError as error:  # not even the fallback file could be written
+            st.error(f"Could not save: {error.strerror or error}. Download it instead.")
+            st.stop()
+        if kept.path.parent == path.parent:
+            st.session_state.setdefault(state.SAVED_BY_SESSION, set()).add(kept.path)
+            left.success(f"Saved {kept.path.name}: the sidebar lists it for every session."
+                         + (f" ({kept.note})" if kept.note else ""))
+        else:
+            left.error(f"Not saved where asked: {kept.note}.")
     right.download_button("Download", data=lambda: download_bytes(run),
                           file_name=f"{run.checkpoint.name}.safetensors",
                           mime="application/octet-stream", key="train_download",

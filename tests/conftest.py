@@ -26,6 +26,14 @@ def family_config(family: str, **candidates) -> ModelConfig:
     return ModelConfig(family=family, **{k: v for k, v in candidates.items() if k in own})
 
 
+@pytest.fixture(autouse=True)
+def saved_models_elsewhere(monkeypatch, tmp_path_factory):
+    """Models a test saves from the Train page go to a temporary folder, never the project's."""
+    from ui import state
+
+    monkeypatch.setattr(state, "SAVED_DIR", tmp_path_factory.mktemp("saved_models"))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def one_thread():
     """One intra-op thread: on a small machine, OpenMP threads spin against the browser tests'

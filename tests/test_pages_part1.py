@@ -324,7 +324,7 @@ def test_training_makes_a_session_model_and_saves_it(monkeypatch, tmp_path):
     assert at.button(key="train_save").disabled
     at.text_input(key="train_save_name").set_value("tiny_ae").run()
     at.button(key="train_save").click().run()
-    saved = load_checkpoint(tmp_path / "tiny_ae.safetensors")
+    saved = load_checkpoint(state.SAVED_DIR / "tiny_ae.safetensors")
     for name, value in run.checkpoint.model.state_dict().items():
         torch.testing.assert_close(saved.model.state_dict()[name], value)
     assert saved.info["epochs_completed"] == 2 and "session_key" not in saved.info
@@ -336,7 +336,7 @@ def test_training_makes_a_session_model_and_saves_it(monkeypatch, tmp_path):
 
     sidebar_page(at)
     assert at.sidebar.selectbox(key=state.ACTIVE_MODEL).value == "session: tiny"
-    assert "shipped: tiny_ae" in at.sidebar.selectbox(key=state.ACTIVE_MODEL).options
+    assert "saved: tiny_ae" in at.sidebar.selectbox(key=state.ACTIVE_MODEL).options
 
 
 def test_a_second_run_keeps_the_first_and_the_shipped_model_is_untouched(monkeypatch):

@@ -15,6 +15,7 @@ from ae_core.latent import EncodedSet, encode_dataset
 from ui import state
 
 SHIPPED_PREFIX = "shipped: "
+SAVED_PREFIX = "saved: "
 SESSION_PREFIX = "session: "
 
 
@@ -53,10 +54,13 @@ def encoded_digits(model_key: str, _checkpoint: Checkpoint) -> EncodedSet:
     return encode_dataset(_checkpoint.model, embedded_images(), dataset.labels)
 
 
-def shipped_models() -> dict[str, tuple[str, float]]:
-    """Picker label -> (path, mtime) of every checkpoint in the checkpoints folder."""
-    return {SHIPPED_PREFIX + path.stem: (str(path), path.stat().st_mtime)
-            for path in list_checkpoints(state.CHECKPOINT_DIR)}
+def stored_models() -> dict[str, tuple[str, float]]:
+    """Picker label -> (path, mtime) of every checkpoint in the checkpoints folder, then of
+    every model saved from the Train page."""
+    return {prefix + path.stem: (str(path), path.stat().st_mtime)
+            for prefix, folder in ((SHIPPED_PREFIX, state.CHECKPOINT_DIR),
+                                   (SAVED_PREFIX, state.SAVED_DIR))
+            for path in list_checkpoints(folder)}
 
 
 def session_models() -> dict[str, Checkpoint]:
@@ -75,7 +79,7 @@ def add_session_model(name: str, checkpoint: Checkpoint) -> str:
 
 
 def model_labels() -> list[str]:
-    return [*shipped_models(), *session_models()]
+    return [*stored_models(), *session_models()]
 
 
 def default_label(labels: list[str]) -> str | None:
@@ -97,13 +101,13 @@ def active_model() -> ActiveModel | None:
 
 
 def model_by_label(label: str) -> ActiveModel | None:
-    """A shipped or session model by its picker label, without making it the active one."""
+    """A shipped, saved or session model by its picker label, without making it active."""
     sessions = session_models()
     if label in sessions:
         return ActiveModel(label, sessions[label].info["session_key"], sessions[label])
-    shipped = shipped_models()
-    if label in shipped:
-        path, mtime = shipped[label]
+    stored = stored_models()
+    if label in stored:
+        path, mtime = stored[label]
         return ActiveModel(label, f"{path}@{mtime}", load_shipped(path, mtime))
     return None
 

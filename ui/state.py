@@ -6,6 +6,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Tests point this at a temporary folder; the app ships its models in checkpoints/.
 CHECKPOINT_DIR = Path(os.environ.get("LATENT_LAB_CHECKPOINTS", PROJECT_ROOT / "checkpoints"))
+# Models saved from the Train page: never checkpoints/, whose shipped models are read-only to
+# the app. Listed for every session, like the shipped ones.
+SAVED_DIR = Path(os.environ.get("LATENT_LAB_SAVED", PROJECT_ROOT / "saved_models"))
 DEFAULT_CHECKPOINT = "ae_32"  # what a first-time visitor sees, if it is shipped
 
 ACTIVE_MODEL = "active_model"  # label of the model every page shows
@@ -14,5 +17,6 @@ SESSION_MODELS = "session_models"  # label -> Checkpoint trained or uploaded in 
 UPLOAD_ERROR = "upload_error"  # message of the last refused upload
 SELECTED_DIGIT = "selected_digit"  # dataset index sent from the latent map to the sliders
 INTERPOLATION_ENDS = "interpolation_ends"  # [index or None, index or None] for interpolation
+SAVED_BY_SESSION = "saved_by_session"  # paths this session saved: the only ones it may replace
 TRAIN_RUN = "train_run"  # this session's latest training run (ui.training.TrainingRun)
 BROWSER_DECODER_FAILURE = "browser_decoder_failure"  # why this browser could not decode, if so

@@ -21,7 +21,7 @@ import streamlit as st
 import torch
 
 from ae_core.charts import code_scatter, loss_curves
-from ae_core.checkpoint import Checkpoint, checkpoint_to_bytes, save_checkpoint
+from ae_core.checkpoint import Checkpoint, checkpoint_to_bytes
 from ae_core.config import (
     COMMON_SETTINGS,
     PRESETS,
@@ -36,6 +36,7 @@ from ae_core.models import Autoencoder, build_model, expected_shapes
 from ae_core.plotting import grid_png
 from ae_core.projection import PCAProjection
 from ae_core.registry import Setting, family_class
+from ae_core.saving import Kept, keep
 from ae_core.train import Callback, EpochReport, StepReport, TrainResult, fit
 from ui import state
 from ui.models import SESSION_PREFIX, add_session_model, embedded_digits, session_models
@@ -284,10 +285,12 @@ def checkpoint_path(folder: Path, name: str) -> Path:
     return Path(folder) / f"{name}.safetensors"
 
 
-def save(run: TrainingRun, path: Path) -> Path:
+def save(run: TrainingRun, path: Path, replace: bool = False) -> Kept:
+    """Keep the run's model at `path` (ae_core.saving.keep: never lost, never replacing another
+    model unless `replace`), or say where it went instead."""
     checkpoint = run.checkpoint
-    return save_checkpoint(path, checkpoint.model, checkpoint.train_config, checkpoint.metrics,
-                           saved_info(checkpoint))
+    return keep(path, checkpoint.model, replace, train_config=checkpoint.train_config,
+                metrics=checkpoint.metrics, info=saved_info(checkpoint))
 
 
 def download_bytes(run: TrainingRun) -> bytes:

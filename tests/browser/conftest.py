@@ -36,6 +36,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):
     """Start the app once per test session on a free loopback port; stop it afterwards."""
     _need_browser()
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    # What the browser tests save from the Train page stays out of the project's saved_models/.
+    os.environ["LATENT_LAB_SAVED"] = str(tmp_path_factory.mktemp("saved_models"))
     with open(log_path, "w") as log:
         try:
             server, url = start_streamlit("app.py", log)
