@@ -19,6 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from ae_core.config import ModelConfig, TrainConfig
+from ae_core.errors import OneLineError
 from ae_core.models import Autoencoder, build_model, expected_shapes
 
 FORMAT_VERSION = "1"
@@ -32,7 +33,7 @@ STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 STALE_TEMP_SECONDS = 600
 
 
-class CheckpointError(ValueError):
+class CheckpointError(OneLineError):
     """A checkpoint cannot be read or does not match its config; the message says why."""
 
 

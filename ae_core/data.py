@@ -7,7 +7,6 @@ one tensor, never assembled sample by sample.
 from __future__ import annotations
 
 import functools
-import gzip
 import os
 import zlib
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from ae_core.errors import OneLineError
 
 EMBEDDED = "mnist-embedded"
 SOURCES = (EMBEDDED, "mnist", "fashion-mnist")
@@ -29,6 +30,8 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
 
 IMAGES_MAGIC = 0x00000803  # idx3: unsigned bytes, 3 dimensions
+# 60,000 training images are 47 MB unpacked, 70,000 are 55 MB; no digit set needs more than this.
+MAX_IDX_BYTES = 128 * 1024 * 1024
 LABELS_MAGIC = 0x00000801  # idx1: unsigned bytes, 1 dimension
 IDX_PREFIX = {"train": "train", "test": "t10k"}
 # torchvision's layout keeps each dataset's raw files in <root>/<ClassName>/raw; a source only
@@ -37,7 +40,7 @@ TORCHVISION_FOLDERS = {"mnist": ("MNIST",), "fashion-mnist": ("FashionMNIST",)}
 ANY_LAYOUT = ("MNIST", "FashionMNIST")
 
 
-class DataError(ValueError):
+class DataError(OneLineError):
     """A dataset file is missing or malformed; the message names the file."""
 
 
@@ -80,12 +83,22 @@ class Dataset:
 def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    if path.stat().st_size > MAX_IDX_BYTES:
+        raise DataError(f"{path}: {path.stat().st_size} bytes is too large for an idx file")
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
+        # Bounded: a few kilobytes of gzip can claim gigabytes (a decompression bomb).
+        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
+            data = inflate.decompress(raw, MAX_IDX_BYTES + 1)
+        except zlib.error as error:
             raise DataError(f"{path}: damaged gzip file ({error})") from None
+        if len(data) > MAX_IDX_BYTES:
+            raise DataError(f"{path}: unpacks to more than {MAX_IDX_BYTES} bytes, too large "
+                            f"for an idx file")
+        if not inflate.eof:
+            raise DataError(f"{path}: damaged gzip file (truncated)")
+        return data
     return raw
 
 
