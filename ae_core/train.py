@@ -36,8 +36,14 @@ class EpochReport:
 class StepReport:
     epoch: int  # 1-based
     step: int  # 1-based, within the epoch
-    steps: int
+    steps: int  # per epoch
     loss: float
+    epochs: int  # in the whole run
+
+    @property
+    def fraction(self) -> float:
+        """How much of the whole run is done after this step, in (0, 1]."""
+        return (self.epoch - 1 + self.step / self.steps) / self.epochs
 
 
 class Callback:
@@ -48,6 +54,37 @@ class Callback:
     def on_step_end(self, report: StepReport) -> None: ...
 
     def on_epoch_end(self, model: Autoencoder, report: EpochReport) -> None: ...
+
+
+Progress = Callable[[float, str], None]  # (fraction of the whole job done in [0, 1], message)
+
+
+def step_message(report: StepReport) -> str:
+    return (f"epoch {report.epoch}/{report.epochs} · step {report.step}/{report.steps} · "
+            f"loss {report.loss:.4g}")
+
+
+class ReportProgress(Callback):
+    """The loop's steps as `progress(fraction done, message)`, the one progress callback.
+
+    `span` maps the run onto part of a larger job (model 2 of 4 in a sweep: (0.25, 0.5)).
+    With `min_seconds`, a step reports only if that long has passed since the last report,
+    because each report may be a message to a browser; an epoch's last step always reports.
+    """
+
+    def __init__(self, progress: Progress, describe: Callable[[StepReport], str] = step_message,
+                 min_seconds: float = 0.0, span: tuple[float, float] = (0.0, 1.0)) -> None:
+        self.progress, self.describe, self.min_seconds, self.span = (progress, describe,
+                                                                      min_seconds, span)
+        self._last_report = -math.inf
+
+    def on_step_end(self, report: StepReport) -> None:
+        now = time.monotonic()
+        if report.step < report.steps and now - self._last_report < self.min_seconds:
+            return
+        self._last_report = now
+        low, high = self.span
+        self.progress(low + (high - low) * report.fraction, self.describe(report))
 
 
 @dataclass
@@ -166,7 +203,7 @@ def _train_epoch(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor,
             terms["adversary_loss"] = adversary_loss
         for name, value in terms.items():
             totals[name] = totals.get(name, 0.0) + float(value.detach()) * len(batch)
-        report = StepReport(epoch, step, steps, float(loss.detach()))
+        report = StepReport(epoch, step, steps, float(loss.detach()), config.epochs)
         for callback in callbacks:
             callback.on_step_end(report)
         if should_stop is not None and should_stop():

@@ -36,7 +36,7 @@ from ae_core.models import Autoencoder, build_model
 from ae_core.plotting import grid_png
 from ae_core.projection import PCAProjection
 from ae_core.registry import Setting, family_class
-from ae_core.train import Callback, EpochReport, StepReport, TrainResult, fit
+from ae_core.train import EpochReport, ReportProgress, StepReport, TrainResult, fit
 from ui import state
 from ui.models import SESSION_PREFIX, add_session_model, embedded_digits, session_models
 
@@ -156,6 +156,11 @@ class TrainingRun:
             self.view_error = f"the live view cannot draw this model's codes: {error}"
 
 
+def _step_text(report: StepReport) -> str:
+    return (f"Epoch {report.epoch}/{report.epochs} · step {report.step}/{report.steps} · "
+            f"loss {report.loss:.4g}")
+
+
 class TrainingView:
     """The page area a run draws into: progress bar, loss curves, 2-D codes, reconstructions."""
 
@@ -187,27 +192,17 @@ class TrainingView:
                                      f"epoch {first}" + (f" to {epoch}" if epoch > first else ""))
 
 
-class LiveTraining(Callback):
+class LiveTraining(ReportProgress):
     """Drives a TrainingView from ae_core.train.fit and keeps each epoch in the run record."""
 
     def __init__(self, run: TrainingRun, view: TrainingView) -> None:
+        super().__init__(view.progress, _step_text, PROGRESS_SECONDS)
         self.run, self.view = run, view
-        self.last_update = 0.0
         self.started = time.monotonic()
 
     def on_train_start(self, model: Autoencoder, config: TrainConfig) -> None:
         self.run.device = str(model_device(model))
         self.view.progress(0.0, f"Training on {self.run.device}…")
-
-    def on_step_end(self, report: StepReport) -> None:
-        now = time.monotonic()
-        if now - self.last_update < PROGRESS_SECONDS:
-            return
-        self.last_update = now
-        epochs = self.run.train_config.epochs
-        done = (report.epoch - 1 + report.step / report.steps) / epochs
-        self.view.progress(done, f"Epoch {report.epoch}/{epochs} · step {report.step}/"
-                                 f"{report.steps} · loss {report.loss:.4g}")
 
     def on_epoch_end(self, model: Autoencoder, report: EpochReport) -> None:
         # No streamlit call between these two lines, so a click cannot split the pair.
