@@ -304,10 +304,14 @@ def prepare_data(config: TrainConfig) -> tuple[Dataset, Dataset]:
 
 def train_model(model_config: ModelConfig, train_config: TrainConfig,
                 callbacks: Iterable[Callback] = (),
-                should_stop: Callable[[], bool] | None = None) -> TrainResult:
-    """Load the data, build a fresh seeded model and fit it."""
+                should_stop: Callable[[], bool] | None = None,
+                data: tuple[Dataset, Dataset] | None = None) -> TrainResult:
+    """Load the data, build a fresh seeded model and fit it.
+
+    `data` is `prepare_data(train_config)` when the caller already holds it (a UI caches it).
+    """
     check_overcomplete(model_config, train_config)
-    train_data, val_data = prepare_data(train_config)
+    train_data, val_data = data if data is not None else prepare_data(train_config)
     torch.manual_seed(train_config.seed)
     model = build_model(model_config)
     return fit(model, train_data, val_data, train_config, callbacks, should_stop)

@@ -10,10 +10,9 @@ from ae_core.config import ModelConfig, TrainConfig
 from ae_core.models import REGISTRY, describe_family
 from ae_core.models.base import HIDDEN_SIZES
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
-from ae_core.train import prepare_data
 from ui.models import ActiveModel, model_by_label, model_labels
 from ui.projections import SOURCES, available_sources, load_source, source_images
-from ui.training import PROGRESS_SECONDS
+from ui.training import PROGRESS_SECONDS, split_data
 
 PCA_COMPONENTS = (1, 2, 4, 8, 16, 32, 64, 128)
 SWEEP_SIZES = (1, 2, 4, 8, 16, 32, 64)
@@ -34,7 +33,7 @@ source = st.selectbox("Scored on", available_sources(("heldout", "mnist-test")),
 @st.cache_data(show_spinner="Fitting PCA…", max_entries=16)
 def _pca(source: str, components: tuple[int, ...]) -> list[float]:
     """Test MSE of PCA at each size, fitted on the training digits the models saw."""
-    train, _ = prepare_data(TrainConfig())
+    train, _ = split_data(TrainConfig())
     return pca_curve(train.float_images(), source_images(source), components).tolist()
 
 

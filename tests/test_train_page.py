@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -10,10 +12,10 @@ from ae_core.checkpoint import load_checkpoint
 from ae_core.config import PRESETS, ModelConfig, TrainConfig
 from ae_core.models import REGISTRY
 from ae_core.models.mlp import MLPAutoencoder
-from ae_core.train import EpochReport
+from ae_core.train import EpochReport, prepare_data, train_model
 from tests.pages import SHIPPED, open_page, sidebar_page
 from ui import state
-from ui.training import TrainingRun, checkpoint_path, view_digits
+from ui.training import TrainingRun, checkpoint_path, split_data, view_digits
 
 
 def test_the_family_list_and_its_options(monkeypatch, tmp_path):
@@ -182,3 +184,25 @@ def test_checkpoint_names_are_plain_file_names(tmp_path):
     for bad in ("../up", "a/b", ".hidden", "", "x" * 65, "a..b", "/abs"):
         with pytest.raises(ValueError):
             checkpoint_path(tmp_path, bad)
+
+
+def test_the_page_trains_what_train_model_trains(monkeypatch, tmp_path):
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
+    small_run(at)
+    run = at.session_state[state.TRAIN_RUN]
+    library = train_model(run.model_config, run.train_config)
+    for name, value in library.model.state_dict().items():
+        torch.testing.assert_close(run.checkpoint.model.state_dict()[name], value)
+    assert [report.val for report in run.history] == [report.val for report in library.history]
+
+
+def test_the_split_is_loaded_once_per_data_setting():
+    config = TrainConfig(epochs=3)
+    train, val = split_data(config)
+    expected_train, expected_val = prepare_data(config)
+    assert torch.equal(train.images, expected_train.images)
+    assert torch.equal(val.labels, expected_val.labels)
+    assert split_data(replace(config, epochs=9, lr=1e-2))[0] is train  # no reload
+    assert split_data(replace(config, seed=1))[0] is not train
+    held_out = split_data(replace(config, exclude_classes=(3,)))[0]
+    assert 3 not in held_out.labels.tolist()

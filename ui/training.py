@@ -30,15 +30,22 @@ from ae_core.config import (
     check_overcomplete,
     resolve_preset,
 )
-from ae_core.data import DIGIT_CLASSES, EMBEDDED, Dataset, load_dataset, train_val_split
+from ae_core.data import DIGIT_CLASSES, Dataset
 from ae_core.latent import encode_dataset, model_device
-from ae_core.models import Autoencoder, build_model
+from ae_core.models import Autoencoder
 from ae_core.plotting import grid_png
 from ae_core.projection import PCAProjection
 from ae_core.registry import Setting, family_class
-from ae_core.train import EpochReport, ReportProgress, StepReport, TrainResult, fit
+from ae_core.train import (
+    EpochReport,
+    ReportProgress,
+    StepReport,
+    TrainResult,
+    prepare_data,
+    train_model,
+)
 from ui import state
-from ui.models import SESSION_PREFIX, add_session_model, embedded_digits, session_models
+from ui.models import SESSION_PREFIX, add_session_model, session_models
 
 CODE_SAMPLE = 1000  # validation digits whose codes the 2-D view shows each epoch
 STRIP_EPOCHS = 8  # reconstruction rows kept in the strip: the latest epochs
@@ -91,15 +98,17 @@ def build_configs(choice: str, values: dict[str, Any]) -> tuple[ModelConfig, Tra
 
 
 @st.cache_resource(show_spinner="Loading the training digits…", max_entries=4)
-def training_set(name: str) -> Dataset:
-    """A dataset's training split, loaded once for all sessions (read-only)."""
-    return embedded_digits() if name == EMBEDDED else load_dataset(name, "train")
+def _prepared(dataset: str, exclude_classes: tuple[int, ...], val_fraction: float,
+              seed: int) -> tuple[Dataset, Dataset]:
+    """ae_core.train.prepare_data, once for all sessions (read-only), keyed by what it reads."""
+    return prepare_data(TrainConfig(dataset=dataset, exclude_classes=exclude_classes,
+                                    val_fraction=val_fraction, seed=seed))
 
 
 def split_data(config: TrainConfig) -> tuple[Dataset, Dataset]:
-    """ae_core.train.prepare_data over the cached training set."""
-    dataset = training_set(config.dataset).without_classes(config.exclude_classes)
-    return train_val_split(dataset, config.val_fraction, config.seed)
+    """The (train, validation) split `config` trains on; another epoch count or learning rate
+    shares the cached one."""
+    return _prepared(config.dataset, config.exclude_classes, config.val_fraction, config.seed)
 
 
 def view_digits(data: Dataset) -> tuple[Dataset, Dataset]:
@@ -227,9 +236,8 @@ def start_run(name: str, choice: str, model_config: ModelConfig,
 
 def train(run: TrainingRun, train_data: Dataset, val_data: Dataset, view: TrainingView) -> None:
     """Fit a fresh model (never a cached, shared one) in this script run, drawing as it goes."""
-    torch.manual_seed(run.train_config.seed)
-    model = build_model(run.model_config)
-    result = fit(model, train_data, val_data, run.train_config, [LiveTraining(run, view)])
+    result = train_model(run.model_config, run.train_config, [LiveTraining(run, view)],
+                         data=(train_data, val_data))
     finish(run, result.stop_reason, result.diverged)
 
 
