@@ -14,7 +14,7 @@ from ae_core.latent import decode_codes, encode_dataset
 from ae_core.plotting import grid_png
 from ae_core.train import ReportProgress, StepReport, train_model
 from ui.models import ActiveModel, require_model
-from ui.projections import SOURCES, available_sources, load_source, source_images
+from ui.sources import SOURCES, available_sources, load_source, source_images
 from ui.training import PROGRESS_SECONDS, make_active
 
 ANOMALIES = {"class": "A digit class the model never saw", "fashion": "Fashion-MNIST clothes",

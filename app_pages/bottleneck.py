@@ -11,7 +11,7 @@ from ae_core.models import REGISTRY, describe_family
 from ae_core.models.base import HIDDEN_SIZES
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
 from ui.models import ActiveModel, model_by_label, model_labels
-from ui.projections import SOURCES, available_sources, load_source, source_images
+from ui.sources import SOURCES, available_sources, load_source, source_images
 from ui.training import PROGRESS_SECONDS, split_data
 
 PCA_COMPONENTS = (1, 2, 4, 8, 16, 32, 64, 128)

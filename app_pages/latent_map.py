@@ -21,16 +21,8 @@ from ae_core.projection import (
 from ui import state
 from ui.browser_decoder import live_view, problem
 from ui.models import require_model
-from ui.projections import (
-    SOURCES,
-    ProjectionRequest,
-    available_sources,
-    encoded,
-    load_source,
-    map_projection,
-    projection_jobs,
-    source_images,
-)
+from ui.projections import ProjectionRequest, map_projection, projection_jobs
+from ui.sources import SOURCES, available_sources, encoded, load_source, source_images
 
 METHOD_LABELS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE (slow)"}
 COLOURINGS = {"label": "Class", "error": "Reconstruction error"}

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.pages import SHIPPED, open_page
-from ui import projections, state
+from ui import sources, state
 
 SHIPPED_AE = SHIPPED / "ae_32.safetensors"
 
@@ -60,7 +60,7 @@ def test_a_held_out_class_offers_a_quick_model_that_becomes_active(checkpoint_di
 
 @needs_shipped
 def test_fashion_images_are_anomalies_to_a_digit_model(checkpoint_dir, monkeypatch):
-    if not projections.source_available("fashion-test"):
+    if not sources.source_available("fashion-test"):
         pytest.skip("Fashion-MNIST is not in /usr/share/datasets/fashion-mnist")
     at = open_page("app_pages/anomaly.py", checkpoint_dir, monkeypatch, "ae_32")
     at.radio(key="anomaly_kind").set_value("fashion").run()

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.pages import all_urls, numbers, open_page
-from ui import projections, state
+from ui import sources, state
 
 
 def map_spec(at: AppTest) -> dict:
@@ -103,7 +103,7 @@ def test_clear_selection_empties_the_panel(checkpoint_dir, monkeypatch, submitte
 
 
 def test_the_mnist_test_set_can_be_mapped(checkpoint_dir, monkeypatch, submitted):
-    if not projections.source_available("mnist-test"):
+    if not sources.source_available("mnist-test"):
         pytest.skip("the MNIST test set is not on this machine (../shared/data/mnist)")
     at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
     at.selectbox(key="latent_map_source").set_value("mnist-test")
