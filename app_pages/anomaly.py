@@ -7,11 +7,10 @@ import streamlit as st
 import torch
 
 from ae_core.anomaly import detect, noise_images, reconstruction_scores, roc, threshold, top_scoring
-from ae_core.charts import error_histogram, roc_figure
 from ae_core.checkpoint import Checkpoint
 from ae_core.config import ModelConfig, TrainConfig
+from ae_core.figures import error_histogram, grid_png, roc_figure
 from ae_core.latent import decode_codes, encode_dataset
-from ae_core.plotting import grid_png
 from ae_core.train import ReportProgress, StepReport, train_model
 from ui.models import ActiveModel, require_model
 from ui.sources import SOURCES, available_sources, load_source, source_images

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ae_core.charts import bottleneck_figure
 from ae_core.config import ModelConfig, TrainConfig
+from ae_core.figures import bottleneck_figure
 from ae_core.models import REGISTRY, describe_family
 from ae_core.models.base import HIDDEN_SIZES
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse

@@ -8,9 +8,8 @@ import time
 import streamlit as st
 import torch
 
-from ae_core.charts import add_prior_layer, latent_map, latent_map_png
+from ae_core.figures import add_prior_layer, grid_png, latent_map, latent_map_png
 from ae_core.latent import decode_codes, nearest_neighbours
-from ae_core.plotting import grid_png
 from ae_core.projection import (
     DEFAULT_MIN_DIST,
     DEFAULT_NEIGHBOURS,

@@ -20,7 +20,6 @@ import numpy as np
 import streamlit as st
 import torch
 
-from ae_core.charts import code_scatter, loss_curves
 from ae_core.checkpoint import Checkpoint, checkpoint_to_bytes, save_checkpoint
 from ae_core.config import (
     COMMON_SETTINGS,
@@ -31,9 +30,9 @@ from ae_core.config import (
     resolve_preset,
 )
 from ae_core.data import DIGIT_CLASSES, Dataset
+from ae_core.figures import code_scatter, grid_png, loss_curves
 from ae_core.latent import encode_dataset, model_device
 from ae_core.models import Autoencoder
-from ae_core.plotting import grid_png
 from ae_core.projection import PCAProjection
 from ae_core.registry import Setting, family_class
 from ae_core.train import (
