@@ -94,8 +94,11 @@ class ProgressPrinter(ReportProgress):
         if self.bar is None:
             self.bar = tqdm(total=100, leave=False, file=sys.stderr,
                             bar_format="{percentage:3.0f}%|{bar}| {desc} [{elapsed}<{remaining}]")
+        # Drawn now, not when tqdm's own timer says: ReportProgress throttles already, and an
+        # epoch's last step must show before its line of losses is written above the bar.
         self.bar.set_description_str(message, refresh=False)
-        self.bar.update(100 * fraction - self.bar.n)
+        self.bar.n = 100 * fraction
+        self.bar.refresh()
 
     def on_epoch_end(self, model, report: EpochReport) -> None:
         train = " ".join(f"{k}={v:.4g}" for k, v in report.train.items())
