@@ -26,7 +26,7 @@ from ae_core.data import (
 )
 from ae_core.registry import Setting, all_settings, families
 from ae_core.saving import check_target, keep
-from ae_core.train import Callback, EpochReport, StepReport, prepare_data, train_model
+from ae_core.train import EpochReport, ReportProgress, prepare_data, train_model
 
 # OSError covers a missing folder, a full disk or a read-only --out as well as
 # FileNotFoundError and PermissionError.
@@ -82,30 +82,40 @@ def _chosen_values(args: argparse.Namespace, names: list[str]) -> dict:
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
-class ProgressPrinter(Callback):
-    """A tqdm bar per epoch and one line of losses after it, on stderr."""
+class ProgressPrinter(ReportProgress):
+    """One tqdm bar for the whole run, in percent, and one line of losses per epoch, on stderr."""
 
     def __init__(self) -> None:
+        super().__init__(self._draw, min_seconds=0.1)  # a terminal needs no more
         self.bar = None
 
-    def on_step_end(self, report: StepReport) -> None:
+    def _draw(self, fraction: float, message: str) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=report.steps, desc=f"epoch {report.epoch}", leave=False,
-                            file=sys.stderr)
-        self.bar.update(1)
-        self.bar.set_postfix(loss=f"{report.loss:.2f}")
+            self.bar = tqdm(total=100, leave=False, file=sys.stderr,
+                            bar_format="{percentage:3.0f}%|{bar}| {desc} [{elapsed}<{remaining}]")
+        # Drawn now, not when tqdm's own timer says: ReportProgress throttles already, and an
+        # epoch's last step must show before its line of losses is written above the bar.
+        self.bar.set_description_str(message, refresh=False)
+        self.bar.n = 100 * fraction
+        self.bar.refresh()
 
     def on_epoch_end(self, model, report: EpochReport) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
         train = " ".join(f"{k}={v:.4g}" for k, v in report.train.items())
         val = " ".join(f"{k}={v:.4g}" for k, v in report.val.items())
         extras = " ".join(f"{k}={v:.4g}" for k, v in report.extras.items())
-        print(f"epoch {report.epoch}/{report.epochs} ({report.seconds:.1f}s) train: {train} | "
-              f"val: {val} {extras}".rstrip(), file=sys.stderr)
+        line = (f"epoch {report.epoch}/{report.epochs} ({report.seconds:.1f}s) train: {train} | "
+                f"val: {val} {extras}").rstrip()
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)  # above the bar, which stays at the bottom
+        else:
+            print(line, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -123,7 +133,11 @@ def command_train(args: argparse.Namespace) -> int:
     replace = out.exists()  # only what was there when the run began, and --overwrite said so
     if args.download:  # fetch the raw files into data/ once; training then reads them there
         load_dataset(train_config.dataset, "train", download=True)
-    result = train_model(model_config, train_config, [ProgressPrinter()])
+    printer = ProgressPrinter()
+    try:
+        result = train_model(model_config, train_config, [printer])
+    finally:
+        printer.close()
     if result.stop_reason:
         print(f"training stopped: {result.stop_reason}", file=sys.stderr)
     if not result.history:

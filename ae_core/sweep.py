@@ -7,6 +7,7 @@ it, a page drives `st.progress` with it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,9 +20,7 @@ from ae_core.latent import encode_dataset, model_device
 from ae_core.metrics import fit_pca, psnr, ssim
 from ae_core.models import Autoencoder
 from ae_core.noise import corrupt
-from ae_core.train import Callback, StepReport, train_model
-
-Progress = Callable[[float, str], None]
+from ae_core.train import Progress, ReportProgress, StepReport, train_model
 
 
 @dataclass
@@ -118,27 +117,18 @@ class BottleneckPoint:
     model: Autoencoder
 
 
-class _SweepProgress(Callback):
-    """Turns the training loop's steps into a fraction of the whole sweep."""
-
-    def __init__(self, progress: Progress, index: int, total: int, latent_dim: int) -> None:
-        self.progress, self.index, self.total, self.latent_dim = progress, index, total, latent_dim
-
-    def on_step_end(self, report: StepReport) -> None:
-        done = (report.epoch - 1 + report.step / report.steps) / self._epochs
-        self.progress((self.index + done) / self.total,
-                      f"latent size {self.latent_dim}: epoch {report.epoch}/{self._epochs}")
-
-    def on_train_start(self, model: Autoencoder, config: TrainConfig) -> None:
-        self._epochs = config.epochs
+def _sweep_message(latent_dim: int, report: StepReport) -> str:
+    return f"latent size {latent_dim}: epoch {report.epoch}/{report.epochs}"
 
 
 def bottleneck_sweep(latent_dims: Sequence[int], model_config: ModelConfig,
                      train_config: TrainConfig, test_images: torch.Tensor,
                      test_labels: torch.Tensor, progress: Progress | None = None,
-                     should_stop: Callable[[], bool] | None = None) -> list[BottleneckPoint]:
+                     should_stop: Callable[[], bool] | None = None,
+                     progress_seconds: float = 0.0) -> list[BottleneckPoint]:
     """Train one fresh model per latent size (the rest of `model_config` fixed) and score each
-    on the test digits; stops between models when `should_stop()` says so."""
+    on the test digits; stops between models when `should_stop()` says so. `progress` hears
+    the fraction of the whole sweep at most every `progress_seconds` (see ReportProgress)."""
     dims = sorted({int(dim) for dim in latent_dims})
     if not dims:
         raise ValueError("latent_dims is empty: pick at least one latent size")
@@ -147,7 +137,11 @@ def bottleneck_sweep(latent_dims: Sequence[int], model_config: ModelConfig,
         if should_stop is not None and should_stop():
             break
         started = time.perf_counter()
-        callbacks = [_SweepProgress(progress, index, len(dims), dim)] if progress else []
+        callbacks = []
+        if progress is not None:  # model `index` of the sweep fills its share of the bar
+            span = (index / len(dims), (index + 1) / len(dims))
+            callbacks.append(ReportProgress(progress, functools.partial(_sweep_message, dim),
+                                            progress_seconds, span))
         result = train_model(dataclasses.replace(model_config, latent_dim=dim), train_config,
                              callbacks, should_stop)
         mse = reconstruction_mse(result.model, test_images, test_labels)

@@ -36,8 +36,14 @@ class EpochReport:
 class StepReport:
     epoch: int  # 1-based
     step: int  # 1-based, within the epoch
-    steps: int
+    steps: int  # per epoch
     loss: float
+    epochs: int  # in the whole run
+
+    @property
+    def fraction(self) -> float:
+        """How much of the whole run is done after this step, in (0, 1]."""
+        return (self.epoch - 1 + self.step / self.steps) / self.epochs
 
 
 class Callback:
@@ -48,6 +54,37 @@ class Callback:
     def on_step_end(self, report: StepReport) -> None: ...
 
     def on_epoch_end(self, model: Autoencoder, report: EpochReport) -> None: ...
+
+
+Progress = Callable[[float, str], None]  # (fraction of the whole job done in [0, 1], message)
+
+
+def step_message(report: StepReport) -> str:
+    return (f"epoch {report.epoch}/{report.epochs} · step {report.step}/{report.steps} · "
+            f"loss {report.loss:.4g}")
+
+
+class ReportProgress(Callback):
+    """The loop's steps as `progress(fraction done, message)`, the one progress callback.
+
+    `span` maps the run onto part of a larger job (model 2 of 4 in a sweep: (0.25, 0.5)).
+    With `min_seconds`, a step reports only if that long has passed since the last report,
+    because each report may be a message to a browser; an epoch's last step always reports.
+    """
+
+    def __init__(self, progress: Progress, describe: Callable[[StepReport], str] = step_message,
+                 min_seconds: float = 0.0, span: tuple[float, float] = (0.0, 1.0)) -> None:
+        self.progress, self.describe, self.min_seconds, self.span = (progress, describe,
+                                                                      min_seconds, span)
+        self._last_report = -math.inf
+
+    def on_step_end(self, report: StepReport) -> None:
+        now = time.monotonic()
+        if report.step < report.steps and now - self._last_report < self.min_seconds:
+            return
+        self._last_report = now
+        low, high = self.span
+        self.progress(low + (high - low) * report.fraction, self.describe(report))
 
 
 @dataclass
@@ -102,6 +139,103 @@ def evaluate_terms(model: Autoencoder, images: torch.Tensor, labels: torch.Tenso
     return {name: total / max(1, len(images)) for name, total in totals.items()}
 
 
+@dataclass
+class _Optimisers:
+    """The model's optimiser, the adversary's (adversarial families only) and the schedule."""
+
+    main_params: list[torch.nn.Parameter]
+    main: torch.optim.Optimizer
+    adversary: torch.optim.Optimizer | None
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+
+    @classmethod
+    def for_model(cls, model: Autoencoder, config: TrainConfig) -> _Optimisers:
+        adversary_params = {id(p) for p in model.adversary_parameters()}
+        main_params = [p for p in model.parameters() if id(p) not in adversary_params]
+        main = torch.optim.Adam(main_params, lr=config.lr, weight_decay=config.weight_decay)
+        adversary = (torch.optim.Adam(model.adversary_parameters(), lr=config.lr)
+                     if adversary_params else None)
+        return cls(main_params, main, adversary, _scheduler(main, config))
+
+
+@dataclass
+class _EpochRun:
+    """What one pass over the training digits left: term means, and why it ended early."""
+
+    train: dict[str, float]
+    kl_weight: float  # at the last step: validation uses the same weight
+    stop_reason: str | None = None
+    diverged: bool = False
+
+
+def _train_epoch(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor, epoch: int,
+                 config: TrainConfig, optimisers: _Optimisers, generator: torch.Generator,
+                 callbacks: list[Callback], should_stop: Callable[[], bool] | None
+                 ) -> _EpochRun:
+    """One shuffled pass over (N, 1, 28, 28) `images`; stops at a non-finite loss (weights not
+    yet restored: the caller does that) or when `should_stop()` says so after a step."""
+    device = images.device
+    steps = math.ceil(len(images) / config.batch_size)
+    order = torch.randperm(len(images), generator=generator).to(device)
+    totals: dict[str, float] = {}
+    kl_weight, stop_reason = 1.0, None
+    for step in range(1, steps + 1):
+        batch = order[(step - 1) * config.batch_size: step * config.batch_size]
+        x, y = random_shift(images[batch], config.augment_shift, generator), labels[batch]
+        model_input = corrupt(x, config.noise_kind, config.noise_level, generator)
+        kl_weight = kl_schedule(epoch - 1 + (step - 1) / steps, config.kl_warmup_epochs)
+        out = model(model_input, y)
+        terms = model.loss(x, out, kl_weight=kl_weight)
+        loss = terms["loss"]
+        if not torch.isfinite(loss):
+            return _EpochRun({}, kl_weight, f"loss became {loss.item()} at epoch {epoch}, "
+                                            f"step {step}", diverged=True)
+        optimisers.main.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(optimisers.main_params, config.grad_clip)
+        optimisers.main.step()
+        if optimisers.adversary is not None:
+            adversary_loss = model.adversary_loss(x, model(model_input, y))
+            optimisers.adversary.zero_grad(set_to_none=True)
+            adversary_loss.backward()
+            optimisers.adversary.step()
+            terms["adversary_loss"] = adversary_loss
+        for name, value in terms.items():
+            totals[name] = totals.get(name, 0.0) + float(value.detach()) * len(batch)
+        report = StepReport(epoch, step, steps, float(loss.detach()), config.epochs)
+        for callback in callbacks:
+            callback.on_step_end(report)
+        if should_stop is not None and should_stop():
+            stop_reason = f"stopped by the user at epoch {epoch}, step {step}"
+            break
+    seen = min(len(images), step * config.batch_size)
+    return _EpochRun({name: total / seen for name, total in totals.items()}, kl_weight,
+                     stop_reason)
+
+
+def _validate(model: Autoencoder, val_images: torch.Tensor | None,
+              val_labels: torch.Tensor | None, kl_weight: float
+              ) -> tuple[dict[str, float], str | None]:
+    """The validation terms ({} without validation digits), and what became non-finite, if
+    anything: the weights, or the validation loss."""
+    val_terms = (evaluate_terms(model, val_images, val_labels, kl_weight=kl_weight)
+                 if val_images is not None else {})
+    if not all(torch.isfinite(p).all() for p in model.state_dict().values()
+               if p.is_floating_point()):
+        return val_terms, "weights"
+    if not all(math.isfinite(v) for v in val_terms.values()):
+        return val_terms, "validation loss"
+    return val_terms, None
+
+
+def _restore(model: Autoencoder, last_good: dict[str, torch.Tensor], epoch: int,
+             what_happened: str) -> str:
+    """Put back the weights of the last good epoch; the stop reason that says so."""
+    model.load_state_dict(last_good)
+    return f"{what_happened}; kept the weights of epoch {epoch - 1}"
+
+
 def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, config: TrainConfig,
         callbacks: Iterable[Callback] = (), should_stop: Callable[[], bool] | None = None
         ) -> TrainResult:
@@ -120,88 +254,42 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
     generator = torch.Generator().manual_seed(config.seed)  # shuffling and input corruption
     model.to(device).train()
     images, labels = train_data.float_images(device), train_data.labels.to(device)
+    val_images = val_labels = None
     if val_data is not None and len(val_data):
         val_images, val_labels = val_data.float_images(device), val_data.labels.to(device)
-    else:
-        val_images = None
-
-    adversary_params = {id(p) for p in model.adversary_parameters()}
-    main_params = [p for p in model.parameters() if id(p) not in adversary_params]
-    optimizer = torch.optim.Adam(main_params, lr=config.lr, weight_decay=config.weight_decay)
-    adversary_optimizer = (torch.optim.Adam(model.adversary_parameters(), lr=config.lr)
-                           if adversary_params else None)
-    scheduler = _scheduler(optimizer, config)
+    optimisers = _Optimisers.for_model(model, config)
 
     for callback in callbacks:
         callback.on_train_start(model, config)
-    steps = math.ceil(len(images) / config.batch_size)
     last_good = copy.deepcopy(model.state_dict())
     history: list[EpochReport] = []
     stop_reason, diverged = None, False
 
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
-        order = torch.randperm(len(images), generator=generator).to(device)
-        totals: dict[str, float] = {}
-        kl_weight = 1.0
-        for step in range(1, steps + 1):
-            batch = order[(step - 1) * config.batch_size: step * config.batch_size]
-            x, y = random_shift(images[batch], config.augment_shift, generator), labels[batch]
-            model_input = corrupt(x, config.noise_kind, config.noise_level, generator)
-            kl_weight = kl_schedule(epoch - 1 + (step - 1) / steps, config.kl_warmup_epochs)
-            out = model(model_input, y)
-            terms = model.loss(x, out, kl_weight=kl_weight)
-            loss = terms["loss"]
-            if not torch.isfinite(loss):
-                model.load_state_dict(last_good)
-                stop_reason = (f"loss became {loss.item()} at epoch {epoch}, step {step}; "
-                               f"kept the weights of epoch {epoch - 1}")
-                diverged = True
-                break
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(main_params, config.grad_clip)
-            optimizer.step()
-            if adversary_optimizer is not None:
-                adversary_loss = model.adversary_loss(x, model(model_input, y))
-                adversary_optimizer.zero_grad(set_to_none=True)
-                adversary_loss.backward()
-                adversary_optimizer.step()
-                terms["adversary_loss"] = adversary_loss
-            for name, value in terms.items():
-                totals[name] = totals.get(name, 0.0) + float(value.detach()) * len(batch)
-            report = StepReport(epoch, step, steps, float(loss.detach()))
-            for callback in callbacks:
-                callback.on_step_end(report)
-            if should_stop is not None and should_stop():
-                stop_reason = f"stopped by the user at epoch {epoch}, step {step}"
-                break
-        if diverged:
+        run = _train_epoch(model, images, labels, epoch, config, optimisers, generator,
+                           callbacks, should_stop)
+        if run.diverged:
+            stop_reason, diverged = _restore(model, last_good, epoch, run.stop_reason), True
             break
         extras = model.after_epoch(images)
-        seen = min(len(images), step * config.batch_size)
-        train_terms = {name: total / seen for name, total in totals.items()}
-        val_terms = (evaluate_terms(model, val_images, val_labels, kl_weight=kl_weight)
-                     if val_images is not None else {})
-        weights_finite = all(torch.isfinite(p).all() for p in model.state_dict().values()
-                             if p.is_floating_point())
-        if not weights_finite or not all(math.isfinite(v) for v in val_terms.values()):
-            model.load_state_dict(last_good)
-            stop_reason = (f"{'weights' if not weights_finite else 'validation loss'} became "
-                           f"non-finite in epoch {epoch}; kept the weights of epoch {epoch - 1}")
+        val_terms, non_finite = _validate(model, val_images, val_labels, run.kl_weight)
+        if non_finite is not None:
+            stop_reason = _restore(model, last_good, epoch,
+                                   f"{non_finite} became non-finite in epoch {epoch}")
             diverged = True
             break
-        report = EpochReport(epoch, config.epochs, train_terms, val_terms, kl_weight,
-                             optimizer.param_groups[0]["lr"], time.perf_counter() - started,
-                             extras)
+        report = EpochReport(epoch, config.epochs, run.train, val_terms, run.kl_weight,
+                             optimisers.main.param_groups[0]["lr"],
+                             time.perf_counter() - started, extras)
         history.append(report)
         last_good = copy.deepcopy(model.state_dict())
         for callback in callbacks:
             callback.on_epoch_end(model, report)
-        if scheduler is not None:
-            scheduler.step()
-        if stop_reason is not None:
+        if optimisers.scheduler is not None:
+            optimisers.scheduler.step()
+        if run.stop_reason is not None:
+            stop_reason = run.stop_reason
             break
 
     model.eval()
@@ -216,10 +304,14 @@ def prepare_data(config: TrainConfig) -> tuple[Dataset, Dataset]:
 
 def train_model(model_config: ModelConfig, train_config: TrainConfig,
                 callbacks: Iterable[Callback] = (),
-                should_stop: Callable[[], bool] | None = None) -> TrainResult:
-    """Load the data, build a fresh seeded model and fit it."""
+                should_stop: Callable[[], bool] | None = None,
+                data: tuple[Dataset, Dataset] | None = None) -> TrainResult:
+    """Load the data, build a fresh seeded model and fit it.
+
+    `data` is `prepare_data(train_config)` when the caller already holds it (a UI caches it).
+    """
     check_overcomplete(model_config, train_config)
-    train_data, val_data = prepare_data(train_config)
+    train_data, val_data = data if data is not None else prepare_data(train_config)
     torch.manual_seed(train_config.seed)
     model = build_model(model_config)
     return fit(model, train_data, val_data, train_config, callbacks, should_stop)

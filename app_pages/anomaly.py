@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import streamlit as st
 import torch
 
 from ae_core.anomaly import detect, noise_images, reconstruction_scores, roc, threshold, top_scoring
-from ae_core.charts import error_histogram, roc_figure
 from ae_core.checkpoint import Checkpoint
 from ae_core.config import ModelConfig, TrainConfig
+from ae_core.figures import error_histogram, grid_png, roc_figure
 from ae_core.latent import decode_codes, encode_dataset
-from ae_core.plotting import grid_png
-from ae_core.train import Callback, StepReport, train_model
+from ae_core.train import ReportProgress, StepReport, train_model
 from ui.models import ActiveModel, require_model
-from ui.projections import SOURCES, available_sources, load_source, source_images
-from ui.training import make_active
+from ui.sources import SOURCES, available_sources, load_source, source_images
+from ui.training import PROGRESS_SECONDS, make_active
 
 ANOMALIES = {"class": "A digit class the model never saw", "fashion": "Fashion-MNIST clothes",
              "noise": "Random noise"}
@@ -61,21 +58,8 @@ elif kind == "fashion" and not available_sources(("fashion-test",)):
     st.stop()
 
 
-class _ProgressBar(Callback):
-    """Draws training progress at most five times a second."""
-
-    def __init__(self, bar) -> None:
-        self.bar, self.last = bar, 0.0
-
-    def on_step_end(self, report: StepReport) -> None:
-        if time.monotonic() - self.last > 0.2 or report.step == report.steps:
-            self.last = time.monotonic()
-            done = (report.epoch - 1 + report.step / report.steps) / self.epochs
-            self.bar.progress(done, f"Epoch {report.epoch}/{self.epochs}, "
-                                    f"loss {report.loss:.1f}")
-
-    def on_train_start(self, model, config: TrainConfig) -> None:
-        self.epochs = config.epochs
+def _progress_text(report: StepReport) -> str:
+    return f"Epoch {report.epoch}/{report.epochs}, loss {report.loss:.1f}"
 
 
 def _train_without(digit: int) -> None:
@@ -94,7 +78,8 @@ def _train_without(digit: int) -> None:
     model_config = ModelConfig(family="ae", latent_dim=int(latent_dim))
     train_config = TrainConfig(epochs=int(epoch_count), exclude_classes=(digit,))
     bar = st.progress(0.0, "Starting…")
-    result = train_model(model_config, train_config, [_ProgressBar(bar)])
+    result = train_model(model_config, train_config,
+                         [ReportProgress(bar.progress, _progress_text, PROGRESS_SECONDS)])
     info = {"name": f"ae_{latent_dim}_no{digit}", "dataset": train_config.dataset,
             "epochs_completed": result.epochs_completed, "device": result.device,
             "trained_on": "anomaly page"}

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import streamlit as st
 
-from ae_core.charts import bottleneck_figure
 from ae_core.config import ModelConfig, TrainConfig
+from ae_core.figures import bottleneck_figure
 from ae_core.models import REGISTRY, describe_family
 from ae_core.models.base import HIDDEN_SIZES
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
-from ae_core.train import prepare_data
 from ui.models import ActiveModel, model_by_label, model_labels
-from ui.projections import SOURCES, available_sources, load_source, source_images
+from ui.sources import SOURCES, available_sources, load_source, source_images
+from ui.training import PROGRESS_SECONDS, split_data
 
 PCA_COMPONENTS = (1, 2, 4, 8, 16, 32, 64, 128)
 SWEEP_SIZES = (1, 2, 4, 8, 16, 32, 64)
@@ -35,7 +33,7 @@ source = st.selectbox("Scored on", available_sources(("heldout", "mnist-test")),
 @st.cache_data(show_spinner="Fitting PCA…", max_entries=16)
 def _pca(source: str, components: tuple[int, ...]) -> list[float]:
     """Test MSE of PCA at each size, fitted on the training digits the models saw."""
-    train, _ = prepare_data(TrainConfig())
+    train, _ = split_data(TrainConfig())
     return pca_curve(train.float_images(), source_images(source), components).tolist()
 
 
@@ -126,16 +124,10 @@ if run:
         st.stop()
     overrides = {"hidden_sizes": (), "recon_loss": "mse"} if linear else {}
     bar = st.progress(0.0, "Starting…")
-    last = [0.0]
-
-    def _progress(fraction: float, message: str) -> None:
-        if time.monotonic() - last[0] > 0.2 or fraction >= 1.0:
-            last[0] = time.monotonic()
-            bar.progress(min(1.0, fraction), message)
-
     points = bottleneck_sweep(sizes, ModelConfig(family=family, **overrides),
                               TrainConfig(epochs=int(epochs)), source_images(source),
-                              load_source(source).labels, _progress)
+                              load_source(source).labels, bar.progress,
+                              progress_seconds=PROGRESS_SECONDS)
     name = f"sweep: {family}{' linear' if linear else ''}, {epochs} epochs"
     sweeps = [sweep for sweep in st.session_state.get(SWEEPS_KEY, []) if sweep["name"] != name]
     sweeps.append({"name": name, "dims": [point.latent_dim for point in points],

@@ -7,13 +7,12 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from ae_core.charts import psnr_curves
+from ae_core.figures import grid_png, psnr_curves
 from ae_core.metrics import psnr, ssim
 from ae_core.noise import corrupt
-from ae_core.plotting import grid_png
 from ae_core.sweep import corrupted_copies, denoise, input_psnr, noise_levels, psnr_against_noise
 from ui.models import model_by_label, model_labels, require_model
-from ui.projections import SOURCES, available_sources, load_source
+from ui.sources import SOURCES, available_sources, load_source
 
 CORRUPTIONS = {"gaussian": "Gaussian noise", "salt_pepper": "Salt and pepper",
                "mask": "Masked block"}

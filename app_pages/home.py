@@ -3,7 +3,7 @@
 import streamlit as st
 import torch
 
-from ae_core.plotting import grid_png
+from ae_core.figures import grid_png
 from ui.models import embedded_digits, embedded_images, require_model
 
 st.title("Latent Lab")

@@ -3,8 +3,8 @@
 import streamlit as st
 import torch
 
+from ae_core.figures import grid_png, image_png, strip_gif
 from ae_core.latent import INTERPOLATIONS, decode_codes, interpolate, interpolate_pixels
-from ae_core.plotting import grid_png, image_png, strip_gif
 from ui import state
 from ui.browser_decoder import live_view, retry_button, send_decoder
 from ui.models import embedded_digits, embedded_images, encoded_digits, require_model

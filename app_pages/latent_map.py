@@ -8,9 +8,8 @@ import time
 import streamlit as st
 import torch
 
-from ae_core.charts import add_prior_layer, latent_map, latent_map_png
+from ae_core.figures import add_prior_layer, grid_png, latent_map, latent_map_png
 from ae_core.latent import decode_codes, nearest_neighbours
-from ae_core.plotting import grid_png
 from ae_core.projection import (
     DEFAULT_MIN_DIST,
     DEFAULT_NEIGHBOURS,
@@ -21,16 +20,8 @@ from ae_core.projection import (
 from ui import state
 from ui.browser_decoder import live_view, send_decoder
 from ui.models import require_model
-from ui.projections import (
-    SOURCES,
-    ProjectionRequest,
-    available_sources,
-    encoded,
-    load_source,
-    map_projection,
-    projection_jobs,
-    source_images,
-)
+from ui.projections import ProjectionRequest, map_projection, projection_jobs
+from ui.sources import SOURCES, available_sources, encoded, load_source, source_images
 
 METHOD_LABELS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE (slow)"}
 COLOURINGS = {"label": "Class", "error": "Reconstruction error"}
@@ -52,7 +43,7 @@ model = require_model()
 
 
 def _grid_width(columns: int, scale: int) -> int:
-    """Pixel width of an ae_core.plotting grid (28-pixel digits, 2-pixel gaps): shown 1:1."""
+    """Pixel width of an ae_core.figures grid (28-pixel digits, 2-pixel gaps): shown 1:1."""
     return (30 * columns - 2) * scale
 
 

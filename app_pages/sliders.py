@@ -3,9 +3,8 @@
 import streamlit as st
 import torch
 
-from ae_core.charts import manifold_figure
+from ae_core.figures import grid_png, image_png, manifold_figure
 from ae_core.latent import decode_codes, sample_codes, traverse
-from ae_core.plotting import grid_png, image_png
 from ui import state
 from ui.browser_decoder import live_view, problem, retry_button, send_decoder
 from ui.models import embedded_digits, embedded_images, encoded_digits, require_model

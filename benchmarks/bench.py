@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 from ae_core.checkpoint import load_checkpoint  # noqa: E402
 from ae_core.config import ModelConfig, TrainConfig  # noqa: E402
 from ae_core.data import load_embedded, train_val_split  # noqa: E402
+from ae_core.figures import image_png  # noqa: E402
 from ae_core.latent import decode_codes, encode_dataset  # noqa: E402
 from ae_core.models import build_model  # noqa: E402
-from ae_core.plotting import image_png  # noqa: E402
 from ae_core.train import fit  # noqa: E402
 from tests.browser.server import (  # noqa: E402
     CHROMIUM,

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
 
-from ae_core.config import ModelConfig
+from ae_core.checkpoint import save_checkpoint
+from ae_core.config import ModelConfig, TrainConfig
 from ae_core.data import Dataset, load_embedded
+from ae_core.models import build_model
+from ae_core.projection import precomputed_key
 from ae_core.registry import family_class
+from ae_core.train import fit
+from ui.projections import ProjectionJobs
 
 # Tests that run app.py (AppTest, or the browser tests' server, which inherits this) must not
 # spend ~30 s of CPU compiling UMAP in the background; the tests of the warm-up turn it on.
@@ -62,3 +69,69 @@ def batch(digits: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
     """(16, 1, 28, 28) floats in [0, 1] and their labels."""
     torch.manual_seed(0)
     return digits.float_images()[::12][:16], digits.labels[::12][:16]
+
+
+# Checkpoints and recorders the page tests share ----------------------------------------------
+
+
+def _train(folder: Path, name: str, model_config: ModelConfig, train_data: Dataset,
+           extras_for=None, batch_size: int = 64, **train_values) -> None:
+    """One epoch of `model_config` on `train_data`, saved as `folder/name.safetensors`."""
+    torch.manual_seed(0)
+    model = build_model(model_config)
+    config = TrainConfig(epochs=1, batch_size=batch_size, **train_values)
+    result = fit(model, train_data, None, config)
+    extras = extras_for(result.model) if extras_for else None
+    save_checkpoint(folder / f"{name}.safetensors", result.model, config,
+                    result.final_metrics(), {"dataset": "mnist-embedded"}, extras)
+
+
+UMAP_KEY = precomputed_key("umap", "embedded")
+
+
+def _stored_map(model) -> dict[str, torch.Tensor]:
+    """A stand-in 'UMAP' stored with the checkpoint: recognisable coordinates, one per digit."""
+    count = len(load_embedded())
+    angle = torch.linspace(0, 6.28, count)
+    return {UMAP_KEY: torch.stack([100 + torch.cos(angle), torch.sin(angle)], dim=1)}
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory, digits) -> Path:
+    """A folder of small real checkpoints: a 2-D VAE and a conditional VAE, one epoch each."""
+    folder = tmp_path_factory.mktemp("tiny_checkpoints")
+    for name, family, latent_dim in (("vae_2", "vae", 2), ("cvae_3", "cvae", 3)):
+        _train(folder, name, ModelConfig(family=family, latent_dim=latent_dim,
+                                         hidden_sizes=(64,)), digits, batch_size=50)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def checkpoint_dir(tmp_path_factory, embedded: Dataset) -> Path:
+    """Small real checkpoints, one epoch on 1,000 digits each, and the shipped ae_32 if any."""
+    folder = tmp_path_factory.mktemp("checkpoints")
+    train = embedded.subset(torch.arange(0, 5000, 5))
+    small = {"hidden_sizes": (64,)}
+    _train(folder, "tiny_plain", ModelConfig(latent_dim=6, **small), train)
+    _train(folder, "tiny_map", ModelConfig(latent_dim=6, **small), train, _stored_map)
+    _train(folder, "tiny_2d", ModelConfig(latent_dim=2, **small), train)
+    _train(folder, "tiny_dae", ModelConfig(latent_dim=8, **small), train,
+           noise_kind="gaussian", noise_level=0.5)
+    _train(folder, "tiny_cvae", ModelConfig(family="cvae", latent_dim=4, **small), train)
+    shipped_ae = Path(__file__).resolve().parents[1] / "checkpoints" / "ae_32.safetensors"
+    if shipped_ae.is_file():
+        shutil.copy(shipped_ae, folder / "ae_32.safetensors")
+    return folder
+
+
+@pytest.fixture
+def submitted(monkeypatch) -> list:
+    """Background projections the pages ask for, recorded instead of run."""
+    calls = []
+
+    def record(self, request, codes):
+        calls.append((request, tuple(codes.shape)))
+        return None
+
+    monkeypatch.setattr(ProjectionJobs, "submit", record)
+    return calls

@@ -11,10 +11,11 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from ae_core import anomaly, charts, projection
+from ae_core import anomaly, projection
 from ae_core.checkpoint import load_checkpoint, save_checkpoint
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.data import Dataset
+from ae_core.figures import charts
 from ae_core.latent import encode_dataset
 from ae_core.metrics import psnr, roc_auc, roc_curve, ssim
 from ae_core.models import build_model

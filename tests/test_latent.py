@@ -12,6 +12,7 @@ from PIL import Image, ImageSequence
 
 from ae_core.config import ModelConfig
 from ae_core.data import Dataset
+from ae_core.figures import grid_array, grid_png, image_png, strip_gif, to_uint8
 from ae_core.latent import (
     code_ranges,
     decode_codes,
@@ -25,7 +26,6 @@ from ae_core.latent import (
 )
 from ae_core.models import Autoencoder, build_model
 from ae_core.noise import corrupt
-from ae_core.plotting import grid_array, grid_png, image_png, strip_gif, to_uint8
 
 NOISE = ("gaussian", "salt_pepper", "mask")
 
@@ -295,7 +295,7 @@ def test_decode_codes(digits: Dataset):
     assert as_three.shape == (6, 1, 28, 28) and not torch.equal(as_three, as_seven)
 
 
-# plotting.py
+# figures/images.py
 
 
 def decode_png(data: bytes) -> Image.Image:

@@ -18,6 +18,7 @@ from ae_core.models import REGISTRY, Autoencoder, build_model
 from ae_core.train import (
     Callback,
     EpochReport,
+    ReportProgress,
     StepReport,
     evaluate_terms,
     fit,
@@ -232,6 +233,43 @@ def test_callbacks_are_called(parts):
         (epoch, step, steps) for epoch in (1, 2) for step in range(1, steps + 1)]
     assert all(math.isfinite(s.loss) for s in recorder.steps)
     assert recorder.epochs == result.history
+
+
+def test_each_step_knows_the_fraction_of_the_run_done(parts):
+    train, val = parts
+    recorder = Recorder()
+    fit(small_model("ae"), train, val, config(epochs=2, batch_size=64), [recorder])
+    steps = math.ceil(300 / 64)
+    assert all(report.epochs == 2 for report in recorder.steps)
+    assert [report.fraction for report in recorder.steps] == pytest.approx(
+        [index / (2 * steps) for index in range(1, 2 * steps + 1)])
+
+
+def test_report_progress_maps_the_run_onto_its_span(parts):
+    train, val = parts
+    calls: list[tuple[float, str]] = []
+    progress = ReportProgress(lambda fraction, message: calls.append((fraction, message)),
+                              span=(0.5, 0.75))
+    fit(small_model("ae"), train, val, config(epochs=2, batch_size=64), [progress])
+    steps = math.ceil(300 / 64)
+    assert len(calls) == 2 * steps
+    fractions = [fraction for fraction, _ in calls]
+    assert fractions[0] == pytest.approx(0.5 + 0.25 / (2 * steps))
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(0.75)
+    assert calls[-1][1].startswith(f"epoch 2/2 · step {steps}/{steps} · loss ")
+
+
+def test_report_progress_throttles_all_but_each_epochs_last_step(parts, monkeypatch):
+    train, val = parts
+    clock = iter(range(1000))  # one second later at every step
+    monkeypatch.setattr(train_module.time, "monotonic", lambda: next(clock))
+    reported: list[float] = []
+    progress = ReportProgress(lambda fraction, message: reported.append(fraction),
+                              min_seconds=2.5)
+    fit(small_model("ae"), train, val, config(epochs=2, batch_size=64), [progress])
+    assert math.ceil(300 / 64) == 5  # steps per epoch, at t = 0, 1, ... 9 s
+    # t=0 (the first), t=3, t=4 (an epoch's last), t=7, t=9 (the run's last) report.
+    assert reported == pytest.approx([1 / 10, 4 / 10, 5 / 10, 8 / 10, 10 / 10])
 
 
 def test_should_stop_ends_early_and_keeps_progress(parts):

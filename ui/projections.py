@@ -1,8 +1,9 @@
-"""Streamlit side of the analysis pages: which data they can show, cached codes, models by
-label, and UMAP / t-SNE computed in a background thread so no page ever waits on them.
+"""UMAP / t-SNE computed in a background thread so no page ever waits on them, the UMAP
+warm-up at app start, and what the latent map shows meanwhile (PCA at once).
 
 The threads run ae_core code only (no streamlit calls); results live in one process-wide
 registry (st.cache_resource), keyed by checkpoint, data and parameters, shared by sessions.
+Which images and codes are projected comes from ui/sources.py.
 """
 
 from __future__ import annotations
@@ -14,23 +15,10 @@ import time
 from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 import torch
 
-from ae_core.data import (
-    DEFAULT_DATA_ROOT,
-    EMBEDDED,
-    FASHION_SYSTEM_DIR,
-    DataError,
-    Dataset,
-    available_splits,
-    evaluation_set,
-    load_dataset,
-    shared_test_set_available,
-)
-from ae_core.latent import EncodedSet, encode_dataset
 from ae_core.projection import (
     METHOD_NAMES,
     Projection,
@@ -39,78 +27,12 @@ from ae_core.projection import (
     project,
     warm_up_umap,
 )
-from ui.models import (
-    ActiveModel,
-    embedded_digits,
-    embedded_images,
-    encoded_digits,
-)
+from ui.models import ActiveModel
 
-SOURCES = {
-    "embedded": "Embedded MNIST digits (5,000)",
-    "heldout": "Held-out embedded digits (500, never trained on)",
-    "mnist-test": "MNIST test set (10,000)",
-    "fashion-test": "Fashion-MNIST test set (10,000)",
-}
-TEST_SETS = {"mnist-test": "mnist", "fashion-test": "fashion-mnist"}  # ae_core.data names
 # Set to "0" to skip compiling UMAP at app start (page tests, which never wait for it).
 WARM_UP_ENV = "LATENT_LAB_UMAP_WARMUP"
 MAX_PROJECTIONS = 48  # finished projections kept (5,000 x 2 floats each: 40 kB)
 
-
-# --- Data ----------------------------------------------------------------------------------
-
-def source_available(source: str) -> bool:
-    """Whether `source` can be loaded here, from cheap file checks only."""
-    if source in ("embedded", "heldout"):
-        return True
-    folders = [DEFAULT_DATA_ROOT / TEST_SETS[source], DEFAULT_DATA_ROOT]
-    if source == "mnist-test" and shared_test_set_available():
-        return True
-    if source == "fashion-test":
-        folders.insert(0, FASHION_SYSTEM_DIR)
-    return any(Path(folder).is_dir() and "test" in available_splits(folder)
-               for folder in folders)
-
-
-def available_sources(sources: tuple[str, ...]) -> list[str]:
-    return [source for source in sources if source_available(source)]
-
-
-@st.cache_resource(show_spinner="Loading the images…")
-def load_source(source: str) -> Dataset:
-    """A data source by its key in SOURCES, loaded once for all sessions."""
-    if source == "embedded":
-        return embedded_digits()
-    if source == "heldout":
-        return evaluation_set(EMBEDDED)
-    if source in TEST_SETS:
-        return load_dataset(TEST_SETS[source], "test")
-    raise DataError(f"unknown data source {source!r}: use one of {', '.join(SOURCES)}")
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def source_images(source: str) -> torch.Tensor:
-    """(N, 1, 28, 28) floats in [0, 1] of a source, converted once."""
-    return embedded_images() if source == "embedded" else load_source(source).float_images()
-
-
-@st.cache_resource(show_spinner="Encoding the images…", max_entries=16)
-def _encoded_source(model_key: str, source: str, _model: ActiveModel) -> EncodedSet:
-    dataset = load_source(source)
-    return encode_dataset(_model.checkpoint.model, source_images(source), dataset.labels)
-
-
-def encoded(model: ActiveModel, source: str) -> EncodedSet:
-    """Codes and errors of a source for a model (the embedded digits share ui.models' cache)."""
-    if source == "embedded":
-        return encoded_digits(model.key, model.checkpoint)
-    return _encoded_source(model.key, source, model)
-
-
-# --- Models by label (the picker's labels; could move to ui.models) ------------------------
-
-# --- Projections in the background ---------------------------------------------------------
 
 @dataclass(frozen=True)
 class ProjectionRequest:

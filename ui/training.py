@@ -20,7 +20,6 @@ import numpy as np
 import streamlit as st
 import torch
 
-from ae_core.charts import code_scatter, loss_curves
 from ae_core.checkpoint import Checkpoint, checkpoint_to_bytes
 from ae_core.config import (
     COMMON_SETTINGS,
@@ -30,16 +29,23 @@ from ae_core.config import (
     check_overcomplete,
     resolve_preset,
 )
-from ae_core.data import DIGIT_CLASSES, EMBEDDED, Dataset, load_dataset, train_val_split
+from ae_core.data import DIGIT_CLASSES, Dataset
+from ae_core.figures import code_scatter, grid_png, loss_curves
 from ae_core.latent import encode_dataset, model_device
-from ae_core.models import Autoencoder, build_model, expected_shapes
-from ae_core.plotting import grid_png
+from ae_core.models import Autoencoder, expected_shapes
 from ae_core.projection import PCAProjection
 from ae_core.registry import Setting, family_class
 from ae_core.saving import Kept, keep
-from ae_core.train import Callback, EpochReport, StepReport, TrainResult, fit
+from ae_core.train import (
+    EpochReport,
+    ReportProgress,
+    StepReport,
+    TrainResult,
+    prepare_data,
+    train_model,
+)
 from ui import state
-from ui.models import SESSION_PREFIX, add_session_model, embedded_digits, session_models
+from ui.models import SESSION_PREFIX, add_session_model, session_models
 
 CODE_SAMPLE = 1000  # validation digits whose codes the 2-D view shows each epoch
 STRIP_EPOCHS = 8  # reconstruction rows kept in the strip: the latest epochs
@@ -93,15 +99,17 @@ def build_configs(choice: str, values: dict[str, Any]) -> tuple[ModelConfig, Tra
 
 
 @st.cache_resource(show_spinner="Loading the training digits…", max_entries=4)
-def training_set(name: str) -> Dataset:
-    """A dataset's training split, loaded once for all sessions (read-only)."""
-    return embedded_digits() if name == EMBEDDED else load_dataset(name, "train")
+def _prepared(dataset: str, exclude_classes: tuple[int, ...], val_fraction: float,
+              seed: int) -> tuple[Dataset, Dataset]:
+    """ae_core.train.prepare_data, once for all sessions (read-only), keyed by what it reads."""
+    return prepare_data(TrainConfig(dataset=dataset, exclude_classes=exclude_classes,
+                                    val_fraction=val_fraction, seed=seed))
 
 
 def split_data(config: TrainConfig) -> tuple[Dataset, Dataset]:
-    """ae_core.train.prepare_data over the cached training set."""
-    dataset = training_set(config.dataset).without_classes(config.exclude_classes)
-    return train_val_split(dataset, config.val_fraction, config.seed)
+    """The (train, validation) split `config` trains on; another epoch count or learning rate
+    shares the cached one."""
+    return _prepared(config.dataset, config.exclude_classes, config.val_fraction, config.seed)
 
 
 def view_digits(data: Dataset) -> tuple[Dataset, Dataset]:
@@ -158,6 +166,11 @@ class TrainingRun:
             self.view_error = f"the live view cannot draw this model's codes: {error}"
 
 
+def _step_text(report: StepReport) -> str:
+    return (f"Epoch {report.epoch}/{report.epochs} · step {report.step}/{report.steps} · "
+            f"loss {report.loss:.4g}")
+
+
 class TrainingView:
     """The page area a run draws into: progress bar, loss curves, 2-D codes, reconstructions."""
 
@@ -189,27 +202,17 @@ class TrainingView:
                                      f"epoch {first}" + (f" to {epoch}" if epoch > first else ""))
 
 
-class LiveTraining(Callback):
+class LiveTraining(ReportProgress):
     """Drives a TrainingView from ae_core.train.fit and keeps each epoch in the run record."""
 
     def __init__(self, run: TrainingRun, view: TrainingView) -> None:
+        super().__init__(view.progress, _step_text, PROGRESS_SECONDS)
         self.run, self.view = run, view
-        self.last_update = 0.0
         self.started = time.monotonic()
 
     def on_train_start(self, model: Autoencoder, config: TrainConfig) -> None:
         self.run.device = str(model_device(model))
         self.view.progress(0.0, f"Training on {self.run.device}…")
-
-    def on_step_end(self, report: StepReport) -> None:
-        now = time.monotonic()
-        if now - self.last_update < PROGRESS_SECONDS:
-            return
-        self.last_update = now
-        epochs = self.run.train_config.epochs
-        done = (report.epoch - 1 + report.step / report.steps) / epochs
-        self.view.progress(done, f"Epoch {report.epoch}/{epochs} · step {report.step}/"
-                                 f"{report.steps} · loss {report.loss:.4g}")
 
     def on_epoch_end(self, model: Autoencoder, report: EpochReport) -> None:
         # No streamlit call between these two lines, so a click cannot split the pair.
@@ -234,9 +237,8 @@ def start_run(name: str, choice: str, model_config: ModelConfig,
 
 def train(run: TrainingRun, train_data: Dataset, val_data: Dataset, view: TrainingView) -> None:
     """Fit a fresh model (never a cached, shared one) in this script run, drawing as it goes."""
-    torch.manual_seed(run.train_config.seed)
-    model = build_model(run.model_config)
-    result = fit(model, train_data, val_data, run.train_config, [LiveTraining(run, view)])
+    result = train_model(run.model_config, run.train_config, [LiveTraining(run, view)],
+                         data=(train_data, val_data))
     finish(run, result.stop_reason, result.diverged)
 
 

@@ -12,8 +12,8 @@ import torch
 
 from ae_core.checkpoint import Checkpoint
 from ae_core.data import Dataset
+from ae_core.figures import grid_png
 from ae_core.latent import code_ranges, decode_codes, dimension_importance, manifold_grid
-from ae_core.plotting import grid_png
 from ui.models import embedded_digits, embedded_images, encoded_digits
 
 PICK_MODES = ("By class", "By index", "Random")

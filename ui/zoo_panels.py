@@ -6,11 +6,16 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from ae_core.charts import code_grid_figure, codebook_usage_figure, kl_per_dimension_figure
 from ae_core.checkpoint import Checkpoint
+from ae_core.figures import (
+    code_grid_figure,
+    codebook_usage_figure,
+    grid_png,
+    image_png,
+    kl_per_dimension_figure,
+)
 from ae_core.latent import decode_codes
 from ae_core.models.vae import UNUSED_KL_THRESHOLD, per_dimension_kl, unused_dimensions
-from ae_core.plotting import grid_png, image_png
 from ui.models import ActiveModel, embedded_digits, embedded_images
 from ui.widgets import guarded
 

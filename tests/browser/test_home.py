@@ -19,6 +19,8 @@ def test_a_direct_link_to_a_page_keeps_the_sidebar(page, app_url):
     # as a lone script, without app.py's sidebar and model picker.
     page.goto(app_url + "/sliders")
     page.get_by_role("heading", name="Bottleneck sliders").wait_for()
+    # The sidebar and the page arrive in one run but not in one frame: wait for what stays.
+    page.get_by_text("Load a checkpoint").wait_for(timeout=60_000)
     wait_for_app(page, 60_000)
     assert page.get_by_text("Load a checkpoint").count() == 1
     card = page.locator("[data-testid='stSidebar']").inner_text()

@@ -1,4 +1,6 @@
-"""Pictures without streamlit: image tensors to crisp PNGs, grids, strips and GIFs."""
+"""Images: the digits as pixels, image tensors to crisp PNGs, grids, strips and GIFs.
+
+Part of ae_core.figures; plots of numbers are in ae_core/figures/charts.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Plotly figures for the pages: built from plain numbers and tensors, no streamlit here."""
+"""Charts: numbers plotted on axes, as Plotly figures (and the latent map as a static PNG).
+
+Part of ae_core.figures; the digits as pixels are in ae_core/figures/images.py."""
 
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ def code_scatter(points: np.ndarray | torch.Tensor, labels: np.ndarray | torch.T
 def manifold_figure(grid_png: bytes, size: int, low: Sequence[float], high: Sequence[float],
                     point: Sequence[float] | None = None, padding: int = 2,
                     height: int = 520) -> go.Figure:
-    """A decoded manifold grid (ae_core.latent.manifold_grid + plotting.grid_png) on axes in
+    """A decoded manifold grid (ae_core.latent.manifold_grid + images.grid_png) on axes in
     code units, with `point` marked; the image is drawn once, only the marker moves.
 
     `size` and `padding` must be those the PNG was made with (any upscaling is fine): each
@@ -107,7 +109,7 @@ def manifold_figure(grid_png: bytes, size: int, low: Sequence[float], high: Sequ
     return figure
 
 
-# --- Part 2: the latent map, denoising, anomaly and bottleneck pages ---------------------
+# --- The latent map, denoising, anomaly and bottleneck pages ------------------------------
 
 # Colour-blind-safe continuous scale (Nuñez et al. 2018) for values such as errors.
 CONTINUOUS_SCALE = "Cividis"

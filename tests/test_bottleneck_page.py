@@ -1,0 +1,44 @@
+"""The Bottleneck effect page under AppTest, on small real checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+from tests.pages import numbers, open_page
+
+
+def test_bottleneck_plots_every_model_beside_pca(checkpoint_dir, monkeypatch):
+    at = open_page("app_pages/bottleneck.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [trace["name"] for trace in spec["data"]]
+    assert names[0] == "PCA (same size)"
+    assert {"ae", "ae denoising", "cvae (also given the label)"} <= set(names)
+    pca = spec["data"][0]["y"]
+    assert all(a > b for a, b in zip(pca, pca[1:], strict=False))  # more components, less error
+    table = at.dataframe[0].value
+    assert set(table["latent size"]) >= {2, 6, 8} and (table["MSE / pixel"] > 0).all()
+    assert (table["vs PCA"] > 0).all()
+
+
+def test_a_sweep_adds_its_curve_and_can_be_cleared(checkpoint_dir, monkeypatch):
+    at = open_page("app_pages/bottleneck.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    rows_before = len(at.dataframe[0].value)
+    at.multiselect(key="bottleneck_sizes").set_value([2, 4])
+    at.slider(key="bottleneck_epochs").set_value(1)
+    at.checkbox(key="bottleneck_linear").check()
+    at.button(key="FormSubmitter:bottleneck_form-Train and score").click().run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    sweep = next(trace for trace in spec["data"] if trace["name"].startswith("sweep:"))
+    assert sweep["name"] == "sweep: ae linear, 1 epochs" and numbers(sweep["x"]) == [2, 4]
+    assert len(at.dataframe[0].value) == rows_before + 2
+    at.button(key="bottleneck_clear").click().run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert not any(trace["name"].startswith("sweep:") for trace in spec["data"])
+
+
+def test_an_empty_sweep_is_refused(checkpoint_dir, monkeypatch):
+    at = open_page("app_pages/bottleneck.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at.multiselect(key="bottleneck_sizes").set_value([])
+    at.button(key="FormSubmitter:bottleneck_form-Train and score").click().run()
+    assert not at.exception and at.error[0].value == "Pick at least one latent size."

@@ -1,0 +1,132 @@
+"""The Latent map page under AppTest, on small real checkpoints.
+
+UMAP is never fitted here except in the one slow test: the others record the background job
+the map asks for, or use a projection stored in the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.pages import all_urls, numbers, open_page
+from ui import sources, state
+
+
+def map_spec(at: AppTest) -> dict:
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
+def x_title(spec: dict) -> str:
+    return spec["layout"]["xaxis"]["title"]["text"]
+
+
+def test_latent_map_shows_pca_at_once_and_asks_for_umap(checkpoint_dir, monkeypatch,
+                                                        submitted):
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    spec = map_spec(at)
+    assert x_title(spec).startswith("PC1")
+    assert [trace["name"] for trace in spec["data"]] == [str(digit) for digit in range(10)]
+    assert sum(len(trace["customdata"]) for trace in spec["data"]) == 5000
+    assert any("computing UMAP" in info.value for info in at.info)
+    [(request, shape)] = submitted
+    assert (request.method, request.n_neighbors, request.min_dist, request.source) == (
+        "umap", 15, 0.1, "embedded")
+    assert shape == (5000, 6)
+    assert at.form[0] is not None and at.button(key="latent_map_clear").disabled
+    assert len(at.get("download_button")) == 3
+
+
+def test_umap_stored_in_the_checkpoint_shows_at_once(checkpoint_dir, monkeypatch, submitted):
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
+    spec = map_spec(at)
+    assert x_title(spec) == "UMAP 1" and "UMAP" in spec["layout"]["title"]["text"]
+    xs = [x for trace in spec["data"] for x in numbers(trace["x"])]
+    assert min(xs) > 98  # the stored coordinates, not a fresh projection
+    assert not at.info and not submitted
+    assert any("precomputed" in caption.value for caption in at.caption)
+
+
+def test_form_switches_to_pca_and_colour_by_error(checkpoint_dir, monkeypatch, submitted):
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
+    at.radio(key="latent_map_method").set_value("pca")
+    at.button(key="FormSubmitter:latent_map_form-Draw map").click().run()
+    spec = map_spec(at)
+    assert x_title(spec).startswith("PC1") and not at.info and not submitted
+    at.segmented_control(key="latent_map_colour").set_value("error").run()
+    spec = map_spec(at)
+    assert len(spec["data"]) == 1 and spec["data"][0]["marker"]["colorscale"]
+    assert spec["data"][0]["marker"]["colorbar"]["title"]["text"] == "MSE / pixel"
+
+
+def test_a_two_dimensional_code_is_its_own_map(checkpoint_dir, monkeypatch, submitted):
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_2d")
+    spec = map_spec(at)
+    assert x_title(spec) == "z[0]" and not submitted and not at.info
+    assert any("shown as it is" in caption.value for caption in at.caption)
+
+
+def test_a_chosen_digit_shows_with_its_neighbours_and_goes_to_other_pages(
+        checkpoint_dir, monkeypatch, submitted):
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
+    assert not at.get("image")
+    at.number_input(key="latent_map_index").set_value(123).run()
+    captions = [caption for image in at.get("image") for caption in image.captions]
+    assert len(captions) == 2 and "#123" in captions[0] and captions[1].startswith("#123 and")
+    assert spec_selected(map_spec(at)) == [123]  # ringed on the map
+    first_images = all_urls(at)
+    at.number_input(key="latent_map_index").set_value(4000).run()
+    assert all_urls(at)[0] != first_images[0]
+    at.button(key="latent_map_start").click().run()
+    assert at.session_state[state.INTERPOLATION_ENDS] == [4000, None]
+    at.button(key="latent_map_to_sliders").click().run()
+    assert not at.exception and at.title[0].value == "Bottleneck sliders"
+    # The sliders page takes SELECTED_DIGIT as a message: its picker now shows digit 4000.
+    assert at.number_input(key="sliders_digit_index").value == 4000
+
+
+def spec_selected(spec: dict) -> list[int]:
+    ringed = [trace for trace in spec["data"] if trace["name"] == "selected"]
+    return [int(row[0]) for row in ringed[0]["customdata"]] if ringed else []
+
+
+def test_clear_selection_empties_the_panel(checkpoint_dir, monkeypatch, submitted):
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
+    at.number_input(key="latent_map_index").set_value(7).run()
+    assert at.get("image")
+    at.button(key="latent_map_clear").click().run()
+    assert not at.get("image") and spec_selected(map_spec(at)) == []
+    assert any("Nothing selected" in caption.value for caption in at.caption)
+
+
+def test_the_mnist_test_set_can_be_mapped(checkpoint_dir, monkeypatch, submitted):
+    if not sources.source_available("mnist-test"):
+        pytest.skip("the MNIST test set is not on this machine (../shared/data/mnist)")
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_map")
+    at.selectbox(key="latent_map_source").set_value("mnist-test")
+    at.button(key="FormSubmitter:latent_map_form-Draw map").click().run()
+    assert not at.exception
+    spec = map_spec(at)
+    assert sum(len(trace["customdata"]) for trace in spec["data"]) == 10_000
+    assert submitted[-1][0].source == "mnist-test"  # nothing stored for it: computed
+    at.number_input(key="latent_map_index").set_value(9999).run()
+    assert not at.exception and at.get("image")
+    assert not [button for button in at.button if button.key == "latent_map_to_sliders"]
+
+
+@pytest.mark.slow
+def test_umap_replaces_pca_when_it_is_ready(checkpoint_dir, monkeypatch):
+    """The one test that waits for UMAP (its numba compile on a cold process included)."""
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at.slider(key="latent_map_neighbours").set_value(12)
+    at.button(key="FormSubmitter:latent_map_form-Draw map").click().run()
+    assert x_title(map_spec(at)).startswith("PC1") and at.info
+    deadline = time.monotonic() + 400
+    while x_title(map_spec(at)) != "UMAP 1":
+        assert time.monotonic() < deadline, "UMAP did not arrive within 400 s"
+        time.sleep(2)
+        at.run()  # what the page's polling fragment does every second in a browser
+    assert not at.info and not at.exception
