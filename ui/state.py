@@ -16,3 +16,4 @@ SELECTED_DIGIT = "selected_digit"  # dataset index sent from the latent map to t
 INTERPOLATION_ENDS = "interpolation_ends"  # [index or None, index or None] for interpolation
 TRAIN_RUN = "train_run"  # this session's latest training run (ui.training.TrainingRun)
 BROWSER_DECODER_FAILURE = "browser_decoder_failure"  # why this browser could not decode, if so
+DRAWN_DIGIT = "drawn_digit"  # ui.widgets.Drawing sent from the Draw page to sliders/interpolation
