@@ -396,6 +396,6 @@ def add_marked_point(figure: go.Figure, point: Sequence[float], name: str = "you
     figure.add_trace(go.Scatter(
         x=[float(point[0])], y=[float(point[1])], mode="markers", name=name,
         hovertemplate=f"<b>{name}</b><extra></extra>",
-        marker={"symbol": "star", "size": 22, "color": "#FFD700",
-                "line": {"width": 2, "color": "black"}}))
+        marker={"symbol": "star", "size": 24, "color": "black",
+                "line": {"width": 2, "color": "white"}}))
     return figure

@@ -149,13 +149,12 @@ with verdict_column:
                    icon=":material/check_circle:")
 
     version = int(hashlib.sha256(image.numpy().tobytes()).hexdigest()[:12], 16)
-    sliders, interpolation = st.columns(2)
-    if sliders.button("Send to sliders", icon=":material/tune:", key="draw_to_sliders",
+    if st.button("Send to sliders", icon=":material/tune:", key="draw_to_sliders",
                       width="stretch"):
         st.session_state[state.DRAWN_DIGIT] = Drawing(image, guess, version)
         st.session_state[state.SELECTED_DIGIT] = DRAWING
         st.switch_page("app_pages/sliders.py")
-    if interpolation.button("Send to interpolation", icon=":material/timeline:",
+    if st.button("Send to interpolation", icon=":material/timeline:",
                             key="draw_to_interpolation", width="stretch"):
         ends = list(st.session_state.get(state.INTERPOLATION_ENDS) or [None, None])
         st.session_state[state.DRAWN_DIGIT] = Drawing(image, guess, version)

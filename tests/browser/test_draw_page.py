@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import ARTIFACTS, PROJECT_ROOT, open_page, wait_for_app
+from tests.browser.conftest import (
+    ARTIFACTS,
+    PROJECT_ROOT,
+    choose_model,
+    go_to,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -47,8 +53,16 @@ def guess_after(tab, sent: int) -> str:
     return guess.inner_text().strip()
 
 
+def open_draw_page(tab, app_url: str) -> None:
+    """The Draw page with the shipped default model, ae_32, picked in the sidebar."""
+    tab.goto(app_url)
+    wait_for_app(tab, 60_000)
+    choose_model(tab, "shipped: ae_32")
+    go_to(tab, "Draw a digit", "Draw a digit")
+
+
 def test_draw_a_one_and_a_zero_then_send_the_one_to_the_sliders(page, app_url):
-    open_page(page, app_url, "Draw a digit", "Draw a digit")
+    open_draw_page(page, app_url)
     page.get_by_text("Draw a digit on the black square: what the model").wait_for()
 
     stroke(page, [(0.5, 0.15 + 0.7 * step / 20) for step in range(21)])  # a vertical "1"
@@ -57,9 +71,11 @@ def test_draw_a_one_and_a_zero_then_send_the_one_to_the_sliders(page, app_url):
     page.get_by_text("Nearest first: #").wait_for()
     page.locator(".st-key-draw_map .js-plotly-plot").wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "draw_a_digit.png"), full_page=True)
-    (PROJECT_ROOT / "docs").mkdir(exist_ok=True)
-    page.screenshot(path=str(PROJECT_ROOT / "docs" / "draw_a_digit.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1320})  # the map and neighbours too
+    wait_for_app(page, 60_000)
+    page.locator(".st-key-draw_map .js-plotly-plot").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "draw_a_digit.png"))
+    page.screenshot(path=str(PROJECT_ROOT / "docs" / "draw_a_digit.png"))
 
     page.locator(".st-key-draw_canvas .ll-draw-clear").click()
     page.get_by_text("There is no drawing yet").wait_for()
@@ -83,7 +99,7 @@ def test_an_uploaded_png_is_read_like_a_drawing(page, app_url, tmp_path):
     paper[30:170, 68:82] = 30
     path = tmp_path / "one.png"
     Image.fromarray(paper).save(path)
-    open_page(page, app_url, "Draw a digit", "Draw a digit")
+    open_draw_page(page, app_url)
     page.locator(".st-key-draw_upload input[type='file']").set_input_files(str(path))
     page.locator(GUESS).wait_for(timeout=60_000)
     wait_for_app(page, 60_000)
