@@ -102,15 +102,21 @@ def pca_baseline_mse(train_images: torch.Tensor, test_images: torch.Tensor,
     return float(np.mean((recon - test) ** 2))
 
 
-def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray,
-                          test_codes: np.ndarray, test_labels: np.ndarray) -> float:
-    """Accuracy of a logistic regression on standardised codes: how linear the classes are."""
+def fit_linear_probe(train_codes: np.ndarray, train_labels: np.ndarray):
+    """A logistic regression on standardised codes, fitted: (N, D), (N,) -> a scikit-learn
+    pipeline with `predict` and `predict_proba` on (M, D) codes."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    probe.fit(train_codes, train_labels)
+    return probe.fit(train_codes, train_labels)
+
+
+def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray,
+                          test_codes: np.ndarray, test_labels: np.ndarray) -> float:
+    """Accuracy of a logistic regression on standardised codes: how linear the classes are."""
+    probe = fit_linear_probe(train_codes, train_labels)
     return float(probe.score(test_codes, test_labels))
 
 

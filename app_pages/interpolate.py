@@ -7,8 +7,8 @@ from ae_core.figures import grid_png, image_png, strip_gif
 from ae_core.latent import INTERPOLATIONS, decode_codes, interpolate, interpolate_pixels
 from ui import state
 from ui.browser_decoder import live_view, retry_button, send_decoder
-from ui.models import embedded_digits, embedded_images, encoded_digits, require_model
-from ui.widgets import digit_picker, guarded, labels_for, send_to_picker
+from ui.models import embedded_digits, require_model
+from ui.widgets import DRAWING, digit_picker, guarded, labels_for, picked_digit, send_to_picker
 
 METHODS = {"linear": "Linear", "slerp": "Spherical (slerp)"}
 SCRUB_STEPS = 61  # points on the path the scrub slider can stop at
@@ -20,14 +20,12 @@ model = require_model()
 reason = send_decoder(model)  # early: the browser loads its runtime while the page is drawn
 net = model.checkpoint.model
 digits = embedded_digits()
-images = embedded_images()
-codes = encoded_digits(model.key, model.checkpoint).codes
 
 ends = st.session_state.get(state.INTERPOLATION_ENDS)
 if ends is not None and list(ends) != st.session_state.get(TAKEN_KEY):
     st.session_state[TAKEN_KEY] = list(ends)  # followed once; the pickers are the user's after
     for prefix, index in zip(PICKERS, ends, strict=False):
-        if index is not None and 0 <= int(index) < len(digits):
+        if index is not None and (index == DRAWING or 0 <= int(index) < len(digits)):
             send_to_picker(prefix, int(index))
 
 first, second, settings = st.columns([2, 2, 1], gap="large")
@@ -35,6 +33,8 @@ with first:
     start = digit_picker(PICKERS[0], digits, "From", default_class=1)
 with second:
     end = digit_picker(PICKERS[1], digits, "To", default_class=7)
+first_digit = picked_digit(start, model.key, model.checkpoint)  # a dataset digit or a drawing
+last_digit = picked_digit(end, model.key, model.checkpoint)
 with settings:
     steps = st.slider("Steps", 3, 24, 10, key="interpolate_steps")
     method = st.radio("Path", INTERPOLATIONS, format_func=METHODS.get, key="interpolate_method",
@@ -42,10 +42,10 @@ with settings:
     label = None
     if net.is_conditional:
         label = st.selectbox("Draw as class", range(net.config.num_classes),
-                             index=int(digits.labels[start]), key="interpolate_class")
+                             index=first_digit.label, key="interpolate_class")
 
-ends_images = images[[start, end]]  # (2, 1, 28, 28)
-path = interpolate(codes[start], codes[end], steps, method)  # (steps, D)
+ends_images = torch.stack([first_digit.image, last_digit.image])  # (2, 1, 28, 28)
+path = interpolate(first_digit.code, last_digit.code, steps, method)  # (steps, D)
 decoded = guarded("Decoding the path", decode_codes, net, path,
                   labels_for(model.checkpoint, label, steps))
 if decoded is None:
@@ -74,12 +74,12 @@ def server_scrub(path: torch.Tensor, label: int | None) -> None:
 
 
 st.subheader("Scrub along the path")
-scrub_path = interpolate(codes[start], codes[end], SCRUB_STEPS, method)  # (SCRUB_STEPS, D)
+scrub_path = interpolate(first_digit.code, last_digit.code, SCRUB_STEPS, method)  # (steps, D)
 if reason is None:
     st.caption("Drag along the path: each point is decoded in your browser as you move.")
     live_view(model, "path", "interpolate_live",
               {"path": scrub_path.tolist(), "label": label,
-               "revision": f"{model.key}|{start}|{end}|{method}"})
+               "revision": f"{model.key}|{first_digit.origin}|{last_digit.origin}|{method}"})
 else:
     st.caption(f":material/info: Decoding on the server: {reason}.")
     retry_button("interpolate_retry_browser")
@@ -91,7 +91,7 @@ st.image(grid_png(pixel_strip, columns=steps + 2, scale=3), output_format="PNG",
                  "each other, not a digit. The latent path goes through what the model learned "
                  "digits look like.")
 
-name = f"interpolation_{start}_{end}_{method}"
+name = f"interpolation_{first_digit.origin}_{last_digit.origin}_{method}"
 png, gif = st.columns(2)
 png.download_button("Download the strip (PNG)", latent_png, file_name=f"{name}.png",
                     mime="image/png", key="interpolate_png", icon=":material/image:",

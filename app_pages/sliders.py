@@ -7,13 +7,15 @@ from ae_core.figures import grid_png, image_png, manifold_figure
 from ae_core.latent import decode_codes, sample_codes, traverse
 from ui import state
 from ui.browser_decoder import live_view, problem, retry_button, send_decoder
-from ui.models import embedded_digits, embedded_images, encoded_digits, require_model
+from ui.models import embedded_digits, encoded_digits, require_model
 from ui.widgets import (
+    DRAWING,
     digit_picker,
     guarded,
     labels_for,
     latent_summary,
     manifold_png,
+    picked_digit,
     send_to_picker,
 )
 from ui.zoo_panels import class_grid, has_codebook, kl_panel, vq_editor
@@ -186,7 +188,7 @@ summary = latent_summary(model.key, checkpoint)
 latent_dim = encoded.codes.shape[1]
 
 sent = st.session_state.pop(state.SELECTED_DIGIT, None)  # a message: followed once
-if sent is not None and 0 <= int(sent) < len(digits):
+if sent is not None and (sent == DRAWING or 0 <= int(sent) < len(digits)):
     send_to_picker("sliders_digit", int(sent))
 
 pick, view = st.columns([3, 2], gap="large")
@@ -204,20 +206,21 @@ dimensions = summary.order[:MAX_SLIDERS if show_all else FIRST_SLIDERS]
 if show_all and latent_dim > MAX_SLIDERS:
     st.caption(f"The {latent_dim - MAX_SLIDERS} least important dimensions keep their values.")
 
-start = encoded.codes[index]
-label = int(digits.labels[index])
+picked = picked_digit(index, model.key, checkpoint)  # a dataset digit or the user's drawing
+start, label = picked.code, picked.label
 low, high = torch.minimum(summary.low, start), torch.maximum(summary.high, start)
-if st.session_state.get(ORIGIN_KEY) != (model.key, index) or CODE_KEY not in st.session_state:
+if st.session_state.get(ORIGIN_KEY) != (model.key, picked.origin) or \
+        CODE_KEY not in st.session_state:
     set_code(start, low, high)
-    st.session_state[ORIGIN_KEY] = (model.key, index)
+    st.session_state[ORIGIN_KEY] = (model.key, picked.origin)
     st.session_state["sliders_class"] = label
     st.session_state.pop("sliders_random_from", None)
 if has_codebook(net):
-    vq_editor(model, index, embedded_images()[index])
+    vq_editor(model, picked.origin, picked.image)
     st.subheader("The same code as continuous numbers")
     st.caption(f"The {latent_dim} numbers below are the entries' vectors, position by "
                "position; a slider moves one off the codebook, which the decoder still reads.")
-decoder_panel(model, embedded_images()[index], start, label, low, high, dimensions, summary,
+decoder_panel(model, picked.image, start, label, low, high, dimensions, summary,
               encoded.codes, browser_problem)
 
 st.subheader("Traversal: one dimension swept, everything else held")
@@ -227,11 +230,12 @@ dimension = st.selectbox("Dimension", summary.order[:MAX_SLIDERS], key="sliders_
 classes = len(digits.class_names)
 others = [int(torch.nonzero(digits.labels == (label + step) % classes)[0, 0])
           for step in range(1, TRAVERSE_DIGITS)]
-rows = [index, *others]
 values = torch.linspace(float(summary.low[dimension]), float(summary.high[dimension]),
                         TRAVERSE_STEPS)
-sweep = torch.cat([traverse(encoded.codes[row], dimension, values) for row in rows])
-row_labels = digits.labels[rows].repeat_interleave(TRAVERSE_STEPS)
+row_codes = [start, *encoded.codes[others]]  # the chosen digit first, dataset digit or drawing
+sweep = torch.cat([traverse(code, dimension, values) for code in row_codes])
+row_labels = torch.tensor([label, *digits.labels[others].tolist()]).repeat_interleave(
+    TRAVERSE_STEPS)
 images = guarded("Decoding the traversal", decode_codes, net, sweep,
                  row_labels if net.is_conditional else None)
 if images is not None:

@@ -20,3 +20,4 @@ INTERPOLATION_ENDS = "interpolation_ends"  # [index or None, index or None] for 
 SAVED_BY_SESSION = "saved_by_session"  # paths this session saved: the only ones it may replace
 TRAIN_RUN = "train_run"  # this session's latest training run (ui.training.TrainingRun)
 BROWSER_DECODER_FAILURE = "browser_decoder_failure"  # why this browser could not decode, if so
+DRAWN_DIGIT = "drawn_digit"  # ui.widgets.Drawing sent from the Draw page to sliders/interpolation

@@ -12,28 +12,80 @@ import torch
 
 from ae_core.checkpoint import Checkpoint
 from ae_core.data import Dataset
-from ae_core.figures import grid_png
-from ae_core.latent import code_ranges, decode_codes, dimension_importance, manifold_grid
+from ae_core.figures import grid_png, image_png
+from ae_core.latent import (
+    code_ranges,
+    decode_codes,
+    dimension_importance,
+    encode_dataset,
+    manifold_grid,
+)
+from ui import state
 from ui.models import embedded_digits, embedded_images, encoded_digits
 
 PICK_MODES = ("By class", "By index", "Random")
+DRAWING_MODE = "Your drawing"  # offered by digit_picker once the Draw page sent a drawing
+DRAWING = -1  # what digit_picker returns for the drawing: never index a dataset with it
 Result = TypeVar("Result")
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """A digit drawn or uploaded on the Draw page, kept in state.DRAWN_DIGIT."""
+
+    image: torch.Tensor  # (1, 28, 28) in [0, 1], in MNIST's form (ae_core.drawing)
+    label: int  # the class the Draw page guessed: what a conditional model is told
+    version: int  # a new drawing, a new number: pages start over from it
+
+
+@dataclass(frozen=True)
+class PickedDigit:
+    """What a page needs about the digit a picker chose, dataset digit or drawing alike."""
+
+    image: torch.Tensor  # (1, 28, 28)
+    code: torch.Tensor  # (D,) the model's code of it
+    label: int
+    origin: str  # names the digit: a dataset index or "drawing-<version>"
+
+
 def send_to_picker(prefix: str, index: int) -> None:
-    """Make the picker `prefix` show dataset digit `index` (call before it is drawn)."""
+    """Make the picker `prefix` show dataset digit `index`, or the drawing for DRAWING (call
+    before it is drawn)."""
+    if index == DRAWING:
+        st.session_state[f"{prefix}_mode"] = DRAWING_MODE
+        return
     st.session_state[f"{prefix}_mode"] = "By index"
     st.session_state[f"{prefix}_index"] = int(index)
 
 
+def picked_digit(index: int, model_key: str, checkpoint: Checkpoint) -> PickedDigit:
+    """The image, code and label of what digit_picker returned (a dataset index or DRAWING)."""
+    drawing = st.session_state.get(state.DRAWN_DIGIT)
+    if index == DRAWING and drawing is not None:
+        label = torch.tensor([drawing.label])
+        code = encode_dataset(checkpoint.model, drawing.image.unsqueeze(0), label).codes[0]
+        return PickedDigit(drawing.image, code, drawing.label, f"drawing-{drawing.version}")
+    index = max(0, index)
+    return PickedDigit(embedded_images()[index], encoded_digits(model_key, checkpoint).codes[index],
+                       int(embedded_digits().labels[index]), str(index))
+
+
 def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
                  default_class: int = 0) -> int:
-    """A digit of `dataset` chosen by class, by index or at random; returns its index.
+    """A digit of `dataset` chosen by class, by index or at random; returns its index, or
+    DRAWING when the user picks their drawing (picked_digit turns either into a digit).
 
     Keys start with `prefix` (the page's name), so two pickers can share a page.
     """
-    st.session_state.setdefault(f"{prefix}_mode", PICK_MODES[0])
-    mode = st.radio(label, PICK_MODES, horizontal=True, key=f"{prefix}_mode")
+    drawing = st.session_state.get(state.DRAWN_DIGIT)
+    modes = (*PICK_MODES, DRAWING_MODE) if drawing is not None else PICK_MODES
+    if st.session_state.get(f"{prefix}_mode") not in modes:
+        st.session_state[f"{prefix}_mode"] = PICK_MODES[0]
+    mode = st.radio(label, modes, horizontal=True, key=f"{prefix}_mode")
+    if mode == DRAWING_MODE:
+        st.image(image_png(drawing.image, scale=3), output_format="PNG",
+                 caption="The digit you sent from the Draw page")
+        return DRAWING
     if mode == "By index":
         st.session_state.setdefault(f"{prefix}_index", 0)
         return int(st.number_input("Index in the dataset", 0, len(dataset) - 1,

@@ -11,6 +11,7 @@ Import from `ae_core.figures`; the two modules are how the file is cut, not two 
 
 from ae_core.figures.charts import (
     CLASS_COLOURS,
+    add_marked_point,
     add_prior_layer,
     bottleneck_figure,
     code_grid_figure,
@@ -29,6 +30,7 @@ from ae_core.figures.images import grid_array, grid_png, image_png, strip_gif, t
 
 __all__ = [
     "CLASS_COLOURS",
+    "add_marked_point",
     "add_prior_layer",
     "bottleneck_figure",
     "code_grid_figure",

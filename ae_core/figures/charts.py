@@ -389,3 +389,15 @@ def add_prior_layer(figure: go.Figure, coords: np.ndarray | torch.Tensor,
         marker={"size": 4, "color": "rgba(150,150,150,0.35)"}))
     figure.data = (figure.data[-1], *figure.data[:-1])  # drawn first: under the codes
     return figure
+
+
+def add_marked_point(figure: go.Figure, point: Sequence[float], name: str = "your drawing"
+                     ) -> go.Figure:
+    """One (x, y) point drawn on top of a map as a large star, with its own legend entry (no
+    customdata, so a selection made on the map never picks it)."""
+    figure.add_trace(go.Scatter(
+        x=[float(point[0])], y=[float(point[1])], mode="markers", name=name,
+        hovertemplate=f"<b>{name}</b><extra></extra>",
+        marker={"symbol": "star", "size": 24, "color": "black",
+                "line": {"width": 2, "color": "white"}}))
+    return figure
