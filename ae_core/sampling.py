@@ -36,10 +36,9 @@ class Samples:
 
 def no_prior_reason(model: Autoencoder) -> str:
     """Why `model` cannot be sampled from its prior, in one line."""
-    return (f"{model.family} has no prior: training never pushed its codes towards a known "
-            f"distribution, so a random code of a chosen law may land in a hole the decoder "
-            f"never saw. These digits come from a Gaussian fitted to the codes of real digits "
-            f"(their mean and covariance) instead.")
+    return (f"{model.family} has no prior (training never pushed its codes towards a known "
+            f"distribution, so a code of a chosen law may land in a hole): these digits come "
+            f"from a Gaussian fitted to the codes of real digits instead.")
 
 
 def check_temperature(temperature: float) -> None:
