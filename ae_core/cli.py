@@ -1,4 +1,4 @@
-"""Command line: `python -m ae_core train|evaluate|quality|families`.
+"""Command line: `python -m ae_core train|evaluate|quality|sample|families`.
 
 Every config field is an option, generated from TrainConfig and from the settings each model
 family declares (ae_core.registry), so a new family's setting is reachable for free. A user's
@@ -213,6 +213,38 @@ def command_quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_sample(args: argparse.Namespace) -> int:
+    from ae_core.figures import grid_png
+    from ae_core.sampling import FITTED, sample_digits
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out {out} must end in .png")
+    if args.n < 1:
+        raise ValueError(f"--n {args.n} must be at least 1")
+    checkpoint = load_checkpoint(args.checkpoint)
+    model = checkpoint.model.eval()
+    every_class = model.is_conditional and args.digit_class is None
+    codes = None
+    if not model.has_prior:  # the Gaussian is fitted to the codes of the embedded digits
+        from ae_core.data import load_embedded
+        from ae_core.latent import encode_dataset
+
+        digits = load_embedded()
+        codes = encode_dataset(model, digits.float_images(), digits.labels).codes
+    samples = sample_digits(model, args.n, args.temperature, args.seed, codes,
+                            args.digit_class, every_class,
+                            columns=args.n if every_class else None)
+    if samples.source == FITTED:
+        print(f"note: {samples.note}", file=sys.stderr)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(grid_png(samples.images, columns=samples.columns, scale=args.scale))
+    rows = -(-len(samples.images) // samples.columns)
+    print(f"wrote {out} ({len(samples.images)} samples, {rows}x{samples.columns}, "
+          f"{samples.source}, temperature {args.temperature:g}, seed {args.seed})")
+    return 0
+
+
 def command_families(args: argparse.Namespace) -> int:
     for name, model_class in families().items():
         settings = ", ".join(setting.name for setting in model_class.settings) or "none"
@@ -264,6 +296,20 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--iw-samples", type=int, default=16,
                          help="importance samples per digit for a VAE's -log p(x); 0 skips it")
     quality.set_defaults(handler=command_quality)
+
+    sample = commands.add_parser("sample", help="a PNG grid of new digits from a checkpoint's "
+                                 "prior (or a Gaussian fitted to its codes when it has none)")
+    sample.add_argument("checkpoint")
+    sample.add_argument("--n", type=int, default=64,
+                        help="how many digits (a conditional model without --class: per class)")
+    sample.add_argument("--temperature", type=float, default=1.0,
+                        help="scale of the prior's spread: 0 its mode, 1 the prior itself")
+    sample.add_argument("--seed", type=int, default=0, help="the same seed, the same digits")
+    sample.add_argument("--class", dest="digit_class", type=int, default=None,
+                        help="a conditional model's class; without it, one row per class")
+    sample.add_argument("--scale", type=int, default=3, help="pixels per digit pixel")
+    sample.add_argument("--out", default="samples.png", help="where the PNG goes")
+    sample.set_defaults(handler=command_sample)
 
     families = commands.add_parser("families", help="list model families and presets")
     families.set_defaults(handler=command_families)

@@ -147,18 +147,20 @@ def dimension_importance(model: Autoencoder, images: torch.Tensor,
 
 @torch.inference_mode()
 def sample_codes(codes: torch.Tensor, count: int,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None,
+                 temperature: float = 1.0) -> torch.Tensor:
     """(N, D) codes -> (count, D) draws from a Gaussian fitted to them (mean and covariance).
 
     For models without a prior: a draw lands where real codes lie, correlations included,
     not in a corner of the box the per-dimension ranges span. The SVD copes with dead units.
+    `temperature` scales the spread about the mean (0: the mean itself).
     """
     codes = codes.float()
     mean = codes.mean(dim=0)
     _, singular, axes = torch.linalg.svd(codes - mean, full_matrices=False)  # axes: (K, D)
     scale = singular / max(1, len(codes) - 1) ** 0.5
     noise = torch.randn(count, len(scale), generator=generator)
-    return mean + (noise * scale) @ axes
+    return mean + (temperature * noise * scale) @ axes
 
 
 @torch.inference_mode()

@@ -37,16 +37,23 @@ def mixture_means(dim: int) -> torch.Tensor:
 
 
 def sample_code_prior(prior: str, count: int, dim: int,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
-    """(count, D) samples of `prior` ("gaussian", "mixture" or "uniform"), on the CPU."""
+                      generator: torch.Generator | None = None,
+                      temperature: float = 1.0) -> torch.Tensor:
+    """(count, D) samples of `prior` ("gaussian", "mixture" or "uniform"), on the CPU.
+
+    `temperature` scales the spread about the modes: the Gaussian's std, each mixture
+    component's std (0 gives the ten component means), and the uniform box's half-width (a
+    box has no mode: 0 gives its centre).
+    """
     if prior == "gaussian":
-        return torch.randn(count, dim, generator=generator)
+        return temperature * torch.randn(count, dim, generator=generator)
     if prior == "mixture":
         components = torch.randint(MIXTURE_COMPONENTS, (count,), generator=generator)
         noise = torch.randn(count, dim, generator=generator)
-        return mixture_means(dim)[components] + MIXTURE_STD * noise
+        return mixture_means(dim)[components] + temperature * MIXTURE_STD * noise
     if prior == "uniform":
-        return (torch.rand(count, dim, generator=generator) * 2 - 1) * UNIFORM_BOUND
+        box = torch.rand(count, dim, generator=generator) * 2 - 1
+        return box * (UNIFORM_BOUND * temperature)
     raise ValueError(f"unknown prior {prior!r}")
 
 
@@ -110,6 +117,8 @@ class AdversarialAutoencoder(MLPAutoencoder):
     def prior_name(self) -> str:
         return self.config.prior
 
-    def sample_prior(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_prior(self, count: int, generator: torch.Generator | None = None,
+                     temperature: float = 1.0) -> torch.Tensor:
         device = next(self.parameters()).device
-        return sample_code_prior(self.config.prior, count, self.latent_dim, generator).to(device)
+        return sample_code_prior(self.config.prior, count, self.latent_dim, generator,
+                                 temperature).to(device)

@@ -135,8 +135,14 @@ class Autoencoder(nn.Module):
         figures to log (e.g. codebook usage)."""
         return {}
 
-    def sample_prior(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """(count, D) codes drawn from the model's prior (families with `has_prior`)."""
+    def sample_prior(self, count: int, generator: torch.Generator | None = None,
+                     temperature: float = 1.0) -> torch.Tensor:
+        """(count, D) codes drawn from the model's prior (families with `has_prior`).
+
+        `temperature` scales the prior's spread about its mode: 1 is the prior itself, 0 its
+        mode (every draw the same), above 1 wider than training ever saw. Each family says
+        what that means for its prior.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no prior to sample from")
 
     def posterior(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> DiagonalGaussian:

@@ -73,9 +73,12 @@ class VariationalAutoencoder(Autoencoder):
         return {"loss": loss, "recon_loss": recon_loss, "kl_loss": kl_loss,
                 "neg_elbo": recon_loss + kl_loss}
 
-    def sample_prior(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_prior(self, count: int, generator: torch.Generator | None = None,
+                     temperature: float = 1.0) -> torch.Tensor:
+        """(count, D) draws of N(0, temperature^2 I): temperature 0 is the mode, the origin."""
         device = next(self.parameters()).device
-        return torch.randn(count, self.latent_dim, generator=generator).to(device)
+        noise = torch.randn(count, self.latent_dim, generator=generator)
+        return (temperature * noise).to(device)
 
 
 @register("vae", "Variational autoencoder (MLP)", settings=(HIDDEN_SIZES, BETA))

@@ -158,9 +158,22 @@ class VQVAE(Autoencoder):
         self.code_frequencies.copy_(counts / counts.sum(1, keepdim=True))
         return {"codes_used": codes_used, "codes_reseeded": len(dead)}
 
-    def sample_prior(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """(count, positions * latent_dim): each position's entry drawn from its frequencies."""
-        indices = torch.multinomial(self.code_frequencies.detach().cpu(), count,
-                                    replacement=True, generator=generator).T  # (count, P)
+    def sample_prior(self, count: int, generator: torch.Generator | None = None,
+                     temperature: float = 1.0) -> torch.Tensor:
+        """(count, positions * latent_dim): each position's entry drawn from its frequencies.
+
+        `temperature` T reshapes each position's categorical distribution to p^(1/T),
+        renormalised (a softmax of log p / T): below 1 it sharpens towards the most used entry,
+        above 1 it flattens towards uniform over the entries used there; 0 is the mode, the
+        most frequent entry at every position. Entries never used at a position stay unused.
+        """
+        frequencies = self.code_frequencies.detach().cpu()  # (P, codebook_size)
+        if temperature <= 0:
+            indices = frequencies.argmax(dim=1).expand(count, -1)  # (count, P)
+        else:
+            if temperature != 1.0:
+                frequencies = torch.softmax(frequencies.log() / temperature, dim=1)
+            indices = torch.multinomial(frequencies, count, replacement=True,
+                                        generator=generator).T  # (count, P)
         entries = self.codebook.weight.detach()
         return entries[indices.to(entries.device)].flatten(1)

@@ -57,6 +57,9 @@ class WassersteinAutoencoder(MLPAutoencoder):
         terms["loss"] = terms["recon_loss"] + self.config.mmd_weight * mmd_loss
         return terms
 
-    def sample_prior(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_prior(self, count: int, generator: torch.Generator | None = None,
+                     temperature: float = 1.0) -> torch.Tensor:
+        """(count, D) draws of N(0, temperature^2 I): temperature 0 is the mode, the origin."""
         device = next(self.parameters()).device
-        return torch.randn(count, self.latent_dim, generator=generator).to(device)
+        noise = torch.randn(count, self.latent_dim, generator=generator)
+        return (temperature * noise).to(device)

@@ -1,0 +1,44 @@
+"""The AE vs VAE page under AppTest on the shipped checkpoints: both strips, both maps and both
+confident-midpoint fractions, for the 2-D pair by default and for another pair on request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui import state
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+@pytest.fixture(autouse=True)
+def shipped(monkeypatch):
+    monkeypatch.setenv("LATENT_LAB_UMAP_WARMUP", "0")
+    monkeypatch.setattr(state, "CHECKPOINT_DIR", SHIPPED)
+
+
+def test_both_models_side_by_side():
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("app_pages/ae_vs_vae.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="ae_vs_vae_left_model").value == "shipped: ae_2"
+    assert at.selectbox(key="ae_vs_vae_right_model").value == "shipped: vae_2"
+    assert [metric.label for metric in at.metric] == ["Confident midpoints · ae_2",
+                                                      "Confident midpoints · vae_2"]
+    assert all(metric.value.endswith("%") for metric in at.metric)
+    strips = [image.value[0] for image in at.get("image")]
+    assert len(strips) == 2 and strips[0] != strips[1]
+    assert len(at.get("plotly_chart")) == 2
+
+    at.number_input(key="ae_vs_vae_end_example").set_value(3).run()
+    assert not at.exception
+    assert [image.value[0] for image in at.get("image")] != strips
+
+    at.selectbox(key="ae_vs_vae_left_model").set_value("shipped: ae_32").run()
+    at.selectbox(key="ae_vs_vae_right_model").set_value("shipped: vae_20").run()
+    assert not at.exception, at.exception
+    assert [metric.label for metric in at.metric] == ["Confident midpoints · ae_32",
+                                                      "Confident midpoints · vae_20"]
