@@ -3,27 +3,11 @@ confident-midpoint fractions, for the 2-D pair by default and for another pair o
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from streamlit.testing.v1 import AppTest
-
-from ui import state
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
+from tests.pages import SHIPPED, open_page
 
 
-@pytest.fixture(autouse=True)
-def shipped(monkeypatch):
-    monkeypatch.setenv("LATENT_LAB_UMAP_WARMUP", "0")
-    monkeypatch.setattr(state, "CHECKPOINT_DIR", SHIPPED)
-
-
-def test_both_models_side_by_side():
-    at = AppTest.from_file(APP, default_timeout=180).run()
-    at.switch_page("app_pages/ae_vs_vae.py").run()
-    assert not at.exception, at.exception
+def test_both_models_side_by_side(monkeypatch):
+    at = open_page("app_pages/ae_vs_vae.py", SHIPPED, monkeypatch)
     assert at.selectbox(key="ae_vs_vae_left_model").value == "shipped: ae_2"
     assert at.selectbox(key="ae_vs_vae_right_model").value == "shipped: vae_2"
     assert [metric.label for metric in at.metric] == ["Confident midpoints · ae_2",

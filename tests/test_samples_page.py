@@ -3,31 +3,22 @@ the note for a model without a prior, the PNG download."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import state
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
+from tests.pages import SHIPPED, open_page
 
 
-@pytest.fixture(autouse=True)
-def shipped(monkeypatch):
-    monkeypatch.setenv("LATENT_LAB_UMAP_WARMUP", "0")
-    monkeypatch.setattr(state, "CHECKPOINT_DIR", SHIPPED)
+@pytest.fixture
+def open_samples(monkeypatch):
+    """The Samples page on a shipped model, drawn without an error."""
 
+    def open_on(model: str) -> AppTest:
+        at = open_page("app_pages/samples.py", SHIPPED, monkeypatch, model)
+        assert not at.error, [error.value for error in at.error]
+        return at
 
-def open_samples(model: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state[state.ACTIVE_MODEL] = f"shipped: {model}"
-    at.run()
-    at.switch_page("app_pages/samples.py").run()
-    assert not at.exception, at.exception
-    assert not at.error, [error.value for error in at.error]
-    return at
+    return open_on
 
 
 def grid_url(at: AppTest) -> str:
@@ -35,7 +26,7 @@ def grid_url(at: AppTest) -> str:
     return image.value[0]
 
 
-def test_the_seed_and_the_temperature_change_the_grid(monkeypatch):
+def test_the_seed_and_the_temperature_change_the_grid(open_samples):
     at = open_samples("vae_2")
     assert [b.proto.label for b in at.get("download_button")] == ["Download the grid (PNG)"]
     assert not at.info  # a VAE has a prior: no note
@@ -52,13 +43,13 @@ def test_the_seed_and_the_temperature_change_the_grid(monkeypatch):
     assert at.number_input(key="samples_seed").value != before
 
 
-def test_a_model_without_a_prior_says_why():
+def test_a_model_without_a_prior_says_why(open_samples):
     at = open_samples("ae_32")
     assert len(at.info) == 1 and "has no prior" in at.info[0].value
     assert len(at.get("image")) == 1
 
 
-def test_a_conditional_model_draws_a_class_or_a_row_per_class():
+def test_a_conditional_model_draws_a_class_or_a_row_per_class(open_samples):
     at = open_samples("cvae_2")
     every = grid_url(at)
     assert at.slider(key="samples_per_class").value == 8
@@ -67,7 +58,7 @@ def test_a_conditional_model_draws_a_class_or_a_row_per_class():
     assert at.slider(key="samples_count").value == 36
 
 
-def test_every_shipped_family_draws(monkeypatch):
+def test_every_shipped_family_draws(open_samples):
     at = open_samples("vqvae")
     at.slider(key="samples_temperature").set_value(0.5).run()
     assert not at.exception and not at.error

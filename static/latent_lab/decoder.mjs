@@ -3,6 +3,8 @@
 // static/ort/, so the digit follows the hand at one decode per animation frame while Python
 // hears the final code once, on release. Used by the components in ui/browser_decoder.py.
 
+import { element } from "./dom.mjs";
+
 const IMAGE_SIDE = 28;
 const decoders = new Map(); // model id -> {promise, resolve, reject}: one session per model
 let runtime = null; // Promise of the ort module, loaded once per page
@@ -85,14 +87,6 @@ function drawImage(canvas, pixels) {
   smallContext.putImageData(image, 0, 0);
   context.imageSmoothingEnabled = false; // crisp pixels, as the server's PNGs
   context.drawImage(small, 0, 0, canvas.width, canvas.height);
-}
-
-function element(tag, className, parent, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  if (parent) parent.appendChild(node);
-  return node;
 }
 
 // One live view: a canvas that shows decode(code) and a way to change the code. Decodes run one

@@ -2,15 +2,9 @@
 // on release Python hears the whole drawing once, as a PNG data URL of the canvas (light
 // strokes on a transparent ground, so the opacity is the ink). Used by ui/draw_canvas.py.
 
-const SIDE = 280; // canvas pixels; MNIST's 28 times ten
+import { element } from "./dom.mjs";
 
-function element(tag, className, parent, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  if (parent) parent.appendChild(node);
-  return node;
-}
+const SIDE = 280; // canvas pixels; MNIST's 28 times ten
 
 // One canvas. Measurements for tests hang on the root element: `strokes` (pointer strokes
 // drawn since the last clear) and `sent` (drawings sent to Python).

@@ -73,10 +73,13 @@ def page(browser, app_url, request):
 
 
 def wait_for_app(tab, timeout_ms: int = 30_000) -> None:
-    """Until the script has finished running (Streamlit shows no 'running' status)."""
-    tab.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
+    """Until the script has finished running: the app's own run state (set the moment a rerun
+    is asked for) says not running, and no 'running' status is shown. The status widget alone
+    is not enough: it appears a moment after a run starts, so early on it looks like idle."""
     tab.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        """() => document.querySelector("[data-testid='stApp']")
+                     ?.getAttribute("data-test-script-state") === "notRunning"
+                 && !document.querySelector("[data-testid='stStatusWidget']")""",
         timeout=timeout_ms)
 
 
@@ -113,6 +116,14 @@ def choose_model(tab, label: str) -> None:
     tab.wait_for_function("label => document.querySelector(\"[data-testid='stSidebar'] "
                           "[data-testid='stSelectbox'] input\")?.value === label", arg=label)
     wait_for_app(tab, 60_000)
+
+
+def open_with_model(tab, app_url: str, model: str, link: str, title: str) -> None:
+    """The front door, a model picked in the sidebar, then a page in the same session."""
+    tab.goto(app_url)
+    wait_for_app(tab, 60_000)
+    choose_model(tab, model)
+    go_to(tab, link, title)
 
 
 def live_view(tab, key: str, timeout_ms: int = 60_000):

@@ -10,7 +10,12 @@ import re
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, choose_model, go_to, live_view, wait_for_app
+from tests.browser.conftest import (
+    ARTIFACTS,
+    live_view,
+    open_with_model,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -109,6 +114,7 @@ def test_box_selecting_shows_several_digits(page, app_url):
     note.wait_for(timeout=60_000)
     wait_for_app(page, 60_000)
     assert int(note.inner_text().split()[0]) > 24
+    page.get_by_text("Neighbours of").wait_for(timeout=60_000)  # drawn after the note
     assert page.get_by_text("Neighbours of").count() == 1
     grid = page.locator("[data-testid='stImage']").filter(has_text="Top: the selected images")
     grid.wait_for(timeout=60_000)
@@ -120,9 +126,11 @@ def test_colouring_by_error_uses_a_continuous_scale(page, app_url):
     wait_for_app(page, 60_000)
     page.locator("[data-testid='stButtonGroup'] button").filter(
         has_text="Reconstruction error").click()
+    # Null-safe: the chart is replaced while the page reruns, and a predicate that throws
+    # fails the wait at once instead of trying again.
     page.wait_for_function(
-        f"() => document.querySelector(\"{CHART}\")._fullData.length === 1 && "
-        f"document.querySelector(\"{CHART}\")._fullData[0].marker.colorscale !== undefined",
+        f"() => document.querySelector(\"{CHART}\")?._fullData?.length === 1 && "
+        f"document.querySelector(\"{CHART}\")._fullData[0].marker?.colorscale !== undefined",
         timeout=60_000)
     assert page.locator(f"{CHART} .colorbar").count() == 1
 
@@ -137,10 +145,7 @@ def test_colouring_by_error_uses_a_continuous_scale(page, app_url):
 
 
 def test_a_2d_code_decodes_the_empty_space_under_the_pointer(page, app_url):
-    page.goto(app_url)
-    wait_for_app(page, 60_000)
-    choose_model(page, "shipped: ae_2")
-    go_to(page, "Latent map", "Latent map")
+    open_with_model(page, app_url, "shipped: ae_2", "Latent map", "Latent map")
     view = live_view(page, "latent_map_live")
     plot = page.locator(f"{CHART} .nsewdrag").first
     box = plot.bounding_box()

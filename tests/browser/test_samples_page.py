@@ -8,8 +8,7 @@ import pytest
 from tests.browser.conftest import (
     ARTIFACTS,
     IMAGE_CHANGED,
-    choose_model,
-    go_to,
+    open_with_model,
     wait_for_app,
 )
 
@@ -20,10 +19,7 @@ CAPTION = "Drawn from the prior"
 
 
 def test_a_new_seed_draws_new_digits_and_the_grid_downloads(page, app_url):
-    page.goto(app_url)
-    wait_for_app(page, 60_000)
-    choose_model(page, "shipped: vae_20")
-    go_to(page, "Samples", "Samples")
+    open_with_model(page, app_url, "shipped: vae_20", "Samples", "Samples")
     grid = page.locator(GRID)
     first = grid.get_attribute("src")
 

@@ -14,11 +14,10 @@ from tests.browser.conftest import (
     ARTIFACTS,
     IMAGE_CHANGED,
     PROJECT_ROOT,
-    choose_model,
     drag_across,
-    go_to,
     live_view,
     open_page,
+    open_with_model,
     wait_for_app,
 )
 
@@ -35,10 +34,7 @@ def server_decode(name: str, code: list[float]) -> torch.Tensor:
 
 @pytest.mark.parametrize("name", ["ae_32", "conv_ae_32", "vqvae"])
 def test_dragging_a_slider_redraws_the_digit_while_the_hand_moves(page, app_url, name):
-    page.goto(app_url)
-    wait_for_app(page, 60_000)
-    choose_model(page, f"shipped: {name}")
-    go_to(page, "Bottleneck sliders", "Bottleneck sliders")
+    open_with_model(page, app_url, f"shipped: {name}", "Bottleneck sliders", "Bottleneck sliders")
     view = live_view(page, "sliders_live")
     latent_dim = len(view.evaluate("root => root.lastCode"))
     page.get_by_text(f"0 of {latent_dim} dimensions moved").wait_for()
@@ -105,10 +101,7 @@ def test_arrow_keys_on_a_server_slider_redraw_the_decoded_digit(page, app_url):
 
 
 def test_the_2d_code_plane_decodes_under_the_pointer(page, app_url):
-    page.goto(app_url)
-    wait_for_app(page, 60_000)
-    choose_model(page, "shipped: vae_2")
-    go_to(page, "Bottleneck sliders", "Bottleneck sliders")
+    open_with_model(page, app_url, "shipped: vae_2", "Bottleneck sliders", "Bottleneck sliders")
     view = live_view(page, "sliders_plane")
     plane = view.locator("canvas.ll-plane")
     plane.scroll_into_view_if_needed()
