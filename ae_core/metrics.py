@@ -83,6 +83,17 @@ def fit_pca(train: np.ndarray | torch.Tensor, components: int):
     return PCA(n_components=components, svd_solver="randomized", random_state=0).fit(rows)
 
 
+def angles_to_pca(basis: torch.Tensor, train_images: torch.Tensor) -> np.ndarray:
+    """(P, D) basis -> (D,) principal angles in degrees, largest first, between its column
+    space and that of PCA's top D axes fitted on (M, 1, 28, 28) train images: 0 everywhere
+    when a linear autoencoder has found PCA's subspace (Baldi & Hornik 1989)."""
+    from scipy.linalg import subspace_angles
+
+    basis = basis.detach().double().cpu().numpy()
+    axes = fit_pca(train_images, basis.shape[1]).components_.T  # (P, D)
+    return np.degrees(subspace_angles(basis, axes))
+
+
 def pca_reconstruction(train: np.ndarray, test: np.ndarray, components: int) -> np.ndarray:
     """(N, P) test rows rebuilt from the top `components` principal axes of (M, P) train rows."""
     pca = fit_pca(train, components)

@@ -257,6 +257,7 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
     val_images = val_labels = None
     if val_data is not None and len(val_data):
         val_images, val_labels = val_data.float_images(device), val_data.labels.to(device)
+    model.before_training(images)  # e.g. the linear family's data mean
     optimisers = _Optimisers.for_model(model, config)
 
     for callback in callbacks:

@@ -30,8 +30,11 @@ def test_a_sweep_adds_its_curve_and_can_be_cleared(checkpoint_dir, monkeypatch):
     assert not at.exception
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     sweep = next(trace for trace in spec["data"] if trace["name"].startswith("sweep:"))
-    assert sweep["name"] == "sweep: ae linear, 1 epochs" and numbers(sweep["x"]) == [2, 4]
-    assert len(at.dataframe[0].value) == rows_before + 2
+    assert sweep["name"] == "sweep: linear_ae, 1 epochs" and numbers(sweep["x"]) == [2, 4]
+    table = at.dataframe[0].value
+    assert len(table) == rows_before + 2
+    angles = table[table["model"] == sweep["name"]]["largest angle to PCA"]
+    assert angles.between(0, 90).all()  # measured for the linear sweep
     at.button(key="bottleneck_clear").click().run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert not any(trace["name"].startswith("sweep:") for trace in spec["data"])

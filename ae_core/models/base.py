@@ -73,6 +73,9 @@ class Autoencoder(nn.Module):
     has_codebook: ClassVar[bool] = False  # a discrete code: code_indices, decode_indices
     # The loss keeps a code larger than the image (latent_dim > 784) from copying the input.
     regularises_overcomplete: ClassVar[bool] = False
+    # One linear map each way (`decoder_basis` gives the decoder's columns): it outputs pixels
+    # directly, not logits, and its loss is always squared error, PCA's objective.
+    is_linear: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -129,6 +132,10 @@ class Autoencoder(nn.Module):
     def adversary_loss(self, x: torch.Tensor, out: ForwardOutput) -> torch.Tensor | None:
         """The adversary's loss for this batch; None for families without one."""
         return None
+
+    def before_training(self, train_images: torch.Tensor) -> None:
+        """Called by the loop once before the first epoch with (N, 1, 28, 28) training images:
+        for statistics of the data a family starts from (the linear family's mean)."""
 
     def after_epoch(self, train_images: torch.Tensor) -> dict:
         """Called by the loop after each epoch with (N, 1, 28, 28) training images; returns
