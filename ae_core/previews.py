@@ -17,8 +17,7 @@ from PIL import Image, ImageDraw
 
 from ae_core.anomaly import top_scoring
 from ae_core.figures import CLASS_COLOURS, grid_png
-from ae_core.latent import code_ranges, decode_codes, interpolate, traverse
-from ae_core.metrics import fit_pca
+from ae_core.latent import code_ranges, decode_codes, interpolate, interpolate_pixels, traverse
 from ae_core.models import Autoencoder
 from ae_core.noise import corrupt
 from ae_core.sampling import sample_digits
@@ -26,10 +25,11 @@ from ae_core.sweep import denoise
 
 PREVIEWS = ("train", "sliders", "interpolate", "draw", "samples", "ae_vs_vae", "latent_map",
             "denoise", "anomaly", "bottleneck")
-STRIP = 7  # digits in a one-row strip
-SCALE = 2  # pixels per digit pixel: a 7-digit strip is 416 pixels wide
-CHART_SIZE = (416, 128)  # the loss curve and the map thumbnail, as wide as a strip
-PCA_FIT_DIGITS = 1000  # the bottleneck card's PCA: plenty for a picture, fitted in ~0.1 s
+COLUMNS = 4  # every picture is 4 digits by 2 (or a chart of that size): cards line up
+STRIP = 2 * COLUMNS  # digits in a picture
+SCALE = 3  # pixels per digit pixel: 4 digits are 354 pixels wide
+CHART_SIZE = ((30 * COLUMNS - 2) * SCALE, 58 * SCALE)  # the loss curve and the map
+PCA_FIT_DIGITS = 500  # the bottleneck card's PCA: plenty for a picture, an exact SVD in ~0.1 s
 
 
 def _first_of(labels: torch.Tensor, label: int) -> int:
@@ -47,7 +47,7 @@ def page_previews(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor
     `model`, a 2-D map of those codes (N, 2), and the training loss per epoch (may be empty).
     """
     model.eval()
-    pick = [_first_of(labels, digit) for digit in (3, 8, 2, 6, 0, 4, 7)]
+    pick = [_first_of(labels, digit) for digit in (3, 8, 2, 6, 0, 4, 7, 1)]
     chosen = torch.tensor(pick)
     first, second = pick[0], pick[1]
     label_of = labels[first]
@@ -63,53 +63,56 @@ def page_previews(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor
     walk = interpolate(codes[first], codes[second], STRIP)
     interpolation = decode_codes(model, walk, label_of.repeat(STRIP))
 
-    # Draw a digit: a digit and what the model reads in it.
-    reconstructions = decode_codes(model, codes[chosen[:3]], labels[chosen[:3]])
-    draw = torch.stack([images[pick[0]], reconstructions[0], images[pick[2]],
-                        reconstructions[2]])
+    # Draw a digit: digits (top) and what the model reads in them (bottom).
+    draw = torch.cat([images[chosen[:COLUMNS]],
+                      decode_codes(model, codes[chosen[:COLUMNS]], labels[chosen[:COLUMNS]])])
 
     # Samples: new digits from the prior (or a Gaussian fitted to the codes).
     samples = sample_digits(model, STRIP, seed=0, codes=codes,
                             digit_class=7 if model.is_conditional else None).images
 
-    # AE vs VAE: the halfway code between two different digits: a VAE keeps it a digit.
-    middles = torch.stack([interpolate(codes[pick[i]], codes[pick[i + 1]], 3)[1]
-                           for i in range(0, 6, 2)])
-    halfway = decode_codes(model, middles, labels[chosen[[0, 2, 4]]])
-    ends = torch.cat([torch.stack([images[pick[i]], halfway[i // 2], images[pick[i + 1]]])
-                      for i in range(0, 6, 2)])
+    # AE vs VAE: halfway between two different digits, by the code (top; a VAE keeps it a
+    # digit) and by the pixels (bottom; always a double exposure).
+    pairs = [(pick[i], pick[i + 1]) for i in range(0, STRIP, 2)]
+    middles = torch.stack([interpolate(codes[a], codes[b], 3)[1] for a, b in pairs])
+    halfway = decode_codes(model, middles, labels[[a for a, _ in pairs]])
+    blends = torch.stack([interpolate_pixels(images[a], images[b], 3)[1] for a, b in pairs])
 
     # Denoising: noisy digits over the model's clean-up.
-    clean = images[chosen[:4]]
+    clean = images[chosen[:COLUMNS]]
     noisy = corrupt(clean, "gaussian", 0.3, torch.Generator().manual_seed(0))
-    cleaned = denoise(model, clean, noisy, labels[chosen[:4]]).recon
+    cleaned = denoise(model, clean, noisy, labels[chosen[:COLUMNS]]).recon
 
     # Anomaly detection: the digits this model rebuilds worst.
     strangest = images[torch.as_tensor(top_scoring(errors.numpy(), STRIP).copy())]
 
-    # Bottleneck effect: PCA with as many numbers as the code, against the model.
-    width = codes.shape[1]
-    pca = fit_pca(images[:PCA_FIT_DIGITS], width)
-    rows = clean.flatten(1).double().numpy()
-    pca_images = torch.from_numpy(pca.inverse_transform(pca.transform(rows))).float()
-    pca_images = pca_images.clamp(0, 1).view(-1, 1, 28, 28)
+    # Bottleneck effect: PCA with as many numbers as the code (top), against the model.
+    pca_images = _pca_rebuild(images[:PCA_FIT_DIGITS], clean, codes.shape[1])
 
-    strip = dict(columns=STRIP, scale=SCALE)
+    grid = dict(columns=COLUMNS, scale=SCALE)
     return {
-        "train": _loss_png(history) if len(history) >= 2 else grid_png(
-            torch.cat([images[chosen], decode_codes(model, codes[chosen], labels[chosen])]),
-            **strip),
-        "sliders": grid_png(sliders, **strip),
-        "interpolate": grid_png(interpolation, **strip),
-        "draw": grid_png(draw, columns=4, scale=SCALE),
-        "samples": grid_png(samples, **strip),
-        "ae_vs_vae": grid_png(ends[:6], columns=6, scale=SCALE),
+        "train": _loss_png(history) if len(history) >= 2 else grid_png(draw, **grid),
+        "sliders": grid_png(sliders, **grid),
+        "interpolate": grid_png(interpolation, **grid),
+        "draw": grid_png(draw, **grid),
+        "samples": grid_png(samples, **grid),
+        "ae_vs_vae": grid_png(torch.cat([halfway, blends]), **grid),
         "latent_map": _map_png(map_coords, labels.numpy()),
-        "denoise": grid_png(torch.cat([noisy, cleaned]), columns=4, scale=SCALE),
-        "anomaly": grid_png(strangest, **strip),
-        "bottleneck": grid_png(torch.cat([clean, pca_images, decode_codes(
-            model, codes[chosen[:4]], labels[chosen[:4]])]), columns=4, scale=SCALE),
+        "denoise": grid_png(torch.cat([noisy, cleaned]), **grid),
+        "anomaly": grid_png(strangest, **grid),
+        "bottleneck": grid_png(torch.cat([pca_images, draw[COLUMNS:]]), **grid),
     }
+
+
+def _pca_rebuild(train: torch.Tensor, images: torch.Tensor, components: int) -> torch.Tensor:
+    """(B, 1, 28, 28) images rebuilt from the top `components` principal axes of (M, 1, 28,
+    28) train images. An exact SVD of a few hundred digits: ae_core.metrics.fit_pca's
+    randomised one took seconds on a busy machine, too slow for a front page."""
+    rows = train.flatten(1).double()
+    mean = rows.mean(dim=0)
+    axes = torch.linalg.svd(rows - mean, full_matrices=False).Vh[:components]  # (K, 784)
+    centred = images.flatten(1).double() - mean
+    return (centred @ axes.T @ axes + mean).clamp(0, 1).float().view_as(images)
 
 
 def _png(image: Image.Image) -> bytes:
