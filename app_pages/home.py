@@ -3,6 +3,7 @@ picture from the active model), a tour to start with, and the shipped models in 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -76,10 +77,13 @@ def _shipped_lines(listing: tuple[tuple[str, float], ...]) -> list[tuple[str, st
         config, info = metadata.get("model_config") or {}, metadata.get("info") or {}
         family = config.get("family", "?")
         kind = getattr(described.get(family), "description", family).split(":")[0].rstrip(".")
-        size = config.get("latent_dim")
-        code = f"{size}-number code" if size else "code"
-        what = info.get("description", "").split(": ", 1)[-1]
-        line = f"{kind}, {code}." + (f" {what[:1].upper()}{what[1:]}." if what else "")
+        what = info.get("description", "").rstrip(".")
+        parts = [what] if what else []
+        if not what.lower().startswith(" ".join(kind.lower().split()[:2])):
+            parts.insert(0, kind)  # the family, unless the description starts with it
+        if config.get("latent_dim") and not re.search(r"\bcode\b|-D\b|\blatent\b", what):
+            parts.append(f"a {config['latent_dim']}-number code")
+        line = " · ".join(parts) + "."
         lines.append((Path(path).stem, line))
     return lines
 

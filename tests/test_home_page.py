@@ -28,7 +28,7 @@ def test_every_page_has_a_card_with_a_live_picture_and_a_link(checkpoint_dir, mo
     assert at.subheader[0].value == "Digits and their reconstructions"
     assert at.button(key="home_tour").value is False
     shipped = next(md.value for md in at.main.markdown if "**tiny_map**" in md.value)
-    assert "**tiny_map** (active): MLP autoencoder, 6-number code." in shipped
+    assert "**tiny_map** (active): MLP autoencoder · a 6-number code." in shipped
     assert "**tiny_2d**" in shipped and "2-number code" in shipped
 
 
