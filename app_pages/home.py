@@ -31,7 +31,7 @@ CARDS = (
      "Train your own autoencoder in the browser and watch its loss fall."),
     ("app_pages/sliders.py", "sliders",
      "Move one number of the code and watch the digit change with it (here: the "
-     "busiest one)."),
+     "number that changes it most)."),
     ("app_pages/interpolate.py", "interpolate",
      "Walk from one digit's code to another's and decode every step."),
     ("app_pages/draw.py", "draw",
@@ -79,7 +79,7 @@ def _shipped_lines(listing: tuple[tuple[str, float], ...]) -> list[tuple[str, st
         kind = getattr(described.get(family), "description", family).split(":")[0].rstrip(".")
         what = info.get("description", "").rstrip(".")
         parts = [what] if what else []
-        if not what.lower().startswith(" ".join(kind.lower().split()[:2])):
+        if not what.lower().startswith(kind.lower().split()[0]):
             parts.insert(0, kind)  # the family, unless the description starts with it
         if config.get("latent_dim") and not re.search(r"\bcode\b|-D\b|\blatent\b", what):
             parts.append(f"a {config['latent_dim']}-number code")
