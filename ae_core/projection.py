@@ -180,7 +180,7 @@ def project(codes: np.ndarray | torch.Tensor, method: str = "pca",
     started = time.perf_counter()
     data = _as_matrix(codes)
     count, dim = data.shape
-    if dim < n_components:
+    if n_components == 3 and dim < 3:  # (a 2-D map draws a 1-D code on its own axis)
         raise ValueError(f"a {n_components}-D map needs codes of at least {n_components} "
                          f"numbers, these have {dim}")
     if n_components == 3:

@@ -147,13 +147,16 @@ def test_3d_view_shows_pca_at_once_and_asks_for_umap_in_3d(checkpoint_dir, monke
     assert "image #%{customdata[0]}, class %{customdata[1]}" in spec["data"][0]["hovertemplate"]
     assert spec["layout"]["scene"]["xaxis"]["title"]["text"].startswith("PC1")
     assert spec["layout"]["scene"]["zaxis"]["title"]["text"].startswith("PC3")
-    # The 2-D map asked for its UMAP on opening; the 3-D one for UMAP to 3-D, PCA meanwhile.
-    assert [(request.method, request.n_components, shape) for request, shape in submitted] == [
-        ("umap", 2, (5000, 6)), ("umap", 3, (5000, 6))]
+    # UMAP to 3-D goes to the background job, PCA meanwhile (the 2-D map may have asked for
+    # its own UMAP on opening, unless an earlier test in this process computed it).
+    asked_3d = [(request.method, shape) for request, shape in submitted
+                if request.n_components == 3]
+    assert asked_3d == [("umap", (5000, 6))]
     at.radio(key="latent_map_method").set_value("pca")
     at.button(key="FormSubmitter:latent_map_form-Draw map").click().run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert scene_points(spec) == 5000 and len(submitted) == 2 and not at.info
+    assert scene_points(spec) == 5000 and not at.info
+    assert len([request for request, _ in submitted if request.n_components == 3]) == 1
     at.segmented_control(key="latent_map_colour").set_value("error").run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len(spec["data"]) == 1 and spec["data"][0]["marker"]["colorscale"]
