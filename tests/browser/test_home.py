@@ -45,7 +45,8 @@ def test_uploading_a_checkpoint_bad_then_good(page, app_url, tmp_path):
     good = tmp_path / "my_vae.safetensors"
     good.write_bytes((PROJECT_ROOT / "checkpoints" / "vae_2.safetensors").read_bytes())
     upload.set_input_files(str(good))
-    page.get_by_text("Variational autoencoder (MLP)").wait_for()
+    sidebar.get_by_text("Variational autoencoder (MLP)").wait_for()  # (the home page lists
+    # the shipped models too)
     wait_for_app(page)
     page.get_by_text("2 numbers").wait_for()  # the page itself now shows the uploaded model
     assert "latent size 2" in sidebar.inner_text()
