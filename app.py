@@ -5,6 +5,7 @@ import torch
 
 from ui.projections import warm_up as warm_up_umap
 from ui.sidebar import sidebar
+from ui.tour import show_tour_note
 
 # One intra-op thread: the app's tensors are small (one code, a few thousand digits), and with
 # several threads OpenMP's barriers spin whenever another process or session holds a core: an
@@ -30,5 +31,6 @@ PAGES = [
 
 page = st.navigation(PAGES)
 sidebar()
+show_tour_note()  # a line of what to try, left by the home page's tour button
 page.run()
 warm_up_umap()  # after the page is drawn: compiles UMAP in a thread, once per server

@@ -1,6 +1,8 @@
-"""2-D projections of codes, scikit-learn style: parameters in __init__, state ending in `_`.
+"""2-D and 3-D projections of codes, scikit-learn style: parameters in __init__, learned
+state ending in `_`.
 
-`project(codes, method, **params)` is what pages call: it shows a 1-D or 2-D code as it is,
+`project(codes, method, **params)` is what pages call: it shows a 1-D or 2-D code as it is
+(a 3-D map, `n_components=3`, needs a code of at least 3 numbers),
 and survives what real codes do to UMAP and t-SNE (a handful of points, duplicates, a
 constant code) by adapting the parameters or falling back to PCA, saying why in `note`.
 """
@@ -146,11 +148,11 @@ class TSNEProjection:
 
 @dataclass
 class Projection:
-    """A 2-D picture of N codes and how it was made."""
+    """A 2-D or 3-D picture of N codes and how it was made."""
 
-    coords: np.ndarray  # (N, 2) float32
-    method: str  # what ran: pca, umap, tsne, identity (1-D/2-D codes) or constant
-    axis_titles: tuple[str, str]
+    coords: np.ndarray  # (N, 2) or (N, 3) float32
+    method: str  # what ran: pca, umap, tsne, identity (codes as small as the map) or constant
+    axis_titles: tuple[str, ...]  # one per axis
     note: str = ""  # why it differs from what was asked, for the page to say
     seconds: float = 0.0
 
@@ -161,22 +163,69 @@ class Projection:
 
 def project(codes: np.ndarray | torch.Tensor, method: str = "pca",
             n_neighbors: int = DEFAULT_NEIGHBOURS, min_dist: float = DEFAULT_MIN_DIST,
-            perplexity: float = DEFAULT_PERPLEXITY, seed: int = 0) -> Projection:
-    """(N, D) codes -> Projection with (N, 2) coordinates, whatever the codes look like.
+            perplexity: float = DEFAULT_PERPLEXITY, seed: int = 0,
+            n_components: int = 2) -> Projection:
+    """(N, D) codes -> Projection with (N, n_components) coordinates (2 or 3).
 
-    A 1-D code is drawn on its own axis (the other axis is jitter); a 2-D code as it is.
-    UMAP and t-SNE run on the distinct codes only (duplicates land on the same spot) and
-    fall back to PCA below MIN_MANIFOLD_POINTS distinct codes; identical codes are one point.
+    On a 2-D map a 1-D code is drawn on its own axis (the other axis is jitter), a 2-D code
+    as it is; a 3-D map needs D >= 3 (ValueError otherwise: a third axis would be invented)
+    and shows a 3-D code as it is. UMAP and t-SNE run on the distinct codes only (duplicates
+    land on the same spot) and fall back to PCA below MIN_MANIFOLD_POINTS distinct codes;
+    identical codes are one point.
     """
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not one of {', '.join(METHODS)}")
+    if n_components not in (2, 3):
+        raise ValueError(f"n_components={n_components!r} must be 2 or 3")
     started = time.perf_counter()
     data = _as_matrix(codes)
     count, dim = data.shape
-    result = _project(data, method, n_neighbors, min_dist, perplexity, seed)
+    if n_components == 3 and dim < 3:  # (a 2-D map draws a 1-D code on its own axis)
+        raise ValueError(f"a {n_components}-D map needs codes of at least {n_components} "
+                         f"numbers, these have {dim}")
+    if n_components == 3:
+        result = _project_3d(data, method, n_neighbors, min_dist, perplexity, seed)
+    else:
+        result = _project(data, method, n_neighbors, min_dist, perplexity, seed)
     result.seconds = time.perf_counter() - started
-    assert result.coords.shape == (count, 2), (result.coords.shape, count, dim)
+    assert result.coords.shape == (count, n_components), (result.coords.shape, count, dim)
     return result
+
+
+def _project_3d(data: np.ndarray, method: str, n_neighbors: int, min_dist: float,
+                perplexity: float, seed: int) -> Projection:
+    """The 3-D counterpart of `_project`, for codes of 3 numbers or more."""
+    count, dim = data.shape
+    unique, inverse = np.unique(data, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(unique) == 1:
+        return Projection(np.zeros((count, 3), np.float32), "constant", ("", "", ""),
+                          f"all {count} codes are identical: the map is a single point")
+    if dim == 3:
+        return Projection(data.astype(np.float32), "identity", ("z[0]", "z[1]", "z[2]"),
+                          "the code has three numbers: shown as it is, no projection")
+    note = ""
+    if method != "pca" and len(unique) < MIN_MANIFOLD_POINTS:
+        note = (f"only {len(unique)} distinct codes: {METHOD_NAMES[method]} needs at least "
+                f"{MIN_MANIFOLD_POINTS}, showing PCA instead")
+        method = "pca"
+    if method == "pca":
+        pca = PCAProjection(3).fit(data)
+        return Projection(pca.transform(data), "pca", _pca_titles(pca, 3), note)
+    if len(unique) < count:
+        note = f"{count - len(unique)} duplicate codes share their twin's position"
+    if method == "umap":
+        layout = UMAPProjection(3, n_neighbors, min_dist, seed).fit_transform(unique)
+    else:
+        layout = TSNEProjection(3, perplexity, seed).fit_transform(unique)
+    name = METHOD_NAMES[method]
+    return Projection(layout[inverse], method, (f"{name} 1", f"{name} 2", f"{name} 3"), note)
+
+
+def _pca_titles(pca: PCAProjection, axes: int) -> tuple[str, ...]:
+    share = pca.explained_variance_ratio_
+    return tuple(f"PC{i + 1} ({share[i]:.0%} of variance)" if i < len(share) else ""
+                 for i in range(axes))
 
 
 def _project(data: np.ndarray, method: str, n_neighbors: int, min_dist: float,
@@ -204,10 +253,7 @@ def _project(data: np.ndarray, method: str, n_neighbors: int, min_dist: float,
         method = "pca"
     if method == "pca":
         pca = PCAProjection(2).fit(data)
-        share = pca.explained_variance_ratio_
-        titles = tuple(f"PC{i + 1} ({share[i]:.0%} of variance)" if i < len(share) else ""
-                       for i in range(2))
-        return Projection(pca.transform(data), "pca", titles, note)
+        return Projection(pca.transform(data), "pca", _pca_titles(pca, 2), note)
     if len(unique) < count:
         note = f"{count - len(unique)} duplicate codes share their twin's position"
     if method == "umap":
@@ -242,46 +288,54 @@ def warm_up_umap(seed: int = 0) -> float:
 
 
 def precomputed_key(method: str, dataset: str, n_neighbors: int = DEFAULT_NEIGHBOURS,
-                    min_dist: float = DEFAULT_MIN_DIST) -> str:
-    """Name of a projection stored in a checkpoint's `extras`, e.g. "umap_embedded_15_0.1"."""
-    return f"{method}_{dataset}_{n_neighbors}_{min_dist:g}"
+                    min_dist: float = DEFAULT_MIN_DIST, n_components: int = 2) -> str:
+    """Name of a projection stored in a checkpoint's `extras`, e.g. "umap_embedded_15_0.1"
+    (a 3-D map: "umap_embedded_15_0.1_3d"; 2-D keys keep their original, suffix-free name)."""
+    suffix = "" if n_components == 2 else f"_{n_components}d"
+    return f"{method}_{dataset}_{n_neighbors}_{min_dist:g}{suffix}"
 
 
-def precomputed_projection(extras: dict[str, torch.Tensor], key: str,
-                           count: int) -> np.ndarray | None:
-    """The (count, 2) projection stored under `key`, or None if absent or of another shape."""
+def precomputed_projection(extras: dict[str, torch.Tensor], key: str, count: int,
+                           n_components: int = 2) -> np.ndarray | None:
+    """The (count, n_components) projection stored under `key`, or None if absent or of
+    another shape."""
     stored = extras.get(key)
-    if stored is None or tuple(stored.shape) != (count, 2):
+    if stored is None or tuple(stored.shape) != (count, n_components):
         return None
     coords = stored.detach().float().cpu().numpy()
     return coords if np.isfinite(coords).all() else None
 
 
 def embedded_umap_extras(model: torch.nn.Module, n_neighbors: int = DEFAULT_NEIGHBOURS,
-                         min_dist: float = DEFAULT_MIN_DIST) -> dict[str, torch.Tensor]:
-    """{"umap_embedded_15_0.1": (5000, 2)}: the default UMAP map of the embedded digits'
-    codes, to pass as `save_checkpoint(..., extras=...)` so the app shows it at once."""
+                         min_dist: float = DEFAULT_MIN_DIST,
+                         n_components: int = 2) -> dict[str, torch.Tensor]:
+    """{"umap_embedded_15_0.1": (5000, 2)} (or its "_3d" (5000, 3) twin): the default UMAP
+    map of the embedded digits' codes, to pass as `save_checkpoint(..., extras=...)` so the
+    app shows it at once."""
     from ae_core.data import load_embedded
     from ae_core.latent import encode_dataset
 
     digits = load_embedded()
     encoded = encode_dataset(model, digits.float_images(), digits.labels)
-    coords = project(encoded.codes, "umap", n_neighbors, min_dist).coords
-    return {precomputed_key("umap", "embedded", n_neighbors, min_dist): torch.from_numpy(coords)}
+    coords = project(encoded.codes, "umap", n_neighbors, min_dist,
+                     n_components=n_components).coords
+    key = precomputed_key("umap", "embedded", n_neighbors, min_dist, n_components)
+    return {key: torch.from_numpy(coords)}
 
 
 def map_csv(codes: np.ndarray | torch.Tensor, coords: np.ndarray, labels: np.ndarray,
             errors: np.ndarray) -> bytes:
-    """CSV of a map, one row per image: index, label, error, x, y, z0..z{D-1}."""
+    """CSV of a map, one row per image: index, label, error, x, y[, z], z0..z{D-1}."""
     import io
 
     codes = _as_matrix(codes)
     count = len(codes)
-    if np.shape(coords) != (count, 2) or len(labels) != count or len(errors) != count:
+    if np.shape(coords) not in ((count, 2), (count, 3)) or len(labels) != count \
+            or len(errors) != count:
         raise ValueError(f"codes ({count}), coords {np.shape(coords)}, labels ({len(labels)}) "
                          f"and errors ({len(errors)}) must describe the same images")
     table = np.column_stack([np.arange(count), labels, errors, coords, codes])
-    header = ",".join(["index", "label", "error", "x", "y",
+    header = ",".join(["index", "label", "error", *"xyz"[:np.shape(coords)[1]],
                        *(f"z{dim}" for dim in range(codes.shape[1]))])
     buffer = io.StringIO()
     np.savetxt(buffer, table, delimiter=",", header=header, comments="",

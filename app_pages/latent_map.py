@@ -1,4 +1,4 @@
-"""Latent map: every image's code projected to 2-D; click a point to see its digit."""
+"""Latent map: every image's code projected to 2-D or 3-D; click a point to see its digit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import streamlit as st
 import torch
 
-from ae_core.figures import add_prior_layer, grid_png, latent_map, latent_map_png
+from ae_core.figures import add_prior_layer, grid_png, latent_map, latent_map_3d, latent_map_png
 from ae_core.latent import decode_codes, nearest_neighbours
 from ae_core.projection import (
     DEFAULT_MIN_DIST,
@@ -25,6 +25,8 @@ from ui.sources import SOURCES, available_sources, encoded, load_source, source_
 
 METHOD_LABELS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE (slow)"}
 COLOURINGS = {"label": "Class", "error": "Reconstruction error"}
+VIEWS = {2: "2-D", 3: "3-D"}
+MAX_3D_POINTS = 5000  # a WebGL scene of more turns slowly; the embedded digits all fit
 SELECTED_KEY = "latent_map_selected"  # dataset indices the details panel shows
 PICKED_VIEW_KEY = "latent_map_picked_view"  # the map a chart selection was made on
 DRAWN_VIEW_KEY = "latent_map_drawn_view"  # the map drawn last
@@ -69,7 +71,7 @@ def _select_typed() -> None:
     _select([int(st.session_state["latent_map_index"])])
 
 
-def _settings() -> tuple[str, ProjectionRequest]:
+def _settings(dims: int) -> tuple[str, ProjectionRequest]:
     """The form: data and projection, applied together (a UMAP run is not free)."""
     sources = available_sources(("embedded", "mnist-test", "fashion-test"))
     with st.form("latent_map_form", border=True):
@@ -90,16 +92,33 @@ def _settings() -> tuple[str, ProjectionRequest]:
                                         key="latent_map_perplexity")
         data_column.form_submit_button("Draw map", type="primary", icon=":material/scatter_plot:")
     return source, ProjectionRequest(model.key, source, method, int(neighbours),
-                                     float(round(min_dist, 2)), float(perplexity))
+                                     float(round(min_dist, 2)), float(perplexity), dims)
 
 
-source, request = _settings()
-colour_by = st.segmented_control("Colour by", list(COLOURINGS), format_func=COLOURINGS.get,
-                                 default="label", key="latent_map_colour") or "label"
+# A 2-D code is its own map: a third axis would be invented, so 3-D needs 3 numbers or more.
+can_3d = model.checkpoint.model.latent_dim >= 3
+view_column, colour_column = st.columns([1, 3])
+dims = view_column.segmented_control(
+    "View", list(VIEWS), format_func=VIEWS.get, default=2, key="latent_map_view",
+    disabled=not can_3d,
+    help="3-D: the codes projected to three axes (PCA or UMAP); drag to turn, scroll to zoom."
+    if can_3d else "This model's code has two numbers: the 2-D map is the whole code.") or 2
+dims = dims if can_3d else 2
+colour_by = colour_column.segmented_control(
+    "Colour by", list(COLOURINGS), format_func=COLOURINGS.get, default="label",
+    key="latent_map_colour") or "label"
+source, request = _settings(dims)
 dataset = load_source(source)
 images = source_images(source)
 codes_set = encoded(model, source)
 codes, errors, labels = codes_set.codes, codes_set.errors.numpy(), dataset.labels.numpy()
+if not can_3d:
+    st.caption("3-D view: not offered for this model. Its code has two numbers, so the 2-D "
+               "map already shows the whole code, nothing squeezed.")
+if dims == 3 and len(codes) > MAX_3D_POINTS:
+    st.caption(f"3-D view: the first {MAX_3D_POINTS:,} of these {len(codes):,} images "
+               f"(a WebGL scene of more turns slowly); the 2-D view shows them all.")
+    codes, errors, labels = codes[:MAX_3D_POINTS], errors[:MAX_3D_POINTS], labels[:MAX_3D_POINTS]
 current = map_projection(model, request, codes)
 shown = current.shown
 
@@ -128,7 +147,7 @@ elif current.job is not None or current.to_submit:
 if shown.note:
     st.caption(f"{shown.name}: {shown.note}")
 
-view = (model.key, source, shown.method, colour_by)
+view = (model.key, source, shown.method, colour_by, dims)
 selected = [index for index in st.session_state.get(SELECTED_KEY, []) if 0 <= index < len(codes)]
 # Plotly highlights what was picked on this very map itself; any other selection (typed, or
 # made before the map was redrawn) is ringed. Not changing the figure on a click keeps the
@@ -136,11 +155,15 @@ selected = [index for index in st.session_state.get(SELECTED_KEY, []) if 0 <= in
 picked_here = st.session_state.get(PICKED_VIEW_KEY) == view
 title = (f"{model.label.split(': ', 1)[-1]} · {len(codes):,} images of "
          f"{SOURCES[source].split(' (')[0]} · {shown.name}")
-figure = latent_map(shown.coords, labels, errors, dataset.class_names, colour_by,
-                    shown.axis_titles, title, [] if picked_here else selected)
-figure.update_layout(uirevision=f"{model.key}|{source}|{shown.method}",
+if dims == 3:
+    figure = latent_map_3d(shown.coords, labels, errors, dataset.class_names, colour_by,
+                           shown.axis_titles, f"{title} · 3-D")
+else:
+    figure = latent_map(shown.coords, labels, errors, dataset.class_names, colour_by,
+                        shown.axis_titles, title, [] if picked_here else selected)
+figure.update_layout(uirevision=f"{model.key}|{source}|{shown.method}|{dims}",
                      meta={"clears": st.session_state.get(CLEARS_KEY, 0)})
-if model.checkpoint.model.codes_match_prior and codes.shape[1] >= 2 and \
+if dims == 2 and model.checkpoint.model.codes_match_prior and codes.shape[1] >= 2 and \
         shown.method in ("identity", "pca"):
     # The adversary pushes the codes to fill the prior: draw the prior under them, placed by
     # the very projection the codes got (the same PCA refitted, or none for a 2-D code).
@@ -153,13 +176,20 @@ if model.checkpoint.model.codes_match_prior and codes.shape[1] >= 2 and \
 st.session_state[DRAWN_VIEW_KEY] = view
 # A 2-D code is its own map: the code under the pointer, empty space included, is decoded live
 # beside it in the browser.
-live = (shown.method == "identity" and not model.checkpoint.model.is_conditional
+live = (dims == 2 and shown.method == "identity" and not model.checkpoint.model.is_conditional
         and send_decoder(model) is None)
 chart_column, pointer_column = st.columns([4, 1]) if live else (st.container(), None)
 with chart_column:
-    st.plotly_chart(figure, on_select=_picked_on_chart,
-                    selection_mode=("points", "box", "lasso"), key="latent_map_chart",
-                    config={"displaylogo": False})
+    if dims == 3:
+        # Streamlit's chart selection covers 2-D traces only: in 3-D a point is named by its
+        # hover label, and shown by typing its number below.
+        st.plotly_chart(figure, key="latent_map_chart_3d", config={"displaylogo": False})
+        st.caption("**Drag** to turn the scene, **scroll** to zoom, **hover** a point to see "
+                   "which image it is; type its number under *Selected digits* to see it.")
+    else:
+        st.plotly_chart(figure, on_select=_picked_on_chart,
+                        selection_mode=("points", "box", "lasso"), key="latent_map_chart",
+                        config={"displaylogo": False})
 if pointer_column is not None:
     with pointer_column:
         live_view(model, "map", "latent_map_live",
@@ -172,7 +202,7 @@ def _png() -> bytes:
                           shown.axis_titles, title)
 
 
-stem = f"latent_map_{source}_{shown.method}"
+stem = f"latent_map_{source}_{shown.method}" + ("_3d" if dims == 3 else "")
 downloads = st.columns(3)
 downloads[0].download_button("Codes and map (CSV)",
                              lambda: map_csv(codes, shown.coords, labels, errors),
@@ -181,8 +211,9 @@ downloads[0].download_button("Codes and map (CSV)",
 has_matplotlib = importlib.util.find_spec("matplotlib") is not None  # comes with mlxtend
 downloads[1].download_button("Map picture (PNG)", _png, f"{stem}.png", "image/png",
                              icon=":material/image:", key="latent_map_png", on_click="ignore",
-                             disabled=not has_matplotlib,
-                             help="Drawn with matplotlib, same colours as the chart."
+                             disabled=not has_matplotlib or dims == 3,
+                             help="The 2-D map only: a 3-D scene is best kept as HTML."
+                             if dims == 3 else "Drawn with matplotlib, same colours as the chart."
                              if has_matplotlib else "Needs matplotlib (pip install matplotlib); "
                              "the HTML export works without it.")
 downloads[2].download_button("Interactive map (HTML)",

@@ -10,7 +10,8 @@ checkpoint's metadata does not say), on full MNIST when its training files are p
 never on the test set. The weights are stored in float16 (the folder stays under 25 MB; every
 metric is measured after the float16 round trip, so it describes the file). Each checkpoint
 carries its test metrics (the MNIST test set when present, else the embedded validation split)
-and, in `extras`, the default UMAP map of the 5,000 embedded digits' codes, so the latent map
+and, in `extras`, the default UMAP map of the 5,000 embedded digits' codes (2-D, and 3-D for a
+code of 3 numbers or more), so the latent map
 opens at once instead of after UMAP's ~30 s cold start. A model whose file exists is skipped
 unless --force: reruns are cheap and idempotent.
 """
@@ -170,6 +171,10 @@ def train_one(name: str, spec: Spec, out_dir: Path, source: str, umap: bool,
         started_umap = time.perf_counter()
         extras = {key: value.half() for key, value in embedded_umap_extras(model).items()}
         umap_seconds = time.perf_counter() - started_umap
+        if model.latent_dim >= 3:  # the latent map's 3-D view (scripts/store_maps.py adds it
+            # to files made before it existed)
+            extras.update({key: value.half() for key, value in
+                           embedded_umap_extras(model, n_components=3).items()})
     history = result.history
     info = {
         "name": name,

@@ -130,3 +130,51 @@ def test_umap_replaces_pca_when_it_is_ready(checkpoint_dir, monkeypatch):
         time.sleep(2)
         at.run()  # what the page's polling fragment does every second in a browser
     assert not at.info and not at.exception
+
+
+def scene_points(spec: dict) -> int:
+    return sum(len(trace["customdata"]) for trace in spec["data"])
+
+
+def test_3d_view_shows_pca_at_once_and_asks_for_umap_in_3d(checkpoint_dir, monkeypatch,
+                                                           submitted):
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at.segmented_control(key="latent_map_view").set_value(3).run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {trace["type"] for trace in spec["data"]} == {"scatter3d"}
+    assert scene_points(spec) == 5000
+    assert "image #%{customdata[0]}, class %{customdata[1]}" in spec["data"][0]["hovertemplate"]
+    assert spec["layout"]["scene"]["xaxis"]["title"]["text"].startswith("PC1")
+    assert spec["layout"]["scene"]["zaxis"]["title"]["text"].startswith("PC3")
+    # UMAP to 3-D goes to the background job, PCA meanwhile (the 2-D map may have asked for
+    # its own UMAP on opening, unless an earlier test in this process computed it).
+    asked_3d = [(request.method, shape) for request, shape in submitted
+                if request.n_components == 3]
+    assert asked_3d == [("umap", (5000, 6))]
+    at.radio(key="latent_map_method").set_value("pca")
+    at.button(key="FormSubmitter:latent_map_form-Draw map").click().run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert scene_points(spec) == 5000 and not at.info
+    assert len([request for request, _ in submitted if request.n_components == 3]) == 1
+    at.segmented_control(key="latent_map_colour").set_value("error").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["data"]) == 1 and spec["data"][0]["marker"]["colorscale"]
+
+
+def test_3d_umap_stored_in_the_checkpoint_shows_without_a_job(checkpoint_dir, monkeypatch,
+                                                             submitted):
+    if not (checkpoint_dir / "ae_32.safetensors").is_file():
+        pytest.skip("the shipped ae_32 (with its stored 3-D UMAP) is not in checkpoints/")
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "ae_32")
+    at.segmented_control(key="latent_map_view").set_value(3).run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["scene"]["zaxis"]["title"]["text"] == "UMAP 3"
+    assert scene_points(spec) == 5000 and not submitted and not at.info
+    assert any("precomputed" in caption.value for caption in at.caption)
+
+
+def test_a_two_dimensional_code_offers_no_3d_view(checkpoint_dir, monkeypatch, submitted):
+    at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_2d")
+    assert at.segmented_control(key="latent_map_view").disabled
+    assert any("3-D view: not offered" in caption.value for caption in at.caption)

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINTS = ROOT / "checkpoints"
 SIZE_LIMIT = 25 * 1024 * 1024
 UMAP_KEY = precomputed_key("umap", "embedded")
+UMAP_3D_KEY = precomputed_key("umap", "embedded", n_components=3)
 
 
 def _specs() -> dict:
@@ -101,6 +102,19 @@ def test_checkpoint_stores_the_latent_map_of_the_embedded_digits(shipped):
     coords = precomputed_projection(checkpoint.extras, UMAP_KEY, 5000)
     assert coords is not None  # finite, the shape the latent map page reads
     assert (coords.std(axis=0) > 0.1).all()  # a spread-out map, not a collapsed one
+
+
+def test_checkpoint_stores_the_3d_map_unless_its_code_has_two_numbers(shipped):
+    """The latent map's 3-D view opens at once: 5,000 points, float16 like the 2-D map. A
+    2-D code has no 3-D view (the 2-D map is the whole code), so it stores none."""
+    _, checkpoint = shipped
+    if checkpoint.model.latent_dim < 3:
+        assert UMAP_3D_KEY not in checkpoint.extras
+        return
+    stored = checkpoint.extras[UMAP_3D_KEY]
+    assert tuple(stored.shape) == (5000, 3) and stored.dtype == torch.float16
+    coords = precomputed_projection(checkpoint.extras, UMAP_3D_KEY, 5000, n_components=3)
+    assert coords is not None and (coords.std(axis=0) > 0.1).all()
 
 
 def test_stored_metrics_describe_the_stored_weights():

@@ -44,6 +44,7 @@ class ProjectionRequest:
     n_neighbors: int
     min_dist: float
     perplexity: float
+    n_components: int = 2  # 3: the 3-D map
 
     @property
     def slow(self) -> bool:
@@ -125,7 +126,8 @@ class ProjectionJobs:
             try:
                 status.future.set_result(project(
                     codes, request.method, n_neighbors=request.n_neighbors,
-                    min_dist=request.min_dist, perplexity=request.perplexity))
+                    min_dist=request.min_dist, perplexity=request.perplexity,
+                    n_components=request.n_components))
             except Exception as error:  # shown on the page; PCA stays up meanwhile
                 status.future.set_exception(error)
 
@@ -168,29 +170,35 @@ class MapProjection:
 
 
 def _fast(codes: torch.Tensor, request: ProjectionRequest) -> Projection:
-    """PCA, or the request itself for a 1-D/2-D code, computed now and kept in the registry."""
+    """PCA, or the code itself when it is as small as the map, computed now and kept in the
+    registry (2-D and 3-D apart)."""
     jobs = projection_jobs()
-    fast = ProjectionRequest(request.model_key, request.source, "pca", 0, 0.0, 0.0)
+    fast = ProjectionRequest(request.model_key, request.source, "pca", 0, 0.0, 0.0,
+                             request.n_components)
     status = jobs.get(fast)
     if status is not None and status.future.done():
         return status.future.result()
-    result = project(codes, "pca")
+    result = project(codes, "pca", n_components=request.n_components)
     jobs.put(fast, result)
     return result
 
 
 def map_projection(model: ActiveModel, request: ProjectionRequest,
                    codes: torch.Tensor) -> MapProjection:
-    """The asked-for projection if it is fast (PCA, a 1-D/2-D code), stored in the checkpoint
-    or finished in the background; else PCA now and the job to wait for (or to start)."""
-    if not request.slow or codes.shape[1] <= 2:
+    """The asked-for projection if it is fast (PCA, a code as small as the map), stored in the
+    checkpoint or finished in the background; else PCA now and the job to wait for (or to
+    start). 2-D and 3-D maps (`request.n_components`) take the same path."""
+    axes = request.n_components
+    if not request.slow or codes.shape[1] <= axes:
         return MapProjection(_fast(codes, request))
     if request.method == "umap" and request.source == "embedded":
-        key = precomputed_key(request.method, "embedded", request.n_neighbors, request.min_dist)
-        stored = precomputed_projection(model.checkpoint.extras, key, len(codes))
+        key = precomputed_key(request.method, "embedded", request.n_neighbors, request.min_dist,
+                              axes)
+        stored = precomputed_projection(model.checkpoint.extras, key, len(codes), axes)
         if stored is not None:
             name = METHOD_NAMES[request.method]
-            return MapProjection(Projection(stored, request.method, (f"{name} 1", f"{name} 2"),
+            return MapProjection(Projection(stored, request.method,
+                                            tuple(f"{name} {i + 1}" for i in range(axes)),
                                             "precomputed when the checkpoint was made"))
     status = projection_jobs().get(request)
     if status is not None and status.future.done():

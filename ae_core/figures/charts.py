@@ -179,6 +179,60 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
     return figure
 
 
+def latent_map_3d(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
+                  class_names: Sequence[str], colour_by: str = "label",
+                  axis_titles: Sequence[str] = ("", "", ""), title: str = "",
+                  height: int = 650) -> go.Figure:
+    """(N, 3) map of a dataset's codes as a WebGL `scatter3d`, coloured as `latent_map`.
+
+    Each point's customdata is [dataset index, class name, error]; hover names the image
+    ("image #12, class 7"). Drag turns the scene, scroll zooms.
+    """
+    coords = np.asarray(coords, dtype=np.float32)
+    labels = np.asarray(labels)
+    errors = np.asarray(errors, dtype=np.float64)
+    names = np.array([class_names[int(label)] if 0 <= int(label) < len(class_names)
+                      else str(label) for label in labels], dtype=object)
+    indices = np.arange(len(coords))
+    hover = ("<b>image #%{customdata[0]}, class %{customdata[1]}</b><br>"
+             "error %{customdata[2]:.4f}<extra></extra>")
+
+    def trace(chosen: np.ndarray, name: str, marker: dict, showlegend: bool = True
+              ) -> go.Scatter3d:
+        return go.Scatter3d(
+            x=coords[chosen, 0], y=coords[chosen, 1], z=coords[chosen, 2], mode="markers",
+            name=name, showlegend=showlegend, hovertemplate=hover,
+            customdata=np.stack([indices[chosen], names[chosen],
+                                 np.round(errors[chosen], 6)], axis=1),
+            marker={"size": 2.5, **marker})
+
+    figure = go.Figure()
+    if colour_by == "error":
+        low, high = np.quantile(errors, [0.01, 0.99]) if len(errors) else (0.0, 1.0)
+        figure.add_trace(trace(
+            np.ones(len(coords), dtype=bool), "images",
+            {"color": errors, "colorscale": CONTINUOUS_SCALE, "cmin": float(low),
+             "cmax": float(max(high, low + 1e-12)), "opacity": 0.85,
+             "colorbar": {"title": {"text": "MSE / pixel"}, "thickness": 14}},
+            showlegend=False))
+    else:
+        for label in np.unique(labels):
+            chosen = labels == label
+            figure.add_trace(trace(chosen, str(names[chosen][0]),
+                                   {"color": CLASS_COLOURS[int(label) % len(CLASS_COLOURS)],
+                                    "opacity": 0.8}))
+    axis = {"showspikes": False, "zeroline": False, "backgroundcolor": "rgba(0,0,0,0)"}
+    figure.update_layout(
+        title={"text": title, "font": {"size": 14}}, height=height,
+        margin={"l": 0, "r": 0, "t": 40 if title else 0, "b": 0},
+        hovermode="closest", legend={"itemsizing": "constant"},
+        scene={"xaxis": {**axis, "title": {"text": axis_titles[0]}},
+               "yaxis": {**axis, "title": {"text": axis_titles[1]}},
+               "zaxis": {**axis, "title": {"text": axis_titles[2]}},
+               "aspectmode": "cube", "camera": {"eye": {"x": 1.5, "y": 1.5, "z": 1.0}}})
+    return figure
+
+
 def latent_map_png(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
                    class_names: Sequence[str], colour_by: str = "label",
                    axis_titles: Sequence[str] = ("", ""), title: str = "") -> bytes:

@@ -45,8 +45,41 @@ def test_uploading_a_checkpoint_bad_then_good(page, app_url, tmp_path):
     good = tmp_path / "my_vae.safetensors"
     good.write_bytes((PROJECT_ROOT / "checkpoints" / "vae_2.safetensors").read_bytes())
     upload.set_input_files(str(good))
-    page.get_by_text("Variational autoencoder (MLP)").wait_for()
+    sidebar.get_by_text("Variational autoencoder (MLP)").wait_for()  # (the home page lists
+    # the shipped models too)
     wait_for_app(page)
     page.get_by_text("2 numbers").wait_for()  # the page itself now shows the uploaded model
     assert "latent size 2" in sidebar.inner_text()
     assert page.get_by_text("was not loaded").count() == 0
+
+
+CARD_IMAGES_LOADED = """() => {
+    const images = [...document.querySelectorAll("[class*='st-key-home_card_'] img")];
+    return images.length === 10 && images.every(img => img.complete && img.naturalWidth > 0);
+}"""
+
+
+def test_a_card_shows_a_live_picture_and_opens_its_page(page, app_url):
+    page.goto(app_url)
+    wait_for_app(page, 60_000)
+    page.get_by_text("What you can do").wait_for()
+    page.wait_for_function(CARD_IMAGES_LOADED, timeout=60_000)
+    assert page.get_by_text("The shipped models").count() == 1
+    # Streamlit scrolls inside its own container: a taller window shows the whole front door.
+    page.set_viewport_size({"width": 1400, "height": 1900})
+    wait_for_app(page)
+    page.wait_for_function(CARD_IMAGES_LOADED)
+    page.screenshot(path=str(PROJECT_ROOT / "docs" / "home.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.locator(".st-key-home_card_latent_map a").click()
+    page.get_by_role("heading", name="Latent map").wait_for(timeout=60_000)
+    wait_for_app(page, 60_000)
+    assert "/latent_map" in page.url
+
+
+def test_start_the_tour_opens_the_sliders(page, app_url):
+    page.goto(app_url)
+    wait_for_app(page, 60_000)
+    page.get_by_role("button", name="Start the tour").click()
+    page.get_by_role("heading", name="Bottleneck sliders").wait_for(timeout=60_000)
+    assert "/sliders" in page.url

@@ -12,6 +12,7 @@ import pytest
 
 from tests.browser.conftest import (
     ARTIFACTS,
+    PROJECT_ROOT,
     live_view,
     open_with_model,
     wait_for_app,
@@ -161,3 +162,58 @@ def test_a_2d_code_decodes_the_empty_space_under_the_pointer(page, app_url):
         return [full.xaxis.range[1], full.yaxis.range[1]];
     }}""")
     assert x == pytest.approx(layout[0], rel=0.05) and y == pytest.approx(layout[1], rel=0.05)
+
+
+SCENE_READY = f"""() => {{
+    const chart = document.querySelector("{CHART}");
+    const canvas = chart?.querySelector(".gl-container canvas");
+    return Boolean(chart?._fullLayout?.scene && canvas && canvas.width > 0
+                   && (canvas.getContext("webgl2") || canvas.getContext("webgl"))
+                   && chart._fullData.every(trace => trace.type === "scatter3d")
+                   && chart._fullData.reduce((sum, trace) => sum + trace.x.length, 0) === 5000);
+}}"""
+POINTS_ON_SCREEN = f"""() => {{
+    const chart = document.querySelector("{CHART}");
+    const scene = chart._fullLayout.scene._scene, camera = scene.glplot.cameraParams;
+    const box = scene.glplot.canvas.getBoundingClientRect(), scale = scene.dataScale;
+    const trace = chart._fullData[0], points = [];
+    for (let i = 0; i < Math.min(trace.x.length, 25); i++) {{
+        let v = [trace.x[i] * scale[0], trace.y[i] * scale[1], trace.z[i] * scale[2], 1];
+        for (const m of [camera.model, camera.view, camera.projection]) {{
+            const r = [0, 0, 0, 0];
+            for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) r[a] += m[4 * b + a] * v[b];
+            v = r;
+        }}
+        points.push([box.left + box.width * (1 + v[0] / v[3]) / 2,
+                     box.top + box.height * (1 - v[1] / v[3]) / 2]);
+    }}
+    return points;
+}}"""
+HOVER_TEXT = ("() => [...document.querySelectorAll('.hovertext')]"
+              ".map(label => label.textContent).join(' ')")
+
+
+def test_the_3d_view_is_a_webgl_scene_that_names_a_hovered_point(page, app_url):
+    open_latent_map(page, app_url)  # ae_32: its 3-D UMAP is stored in the checkpoint
+    page.locator(".st-key-latent_map_view button").filter(has_text="3-D").click()
+    page.wait_for_function(SCENE_READY, timeout=60_000)
+    wait_for_app(page, 60_000)
+    assert page.evaluate(f"""() => document.querySelector("{CHART}")
+        ._fullLayout.scene.zaxis.title.text""") == "UMAP 3"
+    # Where the scene draws some points, by the camera plotly itself projects hovers with
+    # (gl-plot3d's model, view and projection matrices, column-major, on scaled data).
+    page.set_viewport_size({"width": 1400, "height": 1500})  # the whole scene on screen
+    wait_for_app(page)
+    page.wait_for_function(SCENE_READY)
+    candidates = page.evaluate(POINTS_ON_SCREEN)
+    label = ""
+    for x, y in candidates[:8]:
+        page.mouse.move(x, y, steps=3)
+        try:  # WebGL picking in a software-rendered browser takes its time
+            page.wait_for_function(f"() => ({HOVER_TEXT})().includes('image #')", timeout=5000)
+        except Exception:  # noqa: BLE001 - another point drawn in front: try the next one
+            continue
+        label = page.evaluate(HOVER_TEXT)
+        break
+    assert re.search(r"image #\d+, class \d", label), (label, candidates[:5])
+    page.screenshot(path=str(PROJECT_ROOT / "docs" / "latent_map_3d.png"))

@@ -1,0 +1,55 @@
+"""The home page under AppTest: a card per page with a live picture and a link, the tour
+button, the shipped models in a line each."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tests.pages import open_page
+from ui import tour
+
+CARD_PAGES = ["app_pages/train.py", "app_pages/sliders.py", "app_pages/interpolate.py",
+              "app_pages/draw.py", "app_pages/samples.py", "app_pages/ae_vs_vae.py",
+              "app_pages/latent_map.py", "app_pages/denoise.py", "app_pages/anomaly.py",
+              "app_pages/bottleneck.py"]
+
+
+def test_every_page_has_a_card_with_a_live_picture_and_a_link(checkpoint_dir, monkeypatch):
+    at = open_page("app_pages/home.py", checkpoint_dir, monkeypatch, "tiny_map")
+    links = at.get("page_link")
+    assert [link.proto.page for link in links] == [Path(page).stem for page in CARD_PAGES]
+    assert all(link.value for link in links)  # the title Streamlit takes from app.py
+    # The reconstructions strip, then one picture per card; each a PNG.
+    images = at.get("image")
+    assert len(images) == 1 + len(CARD_PAGES)
+    for image in images:
+        assert image.proto.imgs[0].url.endswith(".png"), image.proto.imgs[0].url
+    assert at.subheader[0].value == "Digits and their reconstructions"
+    assert at.button(key="home_tour").value is False
+    shipped = next(md.value for md in at.main.markdown if "**tiny_map**" in md.value)
+    assert "**tiny_map** (active): MLP autoencoder · a 6-number code." in shipped
+    assert "**tiny_2d**" in shipped and "2-number code" in shipped
+
+
+def test_pictures_follow_the_model_and_a_second_visit_is_fast(checkpoint_dir, monkeypatch):
+    at = open_page("app_pages/home.py", checkpoint_dir, monkeypatch, "tiny_cvae")
+    first = [image.proto.imgs[0].url for image in at.get("image")]
+    started = time.perf_counter()
+    at.run()
+    assert time.perf_counter() - started < 5  # cached per model: no picture drawn again
+    assert [image.proto.imgs[0].url for image in at.get("image")] == first
+    at.session_state["active_model"] = "shipped: tiny_2d"
+    at.run()
+    assert not at.exception
+    assert [image.proto.imgs[0].url for image in at.get("image")][1:] != first[1:]
+
+
+def test_start_the_tour_opens_the_sliders_with_a_note(checkpoint_dir, monkeypatch):
+    at = open_page("app_pages/home.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    at.button(key="home_tour").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Bottleneck sliders"
+    assert [toast.value for toast in at.toast] == [tour.TOUR_NOTE]
+    at.run()
+    assert not at.toast  # said once
