@@ -170,7 +170,7 @@ with results:
                   f"{run.name}: {run.epochs_done}/{run.train_config.epochs} epochs")
     view.draw(run)
     if run.diverged:
-        st.error(f"Training stopped early: {run.stop_reason}")
+        st.error(f"Training went wrong: {run.stop_reason}")
     elif run.stop_reason:
         st.info(f"Training {run.stop_reason}.")
     if run.checkpoint is None:

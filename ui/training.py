@@ -138,6 +138,7 @@ class TrainingRun:
     finished: bool = False
     stop_reason: str | None = None
     diverged: bool = False
+    best_epoch: int | None = None  # the epoch `model` is from, when not the last (a blow-up)
     device: str = ""
     checkpoint: Checkpoint | None = None
     label: str | None = None  # its label in the sidebar's model picker
@@ -239,7 +240,10 @@ def train(run: TrainingRun, train_data: Dataset, val_data: Dataset, view: Traini
     """Fit a fresh model (never a cached, shared one) in this script run, drawing as it goes."""
     result = train_model(run.model_config, run.train_config, [LiveTraining(run, view)],
                          data=(train_data, val_data))
-    finish(run, result.stop_reason, result.diverged)
+    if result.best_epoch is not None:  # the run blew up: keep its best epoch, not its last
+        run.model, run.best_epoch = copy.deepcopy(result.model).cpu().eval(), result.best_epoch
+    reasons = [reason for reason in (result.stop_reason, result.kept_best) if reason]
+    finish(run, "; ".join(reasons) or None, result.diverged)
 
 
 def finish(run: TrainingRun, stop_reason: str | None, diverged: bool = False) -> None:
@@ -247,10 +251,12 @@ def finish(run: TrainingRun, stop_reason: str | None, diverged: bool = False) ->
     run.finished, run.stop_reason, run.diverged = True, stop_reason, diverged
     if run.model is None:
         return  # no epoch completed: nothing learned to keep
-    result = TrainResult(run.model, run.history, run.device, stop_reason, diverged)
+    result = TrainResult(run.model, run.history, run.device, stop_reason, diverged,
+                         run.best_epoch)
     info = {"name": run.name, "preset": run.choice, "dataset": run.train_config.dataset,
             "epochs_completed": result.epochs_completed, "device": run.device,
-            "stop_reason": stop_reason}
+            "stop_reason": stop_reason,
+            **({"best_epoch": run.best_epoch} if run.best_epoch else {})}
     run.checkpoint = Checkpoint(run.model, run.model_config, run.train_config,
                                 result.final_metrics(), info)
     run.label = make_active(run.name, run.checkpoint)
