@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,10 +48,12 @@ from ae_core.train import (
 )
 from ui import state
 from ui.models import SESSION_PREFIX, add_session_model, session_models
+from ui.trainer_queue import TrainerQueue, trainer_slot, trainer_slots
 
 CODE_SAMPLE = 1000  # validation digits whose codes the 2-D view shows each epoch
 STRIP_EPOCHS = 8  # reconstruction rows kept in the strip: the latest epochs
 PROGRESS_SECONDS = 0.2  # at most this often a progress update (each is a message to the browser)
+QUEUE_POLL_SECONDS = 0.5  # a waiting session's place in the queue is redrawn this often
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -110,6 +114,35 @@ def split_data(config: TrainConfig) -> tuple[Dataset, Dataset]:
     """The (train, validation) split `config` trains on; another epoch count or learning rate
     shares the cached one."""
     return _prepared(config.dataset, config.exclude_classes, config.val_fraction, config.seed)
+
+
+@st.cache_resource(show_spinner=False)
+def trainer_queue() -> TrainerQueue:
+    """The server's one queue of training runs (ui.trainer_queue): LATENT_LAB_TRAINERS at once."""
+    return TrainerQueue(trainer_slots())
+
+
+@contextmanager
+def free_trainer() -> Iterator[None]:
+    """Hold one of the server's trainers for the block. While none is free, the session sees
+    its place in the queue and a Cancel button: that click (any click) reruns the script,
+    which leaves the queue; a finished, stopped or failed run gives its trainer back."""
+    notice, cancel = st.empty(), st.empty()
+    drawn = False
+
+    def show(place: int, waiting: int) -> None:
+        nonlocal drawn
+        notice.info(f"Waiting for a free trainer: position {place} of {waiting} "
+                    f"(this server trains {trainer_queue().slots} model(s) at a time)",
+                    icon=":material/hourglass_top:")
+        if not drawn:
+            cancel.button("Cancel", key="train_cancel", icon=":material/close:")
+            drawn = True
+
+    with trainer_slot(trainer_queue(), show, QUEUE_POLL_SECONDS):
+        notice.empty()
+        cancel.empty()
+        yield
 
 
 def view_digits(data: Dataset) -> tuple[Dataset, Dataset]:
