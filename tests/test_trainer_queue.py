@@ -115,3 +115,22 @@ def test_the_train_page_waits_for_a_free_trainer(monkeypatch, tmp_path):
     run = at.session_state[state.TRAIN_RUN]
     assert run.finished and run.epochs_done == 1
     assert queue.running == 0 and queue.waiting == 0  # the finished run gave its trainer back
+
+
+def test_a_training_thread_yields_the_cpu():
+    import os
+
+    from ui.trainer_queue import TRAINING_NICENESS, lower_thread_priority
+
+    seen: list[int] = []
+
+    def train() -> None:
+        lower_thread_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=train)
+    thread.start()
+    thread.join()
+    assert seen == [max(main, TRAINING_NICENESS)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main  # only that thread

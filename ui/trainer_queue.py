@@ -7,6 +7,7 @@ cores: two runs on a 2-core server each take twice as long and starve every slid
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 TRAINERS_ENV = "LATENT_LAB_TRAINERS"  # how many runs may train at once on this server
+TRAINING_NICENESS = 10  # a training thread yields the CPU to every session's slider step
 
 
 def trainer_slots(environ: dict[str, str] | None = None) -> int:
@@ -93,6 +95,14 @@ class TrainerQueue:
     def waiting(self) -> int:
         with self._changed:
             return len(self._waiting)
+
+
+def lower_thread_priority(niceness: int = TRAINING_NICENESS) -> None:
+    """Make the calling thread yield the CPU to the server's other threads (Linux: per-thread
+    nice; elsewhere nothing). Streamlit runs each script run in a thread of its own, so this
+    lasts as long as the run that trains; it cannot be undone without privileges."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
 @contextmanager

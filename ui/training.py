@@ -48,7 +48,12 @@ from ae_core.train import (
 )
 from ui import state
 from ui.models import SESSION_PREFIX, add_session_model, session_models
-from ui.trainer_queue import TrainerQueue, trainer_slot, trainer_slots
+from ui.trainer_queue import (
+    TrainerQueue,
+    lower_thread_priority,
+    trainer_slot,
+    trainer_slots,
+)
 
 CODE_SAMPLE = 1000  # validation digits whose codes the 2-D view shows each epoch
 STRIP_EPOCHS = 8  # reconstruction rows kept in the strip: the latest epochs
@@ -142,6 +147,9 @@ def free_trainer() -> Iterator[None]:
     with trainer_slot(trainer_queue(), show, QUEUE_POLL_SECONDS):
         notice.empty()
         cancel.empty()
+        # An epoch is seconds of CPU; a slider step of another session is milliseconds and
+        # waits behind it on 2 cores. This script run's thread trains, so it goes last.
+        lower_thread_priority()
         yield
 
 
