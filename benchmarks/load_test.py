@@ -55,6 +55,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used, from /proc/<pid>/stat (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class MemoryWatch:
     """Samples the server's RSS every `every` seconds in a thread; the peak since `reset`."""
 
@@ -80,6 +86,7 @@ class MemoryWatch:
 
 @dataclass
 class Tally:
+    loads: list[float] = field(default_factory=list)  # page opened -> first image drawn
     presses: list[float] = field(default_factory=list)
     maps: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -102,8 +109,10 @@ async def slider_session(browser, url: str, deadline: float, map_every: int,
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = await context.new_page()
     try:
+        started = time.perf_counter()
         await tab.goto(url + "/sliders")
         await server_path(tab)
+        tally.loads.append(time.perf_counter() - started - 1.0)  # less server_path's settling
         count = 0
         while time.monotonic() < deadline:
             thumb = tab.get_by_role("slider").first
@@ -196,9 +205,10 @@ async def run(args: argparse.Namespace) -> None:
                         for index in range(args.sessions)]
             sessions += [training_session(browser, url, deadline, tally, index)
                          for index in range(args.trainers)]
-            started = time.monotonic()
+            started, cpu = time.monotonic(), cpu_seconds(server.pid)
             await asyncio.gather(*sessions)
             elapsed = time.monotonic() - started
+            cores = (cpu_seconds(server.pid) - cpu) / elapsed
             during = watch.peak
             closed = rss_mb(server.pid)
             await browser.close()
@@ -213,6 +223,9 @@ async def run(args: argparse.Namespace) -> None:
     print(f"{args.sessions} slider sessions + {args.trainers} training sessions, "
           f"{args.seconds:.0f} s of load ({elapsed:.0f} s until every session closed), "
           f"{os.cpu_count()} cores, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+    print(f"  sliders page opened -> first image (server path): {len(tally.loads)} of "
+          f"{args.sessions} sessions, p50 {percentile(tally.loads, 0.5):.1f} s, "
+          f"p95 {percentile(tally.loads, 0.95):.1f} s")
     print(f"  slider press -> new image: {len(presses)} presses, "
           f"p50 {percentile(presses, 0.5) * 1000:.0f} ms, "
           f"p95 {percentile(presses, 0.95) * 1000:.0f} ms"
@@ -222,6 +235,8 @@ async def run(args: argparse.Namespace) -> None:
               f"p50 {percentile(tally.maps, 0.5):.2f} s, p95 {percentile(tally.maps, 0.95):.2f} s")
     print(f"  training runs finished: {tally.trained}; sessions that waited in the queue: "
           f"{tally.queued} of {args.trainers}")
+    print(f"  the server used {cores:.2f} cores on average meanwhile (the rest: the browsers "
+          f"and the machine's other work)")
     print(f"  errors: {len(tally.errors)}")
     for error in tally.errors[:10]:
         print(f"    {error}")
