@@ -140,6 +140,8 @@ def command_train(args: argparse.Namespace) -> int:
         printer.close()
     if result.stop_reason:
         print(f"training stopped: {result.stop_reason}", file=sys.stderr)
+    if result.kept_best:
+        print(f"the run blew up: {result.kept_best}", file=sys.stderr)
     if not result.history:
         print("no epoch completed; nothing saved", file=sys.stderr)
         return 1
@@ -150,7 +152,8 @@ def command_train(args: argparse.Namespace) -> int:
     kept = keep(out, result.model, replace, train_config=train_config,
                 metrics=result.final_metrics(),
                 info={"preset": args.family, "dataset": train_config.dataset,
-                      "epochs_completed": result.epochs_completed, "device": result.device})
+                      "epochs_completed": result.epochs_completed, "device": result.device,
+                      **({"best_epoch": result.best_epoch} if result.best_epoch else {})})
     if kept.note:
         print(kept.note, file=sys.stderr)
     if kept.path.parent != out.parent:  # the fallback: the model is safe, the command failed

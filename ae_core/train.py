@@ -56,6 +56,11 @@ class Callback:
     def on_epoch_end(self, model: Autoencoder, report: EpochReport) -> None: ...
 
 
+# A run whose final loss is more than this many times its best epoch's blew up (a learning rate
+# far too high: `--lr 10` once ended at a validation loss of 7e11, finite, 1e13 times its best).
+# Ordinary noise between epochs is a few percent, so 2x only catches a real blow-up.
+BLOW_UP_FACTOR = 2.0
+
 Progress = Callable[[float, str], None]  # (fraction of the whole job done in [0, 1], message)
 
 
@@ -94,18 +99,45 @@ class TrainResult:
     device: str
     # Why training ended early: a divergence message, or "stopped by the user"; None if not.
     stop_reason: str | None = None
+    # Set when a non-finite loss stopped the run, or when it blew up (`kept_best`): a result
+    # that must never silently replace a saved model.
     diverged: bool = False
+    # The epoch (1-based) whose weights `model` holds when that is not the last completed one,
+    # and why: the run ended far worse than its best epoch (BLOW_UP_FACTOR).
+    best_epoch: int | None = None
+    kept_best: str | None = None
 
     @property
     def epochs_completed(self) -> int:
         return len(self.history)
 
     def final_metrics(self) -> dict[str, float]:
-        """The last epoch's validation terms (train terms where there is no validation)."""
+        """The validation terms (train terms where there is no validation) of the epoch whose
+        weights the model holds: the best one when it was kept, else the last."""
         if not self.history:
             return {}
-        last = self.history[-1]
-        return dict(last.val or last.train)
+        kept = self.history[(self.best_epoch or len(self.history)) - 1]
+        return dict(kept.val or kept.train)
+
+
+def epoch_loss(report: EpochReport) -> float:
+    """The loss an epoch is judged by: validation, or training where there is none."""
+    return (report.val or report.train).get("loss", math.nan)
+
+
+def blew_up(final: float, best: float) -> bool:
+    """Whether a final loss is far worse than the best: more than BLOW_UP_FACTOR times it
+    (for a negative best, worse by more than (BLOW_UP_FACTOR - 1) * |best|)."""
+    return math.isfinite(best) and (not math.isfinite(final)
+                                    or final - best > (BLOW_UP_FACTOR - 1) * abs(best))
+
+
+def best_epoch_note(history: list[EpochReport], best: int) -> str:
+    """One line: which epoch's weights were kept, and why."""
+    final, kept = epoch_loss(history[-1]), epoch_loss(history[best - 1])
+    which = "validation" if history[-1].val else "training"
+    return (f"kept the weights of epoch {best} ({which} loss {kept:.4g}): epoch "
+            f"{len(history)} ended at {final:.4g}, more than {BLOW_UP_FACTOR:g}x worse")
 
 
 def kl_schedule(epoch_progress: float, warmup_epochs: int) -> float:
@@ -243,6 +275,9 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
 
     A non-finite loss stops training, restores the weights of the last good epoch and says
     where it happened in `stop_reason`; `should_stop()` returning True ends it after the step.
+    However it ended, when the epoch whose weights the model holds is far worse than the best
+    (`blew_up`; past any KL warm-up), the best epoch's weights are put back and the result says
+    so (`kept_best`, `best_epoch`, `diverged`).
     """
     check_overcomplete(model.config, config)
     callbacks = list(callbacks)
@@ -263,6 +298,7 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
     for callback in callbacks:
         callback.on_train_start(model, config)
     last_good = copy.deepcopy(model.state_dict())
+    best_state, best = last_good, 0  # best: the epoch with the lowest loss (0: none yet)
     history: list[EpochReport] = []
     stop_reason, diverged = None, False
 
@@ -285,6 +321,10 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
                              time.perf_counter() - started, extras)
         history.append(report)
         last_good = copy.deepcopy(model.state_dict())
+        # Losses compare only at the full KL weight: during a warm-up it rises epoch by epoch.
+        comparable = not model.is_variational or report.kl_weight >= 1.0
+        if comparable and (best == 0 or epoch_loss(report) < epoch_loss(history[best - 1])):
+            best_state, best = last_good, epoch  # shared, never mutated: no second copy
         for callback in callbacks:
             callback.on_epoch_end(model, report)
         if optimisers.scheduler is not None:
@@ -293,8 +333,14 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
             stop_reason = run.stop_reason
             break
 
+    best_epoch = kept_best = None
+    if best and best != len(history) and blew_up(epoch_loss(history[-1]),
+                                                     epoch_loss(history[best - 1])):
+        model.load_state_dict(best_state)
+        best_epoch, kept_best, diverged = best, best_epoch_note(history, best), True
     model.eval()
-    return TrainResult(model, history, str(device), stop_reason, diverged)
+    return TrainResult(model, history, str(device), stop_reason, diverged, best_epoch,
+                       kept_best)
 
 
 def prepare_data(config: TrainConfig) -> tuple[Dataset, Dataset]:

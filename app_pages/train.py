@@ -16,6 +16,7 @@ from ui.training import (
     family_of,
     finish,
     finish_interrupted,
+    free_trainer,
     is_variational,
     parse_sizes,
     save,
@@ -145,17 +146,19 @@ with results:
         if not start:
             st.rerun()  # the sidebar picker then shows the kept model
     if start:
-        st.button("Stop", key="train_stop", icon=":material/stop:",
-                  help="Ends training and keeps what the last completed epoch learned")
-        try:
-            run, train_data, val_data = start_run(name.strip() or auto_name, choice, *configs)
-        except DataError as error:
-            st.error(f"The dataset cannot be read: {error}")
-            st.stop()
-        try:
-            train(run, train_data, val_data, TrainingView())
-        except Exception as error:  # a family's own failure ends the run, not the page
-            finish(run, f"failed after epoch {run.epochs_done}: {error}", diverged=True)
+        with free_trainer():  # the server trains a few models at a time; the others queue
+            st.button("Stop", key="train_stop", icon=":material/stop:",
+                      help="Ends training and keeps what the last completed epoch learned")
+            try:
+                run, train_data, val_data = start_run(name.strip() or auto_name, choice,
+                                                      *configs)
+            except DataError as error:
+                st.error(f"The dataset cannot be read: {error}")
+                st.stop()
+            try:
+                train(run, train_data, val_data, TrainingView())
+            except Exception as error:  # a family's own failure ends the run, not the page
+                finish(run, f"failed after epoch {run.epochs_done}: {error}", diverged=True)
         forget_save_form()
         st.rerun()  # the sidebar picker then shows the new model
 
@@ -170,7 +173,7 @@ with results:
                   f"{run.name}: {run.epochs_done}/{run.train_config.epochs} epochs")
     view.draw(run)
     if run.diverged:
-        st.error(f"Training stopped early: {run.stop_reason}")
+        st.error(f"Training went wrong: {run.stop_reason}")
     elif run.stop_reason:
         st.info(f"Training {run.stop_reason}.")
     if run.checkpoint is None:

@@ -21,7 +21,7 @@ from ae_core.data import EMBEDDED, SHARED_MNIST_DIR, Dataset, evaluation_set
 from ae_core.evaluate import evaluate_model
 from ae_core.models import REGISTRY, build_model
 from ae_core.registry import all_settings
-from ae_core.train import fit
+from ae_core.train import fit, train_model
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -234,6 +234,28 @@ def test_overwrite_replaces_the_checkpoint(capsys, existing: Path, cached_embedd
     assert code == 0, err
     assert "saved" in out and "epoch 1/1" in err
     assert read_metadata(existing)["model_config"]["latent_dim"] == 3
+
+
+def test_overwrite_keeps_the_old_file_when_the_run_blows_up(capsys, existing: Path,
+                                                          cached_embedded, monkeypatch):
+    from ae_core import cli
+    from tests.test_train import BlowUp
+
+    def blowing_up(model_config, train_config, callbacks=(), **options):
+        return train_model(model_config, train_config, [*callbacks, BlowUp(epoch=1)], **options)
+
+    monkeypatch.setattr(cli, "train_model", blowing_up)
+    before = existing.read_bytes()
+    code, out, err = run_main(capsys, "train", "--family", "ae", "--latent-dim", "3",
+                              "--hidden-sizes", "16", "--epochs", "2", "--batch-size", "512",
+                              "--out", str(existing), "--overwrite")
+    assert code == 1, err
+    assert "the run blew up: kept the weights of epoch 1" in err
+    assert "is kept as it was" in err
+    assert existing.read_bytes() == before
+    beside = existing.with_name("existing-2.safetensors")
+    assert beside.exists() and f"saved {beside}" in out
+    assert read_metadata(beside)["info"]["best_epoch"] == 1
 
 
 @pytest.mark.parametrize("args, fragments", [

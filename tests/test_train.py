@@ -373,6 +373,54 @@ def test_nan_weights_after_an_epochs_last_step_are_not_kept(parts, tmp_path):
     assert all(torch.isfinite(value).all() for value in model.state_dict().values())
 
 
+class BlowUp(Callback):
+    """After epoch `epoch`, multiplies every weight by `factor`: the later epochs end far worse
+    but finite, like a learning rate far too high (`--lr 10`)."""
+
+    def __init__(self, epoch: int, factor: float = 100.0) -> None:
+        self.epoch, self.factor = epoch, factor
+        self.snapshots: list[dict[str, torch.Tensor]] = []
+
+    def on_epoch_end(self, model: Autoencoder, report: EpochReport) -> None:
+        self.snapshots.append(state_copy(model))
+        if report.epoch == self.epoch:
+            with torch.no_grad():
+                for parameter in model.parameters():
+                    parameter.mul_(self.factor)
+
+
+def test_a_late_blow_up_keeps_the_best_epoch(parts):
+    train, val = parts
+    model = small_model("ae")
+    blow_up = BlowUp(epoch=2)
+    result = fit(model, train, val, config(epochs=4), [blow_up])
+    losses = [report.val["loss"] for report in result.history]
+    assert len(losses) == 4 and all(math.isfinite(loss) for loss in losses)
+    assert losses[-1] > 2 * min(losses)  # finite, and far worse than the best
+    best = losses.index(min(losses)) + 1
+    assert best <= 2 and result.best_epoch == best
+    assert result.diverged and result.stop_reason is None
+    assert f"kept the weights of epoch {best}" in result.kept_best
+    assert "more than 2x worse" in result.kept_best
+    assert_same_state(model.state_dict(), blow_up.snapshots[best - 1])
+    assert result.final_metrics() == result.history[best - 1].val
+
+
+def test_an_ordinary_run_keeps_its_last_epoch(parts):
+    train, val = parts
+    result = fit(small_model("ae"), train, val, config(epochs=3))
+    assert result.best_epoch is None and result.kept_best is None and not result.diverged
+    assert result.final_metrics() == result.history[-1].val
+
+
+@pytest.mark.parametrize("final, best, expected", [
+    (7e11, 0.03, True), (0.061, 0.03, True), (0.059, 0.03, False), (0.03, 0.03, False),
+    (float("nan"), 0.03, True), (-5.0, -10.0, False), (5.0, -10.0, True),
+])
+def test_blew_up_rule(final, best, expected):
+    assert train_module.blew_up(final, best) is expected
+
+
 def test_a_diverged_model_is_never_saved(tmp_path):
     model = small_model("ae")
     with torch.no_grad():

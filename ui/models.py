@@ -4,7 +4,10 @@ this session trained or uploaded (its own, in session state)."""
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import streamlit as st
 import torch
@@ -17,6 +20,9 @@ from ui import state
 SHIPPED_PREFIX = "shipped: "
 SAVED_PREFIX = "saved: "
 SESSION_PREFIX = "session: "
+SESSION_KEY_PREFIX = "session-"  # the cache identity of a session model: session-<uuid>
+SESSION_RESULTS_KEPT = 8  # results derived from session models, per session
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,11 +53,41 @@ def embedded_images() -> torch.Tensor:
     return embedded_digits().float_images()
 
 
+def is_session_key(model_key: str) -> bool:
+    """Whether a model key names a model of one session (trained or uploaded), not a file."""
+    return model_key.startswith(SESSION_KEY_PREFIX)
+
+
+def session_result(key: tuple, compute: Callable[[], T]) -> T:
+    """What `compute()` gives, kept in this session's state under `key` (the latest
+    SESSION_RESULTS_KEPT keys): for results derived from a session model, which no other
+    session can ask for. In a shared cache they would outlive the session and push the shipped
+    models' entries out; here they go when the session goes."""
+    results = st.session_state.setdefault(state.SESSION_RESULTS, OrderedDict())
+    if key in results:
+        results.move_to_end(key)
+        return results[key]
+    value = results[key] = compute()
+    while len(results) > SESSION_RESULTS_KEPT:
+        results.popitem(last=False)
+    return value
+
+
+def _encode_embedded(checkpoint: Checkpoint) -> EncodedSet:
+    return encode_dataset(checkpoint.model, embedded_images(), embedded_digits().labels)
+
+
 @st.cache_resource(show_spinner="Encoding the digits…", max_entries=16)
-def encoded_digits(model_key: str, _checkpoint: Checkpoint) -> EncodedSet:
-    """Codes and errors of the embedded digits for one model; keyed by its identity."""
-    dataset = embedded_digits()
-    return encode_dataset(_checkpoint.model, embedded_images(), dataset.labels)
+def _shared_encoded_digits(model_key: str, _checkpoint: Checkpoint) -> EncodedSet:
+    return _encode_embedded(_checkpoint)
+
+
+def encoded_digits(model_key: str, checkpoint: Checkpoint) -> EncodedSet:
+    """Codes and errors of the embedded digits for one model, keyed by its identity: once for
+    all sessions for a stored model, in the session's own state for a session model."""
+    if is_session_key(model_key):
+        return session_result(("embedded", model_key), lambda: _encode_embedded(checkpoint))
+    return _shared_encoded_digits(model_key, checkpoint)
 
 
 def stored_models() -> dict[str, tuple[str, float]]:
@@ -70,7 +106,7 @@ def session_models() -> dict[str, Checkpoint]:
 def add_session_model(name: str, checkpoint: Checkpoint) -> str:
     """Keep a trained or uploaded model in this session and make it the active one."""
     label = SESSION_PREFIX + name
-    checkpoint.info["session_key"] = f"session-{uuid.uuid4().hex}"
+    checkpoint.info["session_key"] = f"{SESSION_KEY_PREFIX}{uuid.uuid4().hex}"
     session_models()[label] = checkpoint
     # The picker may already be drawn in this run, and Streamlit refuses a new value for a
     # drawn widget: the label waits here until `active_model` runs before the next picker.

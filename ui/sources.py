@@ -23,7 +23,14 @@ from ae_core.data import (
     shared_test_set_available,
 )
 from ae_core.latent import EncodedSet, encode_dataset
-from ui.models import ActiveModel, embedded_digits, embedded_images, encoded_digits
+from ui.models import (
+    ActiveModel,
+    embedded_digits,
+    embedded_images,
+    encoded_digits,
+    is_session_key,
+    session_result,
+)
 
 SOURCES = {
     "embedded": "Embedded MNIST digits (5,000)",
@@ -69,14 +76,21 @@ def source_images(source: str) -> torch.Tensor:
     return embedded_images() if source == "embedded" else load_source(source).float_images()
 
 
+def _encode_source(source: str, model: ActiveModel) -> EncodedSet:
+    dataset = load_source(source)
+    return encode_dataset(model.checkpoint.model, source_images(source), dataset.labels)
+
+
 @st.cache_resource(show_spinner="Encoding the images…", max_entries=16)
 def _encoded_source(model_key: str, source: str, _model: ActiveModel) -> EncodedSet:
-    dataset = load_source(source)
-    return encode_dataset(_model.checkpoint.model, source_images(source), dataset.labels)
+    return _encode_source(source, _model)
 
 
 def encoded(model: ActiveModel, source: str) -> EncodedSet:
-    """Codes and errors of a source for a model (the embedded digits share ui.models' cache)."""
+    """Codes and errors of a source for a model (the embedded digits share ui.models' cache);
+    a session model's are kept in its session (ui.models.session_result), not shared."""
     if source == "embedded":
         return encoded_digits(model.key, model.checkpoint)
+    if is_session_key(model.key):
+        return session_result((source, model.key), lambda: _encode_source(source, model))
     return _encoded_source(model.key, source, model)

@@ -21,3 +21,4 @@ SAVED_BY_SESSION = "saved_by_session"  # paths this session saved: the only ones
 TRAIN_RUN = "train_run"  # this session's latest training run (ui.training.TrainingRun)
 BROWSER_DECODER_FAILURE = "browser_decoder_failure"  # why this browser could not decode, if so
 DRAWN_DIGIT = "drawn_digit"  # ui.widgets.Drawing sent from the Draw page to sliders/interpolation
+SESSION_RESULTS = "session_results"  # ui.models.session_result: what this session's models gave

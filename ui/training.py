@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,10 +48,17 @@ from ae_core.train import (
 )
 from ui import state
 from ui.models import SESSION_PREFIX, add_session_model, session_models
+from ui.trainer_queue import (
+    TrainerQueue,
+    lower_thread_priority,
+    trainer_slot,
+    trainer_slots,
+)
 
 CODE_SAMPLE = 1000  # validation digits whose codes the 2-D view shows each epoch
 STRIP_EPOCHS = 8  # reconstruction rows kept in the strip: the latest epochs
 PROGRESS_SECONDS = 0.2  # at most this often a progress update (each is a message to the browser)
+QUEUE_POLL_SECONDS = 0.5  # a waiting session's place in the queue is redrawn this often
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -112,6 +121,38 @@ def split_data(config: TrainConfig) -> tuple[Dataset, Dataset]:
     return _prepared(config.dataset, config.exclude_classes, config.val_fraction, config.seed)
 
 
+@st.cache_resource(show_spinner=False)
+def trainer_queue() -> TrainerQueue:
+    """The server's one queue of training runs (ui.trainer_queue): LATENT_LAB_TRAINERS at once."""
+    return TrainerQueue(trainer_slots())
+
+
+@contextmanager
+def free_trainer() -> Iterator[None]:
+    """Hold one of the server's trainers for the block. While none is free, the session sees
+    its place in the queue and a Cancel button: that click (any click) reruns the script,
+    which leaves the queue; a finished, stopped or failed run gives its trainer back."""
+    notice, cancel = st.empty(), st.empty()
+    drawn = False
+
+    def show(place: int, waiting: int) -> None:
+        nonlocal drawn
+        notice.info(f"Waiting for a free trainer: position {place} of {waiting} "
+                    f"(this server trains {trainer_queue().slots} model(s) at a time)",
+                    icon=":material/hourglass_top:")
+        if not drawn:
+            cancel.button("Cancel", key="train_cancel", icon=":material/close:")
+            drawn = True
+
+    with trainer_slot(trainer_queue(), show, QUEUE_POLL_SECONDS):
+        notice.empty()
+        cancel.empty()
+        # An epoch is seconds of CPU; a slider step of another session is milliseconds and
+        # waits behind it on 2 cores. This script run's thread trains, so it goes last.
+        lower_thread_priority()
+        yield
+
+
 def view_digits(data: Dataset) -> tuple[Dataset, Dataset]:
     """The digits a run is watched on: one per class (the strip) and a fixed sample (2-D)."""
     firsts = [torch.nonzero(data.labels == label)[0, 0] for label in data.labels.unique()]
@@ -138,6 +179,7 @@ class TrainingRun:
     finished: bool = False
     stop_reason: str | None = None
     diverged: bool = False
+    best_epoch: int | None = None  # the epoch `model` is from, when not the last (a blow-up)
     device: str = ""
     checkpoint: Checkpoint | None = None
     label: str | None = None  # its label in the sidebar's model picker
@@ -239,7 +281,10 @@ def train(run: TrainingRun, train_data: Dataset, val_data: Dataset, view: Traini
     """Fit a fresh model (never a cached, shared one) in this script run, drawing as it goes."""
     result = train_model(run.model_config, run.train_config, [LiveTraining(run, view)],
                          data=(train_data, val_data))
-    finish(run, result.stop_reason, result.diverged)
+    if result.best_epoch is not None:  # the run blew up: keep its best epoch, not its last
+        run.model, run.best_epoch = copy.deepcopy(result.model).cpu().eval(), result.best_epoch
+    reasons = [reason for reason in (result.stop_reason, result.kept_best) if reason]
+    finish(run, "; ".join(reasons) or None, result.diverged)
 
 
 def finish(run: TrainingRun, stop_reason: str | None, diverged: bool = False) -> None:
@@ -247,10 +292,12 @@ def finish(run: TrainingRun, stop_reason: str | None, diverged: bool = False) ->
     run.finished, run.stop_reason, run.diverged = True, stop_reason, diverged
     if run.model is None:
         return  # no epoch completed: nothing learned to keep
-    result = TrainResult(run.model, run.history, run.device, stop_reason, diverged)
+    result = TrainResult(run.model, run.history, run.device, stop_reason, diverged,
+                         run.best_epoch)
     info = {"name": run.name, "preset": run.choice, "dataset": run.train_config.dataset,
             "epochs_completed": result.epochs_completed, "device": run.device,
-            "stop_reason": stop_reason}
+            "stop_reason": stop_reason,
+            **({"best_epoch": run.best_epoch} if run.best_epoch else {})}
     run.checkpoint = Checkpoint(run.model, run.model_config, run.train_config,
                                 result.final_metrics(), info)
     run.label = make_active(run.name, run.checkpoint)
