@@ -8,10 +8,11 @@ from ae_core.config import NOISE_KINDS
 
 
 def corrupt(x: torch.Tensor, kind: str, level: float,
-            generator: torch.Generator | None = None) -> torch.Tensor:
-    """(B, 1, 28, 28) in [0, 1] -> a corrupted copy in [0, 1].
+            generator: torch.Generator | None = None, clip: bool = True) -> torch.Tensor:
+    """(B, 1, 28, 28) in [0, 1] -> a corrupted copy, in [0, 1] unless `clip` is False.
 
-    gaussian: additive noise of std `level`; salt_pepper: a `level` fraction of pixels set to
+    gaussian: additive noise of std `level`, clipped to [0, 1] so it stays a picture (the
+    tutorials add it unclipped: `clip=False`); salt_pepper: a `level` fraction of pixels set to
     0 or 1; mask: one square block per image covering a `level` fraction of its area is zeroed.
     """
     if kind not in NOISE_KINDS:
@@ -26,7 +27,8 @@ def corrupt(x: torch.Tensor, kind: str, level: float,
 
     if kind == "gaussian":
         noise = torch.randn(x.shape, generator=generator).to(x.device)
-        return (x + level * noise).clamp_(0.0, 1.0)
+        noisy = x + level * noise
+        return noisy.clamp_(0.0, 1.0) if clip else noisy
     if kind == "salt_pepper":
         hit = uniform(*x.shape) < level
         salt = uniform(*x.shape) < 0.5

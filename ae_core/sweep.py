@@ -53,11 +53,11 @@ def noise_levels(kind: str, count: int = 8) -> np.ndarray:
 
 
 def corrupted_copies(images: torch.Tensor, kind: str, levels: Sequence[float],
-                     seed: int = 0) -> list[torch.Tensor]:
+                     seed: int = 0, clip: bool = True) -> list[torch.Tensor]:
     """One corrupted copy of (N, 1, 28, 28) images per level; the same seed, the same noise,
     so every model in a comparison sees identical inputs."""
-    return [corrupt(images, kind, float(level), torch.Generator().manual_seed(seed + index))
-            for index, level in enumerate(levels)]
+    return [corrupt(images, kind, float(level), torch.Generator().manual_seed(seed + index),
+                    clip) for index, level in enumerate(levels)]
 
 
 @torch.inference_mode()

@@ -53,6 +53,12 @@ kind = middle.radio("Corruption", list(CORRUPTIONS), format_func=CORRUPTIONS.get
                     key="denoise_kind")
 level = middle.slider("Level", 0.0, 1.0, 0.3 if kind != "mask" else 0.2, 0.05,
                       key=f"denoise_level_{kind}", help=LEVEL_HELP[kind])
+clip = kind != "gaussian" or middle.checkbox(
+    "Clip the noisy digit to [0, 1]", value=True, key="denoise_clip",
+    help="The tutorials add Gaussian noise without clipping, so pixels go below 0 and above 1; "
+         "clipped, the noisy digit is still a picture the model could have been shown.")
+if not clip:
+    middle.caption("Unclipped, as in the tutorials: the noisy pixels leave [0, 1].")
 count = right.slider("Digits", 2, 12, 6, key="denoise_count")
 digit_class = right.selectbox("Class", ["any", *range(10)], key="denoise_class")
 st.session_state.setdefault(SEED_KEY, 0)
@@ -71,7 +77,7 @@ generator = torch.Generator().manual_seed(int(st.session_state[SEED_KEY]))
 picked = pool[torch.randperm(len(pool), generator=generator)[:count]]
 clean = dataset.subset(picked).float_images()
 digit_labels = dataset.labels[picked]
-noisy = corrupt(clean, kind, level, torch.Generator().manual_seed(1000 + len(picked)))
+noisy = corrupt(clean, kind, level, torch.Generator().manual_seed(1000 + len(picked)), clip)
 results = {model.label: denoise(model.checkpoint.model, clean, noisy, digit_labels)
            for model in models}
 
@@ -105,14 +111,15 @@ st.caption(f"PSNR in dB against the clean digit, SSIM from 0 to 1 (Wang et al. 2
 
 
 @st.cache_data(show_spinner="Scoring every model at every noise level…", max_entries=32)
-def _curves(model_keys: tuple[str, ...], source: str, kind: str, _models: list) -> dict:
+def _curves(model_keys: tuple[str, ...], source: str, kind: str, clip: bool,
+            _models: list) -> dict:
     """Mean PSNR per noise level over CURVE_DIGITS digits, per model and for the input."""
     dataset = load_source(source)
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))
     subset = dataset.subset(order[:CURVE_DIGITS])
     images, digit_labels = subset.float_images(), subset.labels
     levels = noise_levels(kind)
-    copies = corrupted_copies(images, kind, levels)
+    copies = corrupted_copies(images, kind, levels, clip=clip)
     curves = {f"corrupted input ({len(images)} digits)": input_psnr(images, copies)}
     for model in _models:
         curves[_short(model.label)] = psnr_against_noise(model.checkpoint.model, images,
@@ -121,7 +128,7 @@ def _curves(model_keys: tuple[str, ...], source: str, kind: str, _models: list) 
 
 
 st.subheader("PSNR against noise level")
-curve = _curves(tuple(model.key for model in models), source, kind, models)
+curve = _curves(tuple(model.key for model in models), source, kind, clip, models)
 st.plotly_chart(psnr_curves(curve["levels"], curve["curves"], CORRUPTIONS[kind]),
                 key="denoise_curve")
 gains = {name: float(np.mean(values - curve["curves"][next(iter(curve["curves"]))]))

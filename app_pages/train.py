@@ -29,8 +29,10 @@ CHOICES = [*REGISTRY, *(name for name in PRESETS if name not in REGISTRY)]
 BATCH_SIZES = (16, 32, 64, 128, 256, 512)
 # TrainConfig fields with a widget here (key "train_<field>"); the model's settings get theirs
 # from their declarations (ui.training.settings_for), the other fields keep their defaults.
-TRAIN_FIELDS = ("kl_warmup_epochs", "epochs", "batch_size", "lr", "dataset", "noise_kind",
-                "noise_level", "exclude_classes")
+TRAIN_FIELDS = ("kl_warmup_epochs", "epochs", "batch_size", "lr", "lr_schedule", "dataset",
+                "noise_kind", "noise_level", "exclude_classes")
+SCHEDULES = {"none": "Constant", "cosine": "Cosine decay to 0 over the run",
+             "step": "Steps: x0.3 every third of the run"}
 DEFAULT_NOISE_LEVEL = 0.3  # where the level slider starts when denoising is switched on
 
 
@@ -108,7 +110,11 @@ with options:
     values["epochs"] = left.number_input("Epochs", 1, 1000, key="train_epochs")
     values["lr"] = right.number_input("Learning rate", 1e-5, 1.0, step=1e-4, format="%.1e",
                                       key="train_lr")
-    values["batch_size"] = st.select_slider("Batch size", BATCH_SIZES, key="train_batch_size")
+    left, right = st.columns(2)
+    values["batch_size"] = left.select_slider("Batch size", BATCH_SIZES, key="train_batch_size")
+    values["lr_schedule"] = right.selectbox(
+        "Learning-rate schedule", list(SCHEDULES), format_func=SCHEDULES.get,
+        key="train_lr_schedule", help="How the learning rate changes epoch by epoch")
     values["dataset"] = st.selectbox("Dataset", SOURCES, key="train_dataset")
     left, right = st.columns(2)
     values["noise_kind"] = left.selectbox("Denoising noise", NOISE_KINDS,

@@ -50,3 +50,27 @@ def test_denoising_without_models_says_what_to_do(checkpoint_dir, monkeypatch):
     at.multiselect(key="denoise_models").set_value([]).run()
     assert not at.exception and any("Pick at least one model" in i.value for i in at.info)
     assert not at.get("image")
+
+
+def test_gaussian_noise_can_be_left_unclipped_as_the_tutorials_add_it(checkpoint_dir,
+                                                                     monkeypatch):
+    at = open_page("app_pages/denoise.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    clipped = at.dataframe[0].value["corrupted PSNR"]
+    at.checkbox(key="denoise_clip").uncheck().run()
+    assert any("Unclipped, as in the tutorials" in caption.value for caption in at.caption)
+    # The same noise, no longer cut at 0 and 1: further from the clean digit.
+    assert (at.dataframe[0].value["corrupted PSNR"] < clipped).all()
+    at.radio(key="denoise_kind").set_value("mask").run()
+    assert not [box for box in at.checkbox if box.key == "denoise_clip"]  # Gaussian only
+
+
+def test_unclipped_gaussian_noise_leaves_the_pixel_range():
+    import torch
+
+    from ae_core.noise import corrupt
+
+    images = torch.full((4, 1, 28, 28), 0.5)
+    noisy = corrupt(images, "gaussian", 0.5, torch.Generator().manual_seed(0), clip=False)
+    assert noisy.min() < 0 and noisy.max() > 1
+    clipped = corrupt(images, "gaussian", 0.5, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(clipped, noisy.clamp(0, 1))

@@ -224,3 +224,12 @@ def test_a_trained_models_codes_stay_in_its_session(monkeypatch, tmp_path):
     key = at.session_state[state.SESSION_MODELS]["session: tiny"].info["session_key"]
     assert ("embedded", key) in at.session_state[state.SESSION_RESULTS]
     assert not [seen for seen in shared if models.is_session_key(seen)]
+
+
+def test_the_learning_rate_schedule_is_a_choice_on_the_page(monkeypatch, tmp_path):
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
+    schedule = at.selectbox(key="train_lr_schedule")
+    assert schedule.value == "none" and set(schedule.options) >= {"Constant"}
+    schedule.set_value("cosine").run()
+    small_run(at)
+    assert at.session_state[state.TRAIN_RUN].train_config.lr_schedule == "cosine"
