@@ -23,6 +23,7 @@ PAGES = [
     st.Page("app_pages/draw.py", title="Draw a digit", icon=":material/draw:"),
     st.Page("app_pages/samples.py", title="Samples", icon=":material/grid_view:"),
     st.Page("app_pages/ae_vs_vae.py", title="AE vs VAE", icon=":material/compare:"),
+    st.Page("app_pages/few_labels.py", title="Few labels", icon=":material/label:"),
     st.Page("app_pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:"),
     st.Page("app_pages/denoise.py", title="Denoising", icon=":material/auto_fix_high:"),
     st.Page("app_pages/anomaly.py", title="Anomaly detection", icon=":material/warning:"),

@@ -23,8 +23,8 @@ from ae_core.noise import corrupt
 from ae_core.sampling import sample_digits
 from ae_core.sweep import denoise
 
-PREVIEWS = ("train", "sliders", "interpolate", "draw", "samples", "ae_vs_vae", "latent_map",
-            "denoise", "anomaly", "bottleneck")
+PREVIEWS = ("train", "sliders", "interpolate", "draw", "samples", "ae_vs_vae", "few_labels",
+            "latent_map", "denoise", "anomaly", "bottleneck")
 COLUMNS = 4  # every picture is 4 digits by 2 (or a chart of that size): cards line up
 STRIP = 2 * COLUMNS  # digits in a picture
 SCALE = 3  # pixels per digit pixel: 4 digits are 354 pixels wide
@@ -97,6 +97,7 @@ def page_previews(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor
         "draw": grid_png(draw, **grid),
         "samples": grid_png(samples, **grid),
         "ae_vs_vae": grid_png(torch.cat([halfway, blends]), **grid),
+        "few_labels": grid_png(images[chosen], **grid),  # a few labelled digits
         "latent_map": _map_png(map_coords, labels.numpy()),
         "denoise": grid_png(torch.cat([noisy, cleaned]), **grid),
         "anomaly": grid_png(strangest, **grid),

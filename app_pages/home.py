@@ -40,6 +40,8 @@ CARDS = (
      "Decode codes nobody wrote: new digits from the model's prior."),
     ("app_pages/ae_vs_vae.py", "ae_vs_vae",
      "Halfway between two digits: the code's midpoint (top) against a pixel blend."),
+    ("app_pages/few_labels.py", "few_labels",
+     "A few labelled digits like these: does what the model learned without labels help?"),
     ("app_pages/latent_map.py", "latent_map",
      "Every digit as a point, in 2-D or 3-D: alike digits land together."),
     ("app_pages/denoise.py", "denoise",

@@ -11,8 +11,8 @@ from ui import tour
 
 CARD_PAGES = ["app_pages/train.py", "app_pages/sliders.py", "app_pages/interpolate.py",
               "app_pages/draw.py", "app_pages/samples.py", "app_pages/ae_vs_vae.py",
-              "app_pages/latent_map.py", "app_pages/denoise.py", "app_pages/anomaly.py",
-              "app_pages/bottleneck.py"]
+              "app_pages/few_labels.py", "app_pages/latent_map.py", "app_pages/denoise.py",
+              "app_pages/anomaly.py", "app_pages/bottleneck.py"]
 
 
 def test_every_page_has_a_card_with_a_live_picture_and_a_link(checkpoint_dir, monkeypatch):

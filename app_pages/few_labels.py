@@ -1,0 +1,42 @@
+"""Few labels: what an autoencoder learned without labels is worth when labels are scarce."""
+
+import streamlit as st
+
+from ae_core.config import TrainConfig
+from ae_core.semisupervised import few_labels
+from ui.models import ActiveModel, require_model
+from ui.training import split_data
+
+st.title("Few labels")
+st.markdown(
+    "An autoencoder learns from digits without their labels. With only a handful of labelled "
+    "digits, does that help? The model's encoder plus one linear layer is **fine-tuned** on "
+    "the labelled digits, and the **same network from a fresh start** is trained on the same "
+    "digits alone; both are scored on held-out digits neither has seen.")
+model = require_model()
+
+
+@st.cache_data(show_spinner="Training both classifiers…", max_entries=32)
+def _result(model_key: str, per_class: int, _model: ActiveModel):
+    train, test = split_data(TrainConfig())  # the split the shipped models were trained on
+    return few_labels(_model.checkpoint.model, train, test, per_class=per_class)
+
+
+with st.form("few_labels_form"):
+    per_class = st.slider("Labelled digits per class", 1, 50, 10, key="few_labels_per_class")
+    run = st.form_submit_button("Train and compare", type="primary",
+                                icon=":material/play_arrow:")
+if model.checkpoint.model.is_conditional:
+    st.info("This model reads a digit's label to encode it, so it cannot be asked to find the "
+            "label: pick another model in the sidebar.")
+    st.stop()
+if run or st.session_state.get("few_labels_shown") == (model.key, per_class):
+    st.session_state["few_labels_shown"] = (model.key, per_class)
+    result = _result(model.key, per_class, model)
+    pretrained, scratch = st.columns(2)
+    pretrained.metric("Pretrained encoder, fine-tuned", f"{result.pretrained_accuracy:.1%}",
+                      f"{result.pretrained_accuracy - result.scratch_accuracy:+.1%} "
+                      f"over a fresh start")
+    scratch.metric("The same network from a fresh start", f"{result.scratch_accuracy:.1%}")
+    st.caption(f"{result.labelled} labelled digits ({per_class} per class), 300 full-batch "
+               f"Adam steps each; accuracy on the 500 held-out embedded digits.")
