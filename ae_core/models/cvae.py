@@ -10,12 +10,12 @@ import torch
 import torch.nn.functional as F
 
 from ae_core.models.base import HIDDEN_SIZES
-from ae_core.models.vae import BETA, VAE
+from ae_core.models.vae import BETA, FREE_BITS, VAE
 from ae_core.registry import Setting, register
 
 
 @register("cvae", "Conditional VAE (encoder and decoder read the digit's label)", settings=(
-    HIDDEN_SIZES, BETA,
+    HIDDEN_SIZES, BETA, FREE_BITS,
     Setting("num_classes", int, 10, "how many labels the model is conditioned on",
             label="Classes", bounds=(2, 1000)),
 ))

@@ -20,6 +20,10 @@ from ae_core.registry import Setting, register
 
 __all__ = ["LOG_VAR_LIMIT", "gaussian_kl"]  # re-exported: the posterior's, named here as before
 
+FREE_BITS = Setting("free_bits", float, 0.0,
+                    "nats of KL per dimension left unpenalised (Kingma et al. 2016): below it "
+                    "a dimension gains nothing by collapsing onto the prior; 0 is the plain ELBO",
+                    label="Free bits (nats per dimension)", bounds=(0.0, 10.0), step=0.1)
 BETA = Setting("beta", float, 1.0, "KL weight (Higgins et al. 2017); 1 is the plain ELBO",
                label="β (KL weight)", bounds=(0.0, 100.0), step=0.5)
 
@@ -67,8 +71,12 @@ class VariationalAutoencoder(Autoencoder):
     def loss(self, x: torch.Tensor, out: ForwardOutput, kl_weight: float = 1.0) -> dict:
         """Negative ELBO with the KL scaled by beta and the loop's warm-up factor."""
         recon_loss = reconstruction_loss(x, out.logits, self.config.recon_loss)
-        kl_loss = out.posterior.kl().mean()
-        loss = recon_loss + self.config.beta * kl_weight * kl_loss
+        kl_per_dimension = out.posterior.kl_per_dimension().mean(dim=0)  # (D,) batch mean
+        kl_loss = kl_per_dimension.sum()
+        # Free bits (Kingma et al. 2016, eq. 15): each dimension's batch-mean KL counts as at
+        # least `free_bits`, so pushing a dimension below it towards the prior gains nothing.
+        penalised = kl_per_dimension.clamp(min=self.config.free_bits).sum()
+        loss = recon_loss + self.config.beta * kl_weight * penalised
         # The ELBO itself (beta 1, no warm-up) is reported so runs compare in nats.
         return {"loss": loss, "recon_loss": recon_loss, "kl_loss": kl_loss,
                 "neg_elbo": recon_loss + kl_loss}
@@ -81,7 +89,7 @@ class VariationalAutoencoder(Autoencoder):
         return (temperature * noise).to(device)
 
 
-@register("vae", "Variational autoencoder (MLP)", settings=(HIDDEN_SIZES, BETA))
+@register("vae", "Variational autoencoder (MLP)", settings=(HIDDEN_SIZES, BETA, FREE_BITS))
 class VAE(VariationalAutoencoder):
     """MLP encoder to a diagonal Gaussian posterior; decoder mirrors it."""
 
@@ -111,7 +119,8 @@ class VAE(VariationalAutoencoder):
         return self.decoder(self.with_label(z, labels)).view(-1, *IMAGE_SHAPE)
 
 
-@register("conv_vae", "Variational autoencoder (convolutional)", settings=(CONV_CHANNELS, BETA))
+@register("conv_vae", "Variational autoencoder (convolutional)",
+          settings=(CONV_CHANNELS, BETA, FREE_BITS))
 class ConvVAE(VariationalAutoencoder):
     """The VAE with the convolutional encoder and decoder of `ConvAutoencoder`."""
 
