@@ -44,6 +44,7 @@ def test_the_linear_model_has_no_squashing_and_knows_the_mean(embedded):
     images = embedded.float_images()[:100]
     model.before_training(images)
     torch.testing.assert_close(model.mean, images.flatten(1).mean(dim=0))
-    out = model(images)
+    with torch.inference_mode():
+        out = model(images)
     assert float(out.logits.min()) < 0 or float(out.logits.max()) > 1  # raw, unsquashed
     assert model.decode(out.code).min() >= 0 and model.decode(out.code).max() <= 1
