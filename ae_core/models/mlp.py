@@ -31,7 +31,7 @@ SPARSITY_KINDS = ("l1", "kl")
 
 @register("sparse_ae", "Sparse autoencoder (L1 or KL-to-target on a non-negative code)", settings=(
     HIDDEN_SIZES,
-    Setting("sparsity_weight", float, 1.0,
+    Setting("sparsity_weight", float, 0.4,
             "weight of the sparsity term beside a reconstruction loss summed over 784 pixels "
             "(1e-3, the old default, left the code as dense as a plain AE's)",
             label="Sparsity weight", bounds=(0.0, 100.0), step=0.05),
