@@ -18,7 +18,7 @@ from ui.widgets import (
     picked_digit,
     send_to_picker,
 )
-from ui.zoo_panels import class_grid, has_codebook, kl_panel, vq_editor
+from ui.zoo_panels import class_grid, has_codebook, kl_panel, sparsity_panel, vq_editor
 
 FIRST_SLIDERS = 8  # dimensions shown until the user asks for all
 MAX_SLIDERS = 256  # even "all" stops here: a 1024-D code would bury the page in sliders
@@ -244,3 +244,4 @@ if images is not None:
                      f"{values[0]:.2f} to {values[-1]:.2f}.")
 
 kl_panel(model)
+sparsity_panel(model)

@@ -1,5 +1,6 @@
 """Sliders-page panels for particular model families: the VQ-VAE codebook editor, the
-per-dimension KL of a variational model, and a conditional model's ten-class grid."""
+per-dimension KL of a variational model, a sparse model's inactive units, and a conditional
+model's ten-class grid."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ import torch
 
 from ae_core.checkpoint import Checkpoint
 from ae_core.figures import (
+    code_activation_histogram,
     code_grid_figure,
     codebook_usage_figure,
     grid_png,
     image_png,
+    inactive_fraction_histogram,
     kl_per_dimension_figure,
+    units_by_class_figure,
 )
 from ae_core.latent import decode_codes
 from ae_core.models.vae import UNUSED_KL_THRESHOLD, per_dimension_kl, unused_dimensions
-from ui.models import ActiveModel, embedded_digits, embedded_images
+from ae_core.sparsity import INACTIVE_SHARE, fraction_inactive, units_by_class
+from ui.models import ActiveModel, embedded_digits, embedded_images, encoded_digits
 from ui.widgets import guarded
 
 KL_DIGITS = 1000  # embedded digits the per-dimension KL is averaged over
@@ -197,6 +202,40 @@ def kl_panel(model: ActiveModel) -> None:
                 "reconstructions, and pushes more dimensions into collapse. "
                 f"{direction} than 1 here: compare with a β = 1 model of the same size.",
                 icon=":material/balance:")
+
+
+# Sparse models: how many units stay off, and which fire for which digit -------------------
+
+
+def sparsity_panel(model: ActiveModel) -> None:
+    """Histogram of code values, share of inactive units per digit, units x classes heatmap."""
+    net = model.checkpoint.model
+    if not net.is_sparse:
+        return
+    st.subheader("How sparse is the code?")
+    encoded = guarded("Encoding the digits", encoded_digits, model.key, model.checkpoint)
+    if encoded is None:
+        return
+    fractions = fraction_inactive(encoded.codes)
+    units = encoded.codes.shape[1]
+    st.markdown(f"**{float(fractions.mean()):.0%} of the {units} units are inactive** for a "
+                f"typical digit (mean over {len(fractions):,} embedded digits; median "
+                f"{float(fractions.median()):.0%}).")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(code_activation_histogram(encoded.codes), key="sliders_sparse_values",
+                        config={"displaylogo": False})
+        st.caption("Every code value of every digit (log scale): a sparse code piles up at 0.")
+    with right:
+        st.plotly_chart(inactive_fraction_histogram(fractions), key="sliders_sparse_inactive",
+                        config={"displaylogo": False})
+        st.caption(f"A unit is inactive for a digit below {INACTIVE_SHARE:g} × its largest "
+                   "activation over the digits.")
+    st.plotly_chart(units_by_class_figure(units_by_class(encoded.codes, encoded.labels),
+                                          embedded_digits().class_names),
+                    key="sliders_sparse_classes", config={"displaylogo": False})
+    st.caption("Mean activation of each unit for each digit class: which units fire for which "
+               "digit.")
 
 
 # Conditional models: one code, every class ---------------------------------------------------

@@ -14,10 +14,12 @@ from ae_core.figures.charts import (
     add_marked_point,
     add_prior_layer,
     bottleneck_figure,
+    code_activation_histogram,
     code_grid_figure,
     code_scatter,
     codebook_usage_figure,
     error_histogram,
+    inactive_fraction_histogram,
     kl_per_dimension_figure,
     latent_map,
     latent_map_3d,
@@ -26,6 +28,7 @@ from ae_core.figures.charts import (
     manifold_figure,
     psnr_curves,
     roc_figure,
+    units_by_class_figure,
 )
 from ae_core.figures.images import grid_array, grid_png, image_png, strip_gif, to_uint8, upscale
 
@@ -34,10 +37,12 @@ __all__ = [
     "add_marked_point",
     "add_prior_layer",
     "bottleneck_figure",
+    "code_activation_histogram",
     "code_grid_figure",
     "code_scatter",
     "codebook_usage_figure",
     "error_histogram",
+    "inactive_fraction_histogram",
     "grid_array",
     "grid_png",
     "image_png",
@@ -51,5 +56,6 @@ __all__ = [
     "roc_figure",
     "strip_gif",
     "to_uint8",
+    "units_by_class_figure",
     "upscale",
 ]

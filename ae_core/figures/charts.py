@@ -455,3 +455,52 @@ def add_marked_point(figure: go.Figure, point: Sequence[float], name: str = "you
         marker={"symbol": "star", "size": 24, "color": "black",
                 "line": {"width": 2, "color": "white"}}))
     return figure
+
+
+def code_activation_histogram(codes: np.ndarray | torch.Tensor, bins: int = 60,
+                              height: int = 260) -> go.Figure:
+    """Histogram of every (N, D) code value: a sparse code piles up at zero."""
+    values = np.asarray(codes, dtype=np.float64).ravel()
+    figure = go.Figure(go.Histogram(
+        x=values, nbinsx=bins, histnorm="percent", marker={"color": SERIES_COLOURS[0]},
+        hovertemplate="activation %{x}<br>%{y:.1f}% of code values<extra></extra>"))
+    figure.update_xaxes(title_text="code activation")
+    figure.update_yaxes(title_text="% of code values", type="log")
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                         showlegend=False, bargap=0.05)
+    return figure
+
+
+def inactive_fraction_histogram(fractions: np.ndarray | torch.Tensor,
+                                height: int = 260) -> go.Figure:
+    """(N,) share of inactive units for each digit, its mean marked."""
+    fractions = np.asarray(fractions, dtype=np.float64)
+    figure = go.Figure(go.Histogram(
+        x=fractions, xbins={"start": 0.0, "end": 1.0001, "size": 0.05}, histnorm="percent",
+        marker={"color": SERIES_COLOURS[2]},
+        hovertemplate="%{x:.0%} of units inactive<br>%{y:.1f}% of digits<extra></extra>"))
+    mean = float(fractions.mean()) if len(fractions) else 0.0
+    figure.add_vline(x=mean, line={"color": "black", "dash": "dot", "width": 1},
+                     annotation_text=f"mean {mean:.0%}", annotation_position="top left")
+    figure.update_xaxes(title_text="share of units inactive for a digit", tickformat=".0%",
+                        range=[0, 1.0001])
+    figure.update_yaxes(title_text="% of digits")
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 20, "b": 10},
+                         showlegend=False, bargap=0.05)
+    return figure
+
+
+def units_by_class_figure(means: np.ndarray | torch.Tensor,
+                          class_names: Sequence[str] | None = None,
+                          height: int = 300) -> go.Figure:
+    """(classes, D) mean activation of each unit per class as a heatmap: which units fire
+    for which digit."""
+    means = np.asarray(means, dtype=np.float64)
+    names = list(class_names or [str(label) for label in range(means.shape[0])])
+    figure = go.Figure(go.Heatmap(
+        z=means, x=[f"z[{unit}]" for unit in range(means.shape[1])], y=names,
+        colorscale="Blues", colorbar={"title": {"text": "mean"}},
+        hovertemplate="class %{y}, %{x}<br>mean activation %{z:.3g}<extra></extra>"))
+    figure.update_yaxes(title_text="class", autorange="reversed", type="category")
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return figure

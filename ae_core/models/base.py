@@ -76,6 +76,9 @@ class Autoencoder(nn.Module):
     # One linear map each way (`decoder_basis` gives the decoder's columns): it outputs pixels
     # directly, not logits, and its loss is always squared error, PCA's objective.
     is_linear: ClassVar[bool] = False
+    # The loss pushes most code units to (near) zero for each digit; its code is non-negative,
+    # so the sparsity measures (ae_core.sparsity) and the sliders page's panel apply.
+    is_sparse: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
