@@ -25,6 +25,7 @@ DEFAULT_MIN_DIST = 0.1
 DEFAULT_PERPLEXITY = 30.0
 # Below this many distinct codes a neighbour graph says nothing PCA does not.
 MIN_MANIFOLD_POINTS = 5
+NUMBER_WORDS = {2: "two", 3: "three"}  # for the note on a code shown as it is
 # UMAP switches from exact neighbours to NN-descent above 4,096 points; warming up on more
 # compiles the path every real dataset (5,000 and more digits) takes.
 WARM_UP_POINTS = 4200
@@ -183,43 +184,10 @@ def project(codes: np.ndarray | torch.Tensor, method: str = "pca",
     if n_components == 3 and dim < 3:  # (a 2-D map draws a 1-D code on its own axis)
         raise ValueError(f"a {n_components}-D map needs codes of at least {n_components} "
                          f"numbers, these have {dim}")
-    if n_components == 3:
-        result = _project_3d(data, method, n_neighbors, min_dist, perplexity, seed)
-    else:
-        result = _project(data, method, n_neighbors, min_dist, perplexity, seed)
+    result = _project(data, method, n_neighbors, min_dist, perplexity, seed, n_components)
     result.seconds = time.perf_counter() - started
     assert result.coords.shape == (count, n_components), (result.coords.shape, count, dim)
     return result
-
-
-def _project_3d(data: np.ndarray, method: str, n_neighbors: int, min_dist: float,
-                perplexity: float, seed: int) -> Projection:
-    """The 3-D counterpart of `_project`, for codes of 3 numbers or more."""
-    count, dim = data.shape
-    unique, inverse = np.unique(data, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    if len(unique) == 1:
-        return Projection(np.zeros((count, 3), np.float32), "constant", ("", "", ""),
-                          f"all {count} codes are identical: the map is a single point")
-    if dim == 3:
-        return Projection(data.astype(np.float32), "identity", ("z[0]", "z[1]", "z[2]"),
-                          "the code has three numbers: shown as it is, no projection")
-    note = ""
-    if method != "pca" and len(unique) < MIN_MANIFOLD_POINTS:
-        note = (f"only {len(unique)} distinct codes: {METHOD_NAMES[method]} needs at least "
-                f"{MIN_MANIFOLD_POINTS}, showing PCA instead")
-        method = "pca"
-    if method == "pca":
-        pca = PCAProjection(3).fit(data)
-        return Projection(pca.transform(data), "pca", _pca_titles(pca, 3), note)
-    if len(unique) < count:
-        note = f"{count - len(unique)} duplicate codes share their twin's position"
-    if method == "umap":
-        layout = UMAPProjection(3, n_neighbors, min_dist, seed).fit_transform(unique)
-    else:
-        layout = TSNEProjection(3, perplexity, seed).fit_transform(unique)
-    name = METHOD_NAMES[method]
-    return Projection(layout[inverse], method, (f"{name} 1", f"{name} 2", f"{name} 3"), note)
 
 
 def _pca_titles(pca: PCAProjection, axes: int) -> tuple[str, ...]:
@@ -229,47 +197,52 @@ def _pca_titles(pca: PCAProjection, axes: int) -> tuple[str, ...]:
 
 
 def _project(data: np.ndarray, method: str, n_neighbors: int, min_dist: float,
-             perplexity: float, seed: int) -> Projection:
+             perplexity: float, seed: int, axes: int = 2) -> Projection:
+    """(N, D) codes -> `axes` coordinates each (2 or 3): a code with that many numbers as it
+    is, a 1-D code as a strip, else PCA, UMAP or t-SNE of the distinct codes."""
     count, dim = data.shape
     unique, inverse = np.unique(data, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     if len(unique) == 1:
-        return Projection(np.zeros((count, 2), np.float32), "constant", ("", ""),
+        return Projection(np.zeros((count, axes), np.float32), "constant", ("",) * axes,
                           f"all {count} codes are identical: the map is a single point")
-    if dim == 1:
+    if dim == 1 and axes == 2:
         # A strip: the code on x, a seeded jitter on y so overlapping points can be told apart.
         spread = float(np.ptp(data[:, 0])) or 1.0
         jitter = np.random.default_rng(seed).uniform(-0.05, 0.05, count) * spread
         coords = np.stack([data[:, 0], jitter], axis=1).astype(np.float32)
         return Projection(coords, "identity", ("z[0]", "jitter (no meaning)"),
                           "the code has one number: shown on its own axis, no projection")
-    if dim == 2:
-        return Projection(data.astype(np.float32), "identity", ("z[0]", "z[1]"),
-                          "the code has two numbers: shown as it is, no projection")
+    if dim == axes:
+        return Projection(data.astype(np.float32), "identity",
+                          tuple(f"z[{axis}]" for axis in range(axes)),
+                          f"the code has {NUMBER_WORDS[axes]} numbers: shown as it is, "
+                          f"no projection")
     note = ""
     if method != "pca" and len(unique) < MIN_MANIFOLD_POINTS:
         note = (f"only {len(unique)} distinct codes: {METHOD_NAMES[method]} needs at least "
                 f"{MIN_MANIFOLD_POINTS}, showing PCA instead")
         method = "pca"
     if method == "pca":
-        pca = PCAProjection(2).fit(data)
-        return Projection(pca.transform(data), "pca", _pca_titles(pca, 2), note)
+        pca = PCAProjection(axes).fit(data)
+        return Projection(pca.transform(data), "pca", _pca_titles(pca, axes), note)
     if len(unique) < count:
         note = f"{count - len(unique)} duplicate codes share their twin's position"
     if method == "umap":
-        projector = UMAPProjection(2, n_neighbors, min_dist, seed)
+        projector = UMAPProjection(axes, n_neighbors, min_dist, seed)
         layout = projector.fit_transform(unique)
         if projector.n_neighbors_ < n_neighbors:
             note = _join(note, f"{n_neighbors} neighbours asked, {len(unique)} distinct codes: "
                                f"used {projector.n_neighbors_}")
     else:
-        tsne = TSNEProjection(2, perplexity, seed)
+        tsne = TSNEProjection(axes, perplexity, seed)
         layout = tsne.fit_transform(unique)
         if tsne.perplexity_ < perplexity:
             note = _join(note, f"perplexity lowered to {tsne.perplexity_:.1f} for "
                                f"{len(unique)} distinct codes")
-    return Projection(layout[inverse], method, (f"{METHOD_NAMES[method]} 1",
-                                                f"{METHOD_NAMES[method]} 2"), note)
+    name = METHOD_NAMES[method]
+    return Projection(layout[inverse], method, tuple(f"{name} {axis + 1}"
+                                                     for axis in range(axes)), note)
 
 
 def _join(first: str, second: str) -> str:
