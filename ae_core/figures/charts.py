@@ -118,6 +118,17 @@ SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E0
                   "#F0E442", "#000000")
 
 
+def _map_points(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
+                class_names: Sequence[str]) -> tuple[np.ndarray, ...]:
+    """What both latent maps read per point: coordinates, labels, errors, class names, indices."""
+    coords = np.asarray(coords, dtype=np.float32)
+    labels = np.asarray(labels)
+    errors = np.asarray(errors, dtype=np.float64)
+    names = np.array([class_names[int(label)] if 0 <= int(label) < len(class_names)
+                      else str(label) for label in labels], dtype=object)
+    return coords, labels, errors, names, np.arange(len(coords))
+
+
 def latent_map(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
                class_names: Sequence[str], colour_by: str = "label",
                axis_titles: Sequence[str] = ("", ""), title: str = "",
@@ -130,12 +141,7 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
     percentile so a few bad reconstructions do not flatten the rest). `selected` indices are
     ringed in black.
     """
-    coords = np.asarray(coords, dtype=np.float32)
-    labels = np.asarray(labels)
-    errors = np.asarray(errors, dtype=np.float64)
-    names = np.array([class_names[int(label)] if 0 <= int(label) < len(class_names)
-                      else str(label) for label in labels], dtype=object)
-    indices = np.arange(len(coords))
+    coords, labels, errors, names, indices = _map_points(coords, labels, errors, class_names)
     hover = ("<b>%{customdata[1]}</b> · image #%{customdata[0]}<br>"
              "error %{customdata[2]:.4f}<extra></extra>")
 
@@ -188,12 +194,7 @@ def latent_map_3d(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
     Each point's customdata is [dataset index, class name, error]; hover names the image
     ("image #12, class 7"). Drag turns the scene, scroll zooms.
     """
-    coords = np.asarray(coords, dtype=np.float32)
-    labels = np.asarray(labels)
-    errors = np.asarray(errors, dtype=np.float64)
-    names = np.array([class_names[int(label)] if 0 <= int(label) < len(class_names)
-                      else str(label) for label in labels], dtype=object)
-    indices = np.arange(len(coords))
+    coords, labels, errors, names, indices = _map_points(coords, labels, errors, class_names)
     hover = ("<b>image #%{customdata[0]}, class %{customdata[1]}</b><br>"
              "error %{customdata[2]:.4f}<extra></extra>")
 
