@@ -14,6 +14,7 @@ cannot start the runtime, `problem` says why in one line and the page decodes on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import struct
@@ -74,9 +75,14 @@ def static_url(relative: str) -> str:
 
 
 def _script_url() -> str:
-    # The file's hash in the URL: an edited script is never served from the browser's cache.
-    version = hashlib.sha256(SCRIPT_FILE.read_bytes()).hexdigest()[:12]
-    return static_url(f"latent_lab/decoder.mjs?v={version}")
+    return static_url(f"latent_lab/decoder.mjs?v={_script_version(SCRIPT_FILE.stat().st_mtime)}")
+
+
+@functools.cache
+def _script_version(mtime: float) -> str:
+    """The script's hash, in its URL so an edited script is never served from the browser's
+    cache; read once per version of the file, not on every rerun of a slider's release."""
+    return hashlib.sha256(SCRIPT_FILE.read_bytes()).hexdigest()[:12]
 
 
 def model_id(model: ActiveModel) -> str:
