@@ -19,6 +19,7 @@ from ui.models import (
     embedded_images,
     encoded_digits,
     model_by_label,
+    model_cache,
     model_labels,
 )
 from ui.widgets import digit_picker, labels_for
@@ -37,7 +38,8 @@ def image_probe() -> ImageProbe:
     return ImageProbe().fit(embedded_images(), embedded_digits().labels)
 
 
-@st.cache_data(show_spinner="Decoding the midpoints of 200 digit pairs…", max_entries=16)
+@model_cache(st.cache_data, show_spinner="Decoding the midpoints of 200 digit pairs…",
+             max_entries=16)
 def midpoint_fraction(model_key: str, _checkpoint: Checkpoint) -> tuple[float, float]:
     """(share of confident midpoints, mean confidence) over PAIRS pairs of the embedded digits."""
     labels = embedded_digits().labels
@@ -47,7 +49,7 @@ def midpoint_fraction(model_key: str, _checkpoint: Checkpoint) -> tuple[float, f
     return report.fraction, float(report.confidences.mean())
 
 
-@st.cache_resource(show_spinner="Projecting the codes…", max_entries=16)
+@model_cache(show_spinner="Projecting the codes…", max_entries=16)
 def map_projection(model_key: str, _checkpoint: Checkpoint) -> PCAProjection | None:
     """PCA of a model's codes; None for a 2-D code, drawn as it is."""
     codes = encoded_digits(model_key, _checkpoint).codes

@@ -12,7 +12,7 @@ from ae_core.config import ModelConfig, TrainConfig
 from ae_core.figures import error_histogram, grid_png, roc_figure
 from ae_core.latent import decode_codes, encode_dataset
 from ae_core.train import ReportProgress, StepReport, train_model
-from ui.models import ActiveModel, require_model
+from ui.models import ActiveModel, model_cache, require_model
 from ui.sources import SOURCES, available_sources, load_source, source_images
 from ui.training import PROGRESS_SECONDS, make_active
 
@@ -109,7 +109,7 @@ def _sets(source: str, kind: str, held_class: int | None
     return images, normal.labels, anomalous
 
 
-@st.cache_data(show_spinner="Scoring the images…", max_entries=32)
+@model_cache(st.cache_data, show_spinner="Scoring the images…", max_entries=32)
 def _scores(model_key: str, source: str, kind: str, held_class: int | None,
             _model: ActiveModel) -> tuple[np.ndarray, np.ndarray]:
     """Per-image reconstruction errors of the normal and of the anomalous set."""

@@ -10,7 +10,7 @@ from ae_core.figures import bottleneck_figure
 from ae_core.metrics import angles_to_pca
 from ae_core.models import REGISTRY, describe_family
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
-from ui.models import ActiveModel, model_by_label, model_labels
+from ui.models import ActiveModel, model_by_label, model_cache, model_labels
 from ui.sources import SOURCES, available_sources, load_source, source_images
 from ui.training import PROGRESS_SECONDS, split_data
 
@@ -37,7 +37,7 @@ def _pca(source: str, components: tuple[int, ...]) -> list[float]:
     return pca_curve(train.float_images(), source_images(source), components).tolist()
 
 
-@st.cache_data(show_spinner="Scoring the models…", max_entries=64)
+@model_cache(st.cache_data, show_spinner="Scoring the models…", max_entries=64)
 def _model_mse(model_key: str, source: str, _model: ActiveModel) -> float:
     return reconstruction_mse(_model.checkpoint.model, source_images(source),
                               load_source(source).labels)

@@ -11,7 +11,7 @@ from ae_core.figures import grid_png, psnr_curves
 from ae_core.metrics import psnr, ssim
 from ae_core.noise import corrupt
 from ae_core.sweep import corrupted_copies, denoise, input_psnr, noise_levels, psnr_against_noise
-from ui.models import model_by_label, model_labels, require_model
+from ui.models import model_by_label, model_cache, model_labels, require_model
 from ui.sources import SOURCES, available_sources, load_source
 
 CORRUPTIONS = {"gaussian": "Gaussian noise", "salt_pepper": "Salt and pepper",
@@ -110,7 +110,8 @@ st.caption(f"PSNR in dB against the clean digit, SSIM from 0 to 1 (Wang et al. 2
            f"Best on these digits: **{_short(best)}**.")
 
 
-@st.cache_data(show_spinner="Scoring every model at every noise level…", max_entries=32)
+@model_cache(st.cache_data, show_spinner="Scoring every model at every noise level…",
+             max_entries=32)
 def _curves(model_keys: tuple[str, ...], source: str, kind: str, clip: bool,
             _models: list) -> dict:
     """Mean PSNR per noise level over CURVE_DIGITS digits, per model and for the input."""

@@ -18,7 +18,7 @@ from ae_core.metrics import fit_linear_probe
 from ae_core.projection import PCAProjection
 from ui import state
 from ui.draw_canvas import draw_canvas
-from ui.models import embedded_digits, embedded_images, encoded_digits, require_model
+from ui.models import embedded_digits, embedded_images, encoded_digits, model_cache, require_model
 from ui.sources import load_source, source_images
 from ui.widgets import DRAWING, Drawing, guarded
 
@@ -31,14 +31,14 @@ CANVAS_KEY = "draw_canvas"
 UPLOAD_KEY = "draw_upload"
 
 
-@st.cache_resource(show_spinner="Fitting the linear probe…", max_entries=16)
+@model_cache(show_spinner="Fitting the linear probe…", max_entries=16)
 def class_probe(model_key: str, _checkpoint: Checkpoint):
     """The linear probe (ae_core.metrics) fitted once per model on the embedded digits' codes."""
     encoded = encoded_digits(model_key, _checkpoint)
     return fit_linear_probe(encoded.codes.numpy(), encoded.labels.numpy())
 
 
-@st.cache_resource(show_spinner="Projecting the codes…", max_entries=16)
+@model_cache(show_spinner="Projecting the codes…", max_entries=16)
 def code_map(model_key: str, _checkpoint: Checkpoint) -> tuple[np.ndarray, PCAProjection | None]:
     """(5000, 2) map of the embedded digits: the code itself when 2-D, else its PCA."""
     codes = encoded_digits(model_key, _checkpoint).codes.numpy()
@@ -48,7 +48,7 @@ def code_map(model_key: str, _checkpoint: Checkpoint) -> tuple[np.ndarray, PCAPr
     return projection.transform(codes), projection
 
 
-@st.cache_data(show_spinner="Scoring the held-out digits…", max_entries=16)
+@model_cache(st.cache_data, show_spinner="Scoring the held-out digits…", max_entries=16)
 def anomaly_threshold(model_key: str, _checkpoint: Checkpoint) -> float:
     """The anomaly page's default threshold: the 95th percentile of the held-out errors."""
     normal = load_source(ANOMALY_SOURCE)

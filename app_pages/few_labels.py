@@ -4,7 +4,7 @@ import streamlit as st
 
 from ae_core.config import TrainConfig
 from ae_core.semisupervised import few_labels
-from ui.models import ActiveModel, require_model
+from ui.models import ActiveModel, model_cache, require_model
 from ui.training import split_data
 
 st.title("Few labels")
@@ -16,7 +16,7 @@ st.markdown(
 model = require_model()
 
 
-@st.cache_data(show_spinner="Training both classifiers…", max_entries=32)
+@model_cache(st.cache_data, show_spinner="Training both classifiers…", max_entries=32)
 def _result(model_key: str, per_class: int, _model: ActiveModel):
     train, test = split_data(TrainConfig())  # the split the shipped models were trained on
     return few_labels(_model.checkpoint.model, train, test, per_class=per_class)

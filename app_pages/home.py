@@ -21,6 +21,7 @@ from ui.models import (
     embedded_digits,
     embedded_images,
     encoded_digits,
+    model_cache,
     require_model,
 )
 from ui.tour import start_tour
@@ -54,7 +55,7 @@ CARDS = (
 CARDS_PER_ROW = 5
 
 
-@st.cache_data(show_spinner="Drawing the previews…", max_entries=16)
+@model_cache(st.cache_data, show_spinner="Drawing the previews…", max_entries=16)
 def _previews(model_key: str, _model: ActiveModel) -> dict[str, bytes]:
     """The cards' pictures for one model, drawn once (keyed by the model's identity)."""
     checkpoint = _model.checkpoint

@@ -9,7 +9,7 @@ import streamlit as st
 from ae_core.checkpoint import Checkpoint
 from ae_core.figures import grid_png
 from ae_core.sampling import FITTED, sample_digits
-from ui.models import encoded_digits, require_model
+from ui.models import encoded_digits, model_cache, require_model
 from ui.widgets import guarded
 
 SEED_KEY = "samples_seed"
@@ -22,7 +22,7 @@ def _new_seed() -> None:
     st.session_state[SEED_KEY] = random.randrange(MAX_SEED)
 
 
-@st.cache_data(show_spinner="Drawing digits…", max_entries=64)
+@model_cache(st.cache_data, show_spinner="Drawing digits…", max_entries=64)
 def samples_png(model_key: str, _checkpoint: Checkpoint, count: int, temperature: float,
                 seed: int, digit_class: int | None) -> tuple[bytes, str, str, int]:
     """PNG grid of `count` samples, where they came from, the note and the grid's columns."""

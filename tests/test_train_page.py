@@ -208,22 +208,18 @@ def test_the_split_is_loaded_once_per_data_setting():
     assert 3 not in held_out.labels.tolist()
 
 
-def test_a_trained_models_codes_stay_in_its_session(monkeypatch, tmp_path):
-    """What a session model gives is kept in that session, not in the shared caches, where it
-    would outlive the session and push the shipped models' entries out."""
-    from ui import models
-
-    shared: list[str] = []
-    cached = models._shared_encoded_digits
-    monkeypatch.setattr(models, "_shared_encoded_digits",
-                        lambda key, checkpoint: shared.append(key) or cached(key, checkpoint))
+def test_a_trained_models_results_stay_in_its_session(monkeypatch, tmp_path):
+    """What a session model gives (its codes, its dimensions' summary) is kept in that session,
+    not in the shared caches, where it would outlive the session and push the shipped models'
+    entries out (tests/test_model_cache.py shows the two paths apart)."""
     at = open_page("app_pages/train.py", tmp_path, monkeypatch)
     small_run(at)
     at.switch_page("app_pages/sliders.py").run()
     assert not at.exception, at.exception
     key = at.session_state[state.SESSION_MODELS]["session: tiny"].info["session_key"]
-    assert ("embedded", key) in at.session_state[state.SESSION_RESULTS]
-    assert not [seen for seen in shared if models.is_session_key(seen)]
+    kept = {name for name, model_key, *_ in at.session_state[state.SESSION_RESULTS]
+            if model_key == repr(key)}
+    assert {"encoded_digits", "latent_summary"} <= kept
 
 
 def test_the_learning_rate_schedule_is_a_choice_on_the_page(monkeypatch, tmp_path):

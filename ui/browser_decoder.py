@@ -25,7 +25,7 @@ import streamlit as st
 from ae_core.export import ExportError, decoder_onnx
 from ae_core.models.base import Autoencoder
 from ui import state
-from ui.models import ActiveModel
+from ui.models import ActiveModel, model_cache
 
 STATIC_DIR = state.PROJECT_ROOT / "static"
 RUNTIME_FILE = STATIC_DIR / "ort" / "ort.wasm.bundle.min.mjs"  # scripts/browser_runtime.sh
@@ -89,7 +89,7 @@ def model_id(model: ActiveModel) -> str:
     return hashlib.sha256(model.key.encode()).hexdigest()[:16]
 
 
-@st.cache_resource(show_spinner="Preparing the decoder for your browser…", max_entries=16)
+@model_cache(show_spinner="Preparing the decoder for your browser…", max_entries=16)
 def _payload(model_key: str, _net: Autoencoder, header_json: str) -> bytes | str:
     """[header length][header][ONNX] for one model, or the one-line reason it cannot be had."""
     try:

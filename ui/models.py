@@ -3,6 +3,8 @@ this session trained or uploaded (its own, in session state)."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,7 +23,7 @@ SHIPPED_PREFIX = "shipped: "
 SAVED_PREFIX = "saved: "
 SESSION_PREFIX = "session: "
 SESSION_KEY_PREFIX = "session-"  # the cache identity of a session model: session-<uuid>
-SESSION_RESULTS_KEPT = 8  # results derived from session models, per session
+SESSION_RESULTS_KEPT = 24  # results derived from session models, per session (a few a page)
 T = TypeVar("T")
 
 
@@ -73,21 +75,50 @@ def session_result(key: tuple, compute: Callable[[], T]) -> T:
     return value
 
 
+def model_cache(shared_cache=st.cache_resource, **cache_options):
+    """Cache a function whose first argument is a model key (or a tuple of them): in
+    `shared_cache` (with `cache_options`) for stored models, which every session may ask for;
+    in the session's own state (`session_result`) when a session model is among them, which
+    only its session can ask for, so that what it gave goes when the session goes instead of
+    filling the shared cache. Arguments whose names start with "_" are left out of the key, as
+    Streamlit's caches do."""
+
+    def decorate(function: Callable[..., T]) -> Callable[..., T]:
+        shared = shared_cache(**cache_options)(function)
+        signature = inspect.signature(function)
+        spinner = cache_options.get("show_spinner")
+
+        @functools.wraps(function)
+        def cached(model_key: str | tuple[str, ...], *args, **kwargs) -> T:
+            keys = model_key if isinstance(model_key, tuple) else (model_key,)
+            if not any(is_session_key(key) for key in keys):
+                return shared(model_key, *args, **kwargs)
+            bound = signature.bind(model_key, *args, **kwargs).arguments
+            key = (function.__qualname__, *(repr(value) for name, value in bound.items()
+                                            if not name.startswith("_")))
+
+            def compute() -> T:
+                if isinstance(spinner, str):
+                    with st.spinner(spinner):
+                        return function(model_key, *args, **kwargs)
+                return function(model_key, *args, **kwargs)
+
+            return session_result(key, compute)
+
+        return cached
+
+    return decorate
+
+
 def _encode_embedded(checkpoint: Checkpoint) -> EncodedSet:
     return encode_dataset(checkpoint.model, embedded_images(), embedded_digits().labels)
 
 
-@st.cache_resource(show_spinner="Encoding the digits…", max_entries=16)
-def _shared_encoded_digits(model_key: str, _checkpoint: Checkpoint) -> EncodedSet:
-    return _encode_embedded(_checkpoint)
-
-
-def encoded_digits(model_key: str, checkpoint: Checkpoint) -> EncodedSet:
+@model_cache(show_spinner="Encoding the digits…", max_entries=16)
+def encoded_digits(model_key: str, _checkpoint: Checkpoint) -> EncodedSet:
     """Codes and errors of the embedded digits for one model, keyed by its identity: once for
     all sessions for a stored model, in the session's own state for a session model."""
-    if is_session_key(model_key):
-        return session_result(("embedded", model_key), lambda: _encode_embedded(checkpoint))
-    return _shared_encoded_digits(model_key, checkpoint)
+    return _encode_embedded(_checkpoint)
 
 
 def stored_models() -> dict[str, tuple[str, float]]:

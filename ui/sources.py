@@ -28,8 +28,7 @@ from ui.models import (
     embedded_digits,
     embedded_images,
     encoded_digits,
-    is_session_key,
-    session_result,
+    model_cache,
 )
 
 SOURCES = {
@@ -81,16 +80,14 @@ def _encode_source(source: str, model: ActiveModel) -> EncodedSet:
     return encode_dataset(model.checkpoint.model, source_images(source), dataset.labels)
 
 
-@st.cache_resource(show_spinner="Encoding the images…", max_entries=16)
+@model_cache(show_spinner="Encoding the images…", max_entries=16)
 def _encoded_source(model_key: str, source: str, _model: ActiveModel) -> EncodedSet:
     return _encode_source(source, _model)
 
 
 def encoded(model: ActiveModel, source: str) -> EncodedSet:
     """Codes and errors of a source for a model (the embedded digits share ui.models' cache);
-    a session model's are kept in its session (ui.models.session_result), not shared."""
+    a session model's are kept in its session (ui.models.model_cache), not shared."""
     if source == "embedded":
         return encoded_digits(model.key, model.checkpoint)
-    if is_session_key(model.key):
-        return session_result((source, model.key), lambda: _encode_source(source, model))
     return _encoded_source(model.key, source, model)

@@ -21,7 +21,7 @@ from ae_core.latent import (
     manifold_grid,
 )
 from ui import state
-from ui.models import embedded_digits, embedded_images, encoded_digits
+from ui.models import embedded_digits, embedded_images, encoded_digits, model_cache
 
 PICK_MODES = ("By class", "By index", "Random")
 DRAWING_MODE = "Your drawing"  # offered by digit_picker once the Draw page sent a drawing
@@ -149,7 +149,7 @@ class LatentSummary:
     importance_kind: str  # "KL" or "variance"
 
 
-@st.cache_resource(show_spinner="Measuring the code dimensions…", max_entries=16)
+@model_cache(show_spinner="Measuring the code dimensions…", max_entries=16)
 def latent_summary(model_key: str, _checkpoint: Checkpoint) -> LatentSummary:
     """Ranges and importance of every code dimension of one model (shared, read-only)."""
     codes = encoded_digits(model_key, _checkpoint).codes
@@ -161,7 +161,7 @@ def latent_summary(model_key: str, _checkpoint: Checkpoint) -> LatentSummary:
     return LatentSummary(low, high, importance, order, kind)
 
 
-@st.cache_data(show_spinner="Decoding the manifold…", max_entries=32)
+@model_cache(st.cache_data, show_spinner="Decoding the manifold…", max_entries=32)
 def manifold_png(model_key: str, _checkpoint: Checkpoint, low: tuple[float, float],
                  high: tuple[float, float], size: int, label: int | None) -> bytes:
     """PNG of a 2-D latent's decoded grid (ae_core.latent.manifold_grid), rows high y first."""

@@ -21,7 +21,7 @@ from ae_core.figures import (
 from ae_core.latent import decode_codes
 from ae_core.models.vae import UNUSED_KL_THRESHOLD, per_dimension_kl, unused_dimensions
 from ae_core.sparsity import INACTIVE_SHARE, fraction_inactive, units_by_class
-from ui.models import ActiveModel, embedded_digits, embedded_images, encoded_digits
+from ui.models import ActiveModel, embedded_digits, embedded_images, encoded_digits, model_cache
 from ui.widgets import guarded
 
 KL_DIGITS = 1000  # embedded digits the per-dimension KL is averaged over
@@ -44,14 +44,14 @@ def has_posterior(net: torch.nn.Module) -> bool:
 # Cached measurements -------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner="Counting codebook use over the digits…", max_entries=8)
+@model_cache(show_spinner="Counting codebook use over the digits…", max_entries=8)
 def codebook_frequencies(model_key: str, _checkpoint: Checkpoint) -> torch.Tensor:
     """(K,) how many grid positions of the 5,000 embedded digits chose each entry."""
     with torch.inference_mode():
         return _checkpoint.model.code_counts(embedded_images()).sum(dim=0).cpu()
 
 
-@st.cache_resource(show_spinner="Measuring KL per dimension…", max_entries=16)
+@model_cache(show_spinner="Measuring KL per dimension…", max_entries=16)
 def kl_per_dimension(model_key: str, _checkpoint: Checkpoint) -> torch.Tensor:
     """(D,) mean KL(q(z_d|x) || N(0, 1)) over the first KL_DIGITS embedded digits."""
     images = embedded_images()[:KL_DIGITS]
