@@ -47,3 +47,30 @@ def test_a_session_models_result_stays_in_its_session():
     for at in (first, second):
         kept = at.session_state[state.SESSION_RESULTS]
         assert list(kept) == [("_page.<locals>.doubled", "'session-cache-test'", "21")]
+
+
+def test_a_session_models_projections_go_when_its_model_does(tiny_checkpoints):
+    """The projection registry is shared by sessions (its threads outlive a rerun); a session
+    model's entries are dropped once the session, and so its checkpoint, is gone."""
+    import gc
+
+    import torch
+
+    from ae_core.checkpoint import load_checkpoint
+    from ae_core.projection import project
+    from ui.models import ActiveModel
+    from ui.projections import ProjectionJobs, ProjectionRequest
+
+    jobs = ProjectionJobs()
+    codes = torch.randn(50, 4)
+    kept = {}
+    for key in ("session-gone", "checkpoints/ae_2.safetensors@1.0"):
+        model = ActiveModel("a label", key, load_checkpoint(tiny_checkpoints / "vae_2.safetensors"))
+        jobs.release_with(model)
+        kept[key] = model
+        jobs.put(ProjectionRequest(key, "embedded", "pca", 0, 0.0, 0.0), project(codes, "pca"))
+    del kept["session-gone"], model
+    gc.collect()
+    assert jobs.get(ProjectionRequest("session-gone", "embedded", "pca", 0, 0.0, 0.0)) is None
+    assert jobs.get(ProjectionRequest("checkpoints/ae_2.safetensors@1.0", "embedded", "pca",
+                                      0, 0.0, 0.0)) is not None

@@ -12,6 +12,7 @@ import contextlib
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from ae_core.projection import (
     project,
     warm_up_umap,
 )
-from ui.models import ActiveModel
+from ui.models import ActiveModel, is_session_key
 
 # Set to "0" to skip compiling UMAP at app start (page tests, which never wait for it).
 WARM_UP_ENV = "LATENT_LAB_UMAP_WARMUP"
@@ -67,6 +68,22 @@ class ProjectionJobs:
         self._worker = threading.Semaphore(1)  # UMAP and t-SNE each want the whole CPU
         self.warm_up_started: float | None = None
         self.warm_up_seconds: float | None = None
+        self._watched: set[str] = set()  # session models whose projections go with them
+
+    def release_with(self, model: ActiveModel) -> None:
+        """Forget a session model's projections once its checkpoint is garbage: its session
+        closed, and no other session can ask for them again."""
+        with self._lock:
+            if not is_session_key(model.key) or model.key in self._watched:
+                return
+            self._watched.add(model.key)
+        weakref.finalize(model.checkpoint, self.forget, model.key)
+
+    def forget(self, model_key: str) -> None:
+        with self._lock:
+            self._watched.discard(model_key)
+            for request in [request for request in self._jobs if request.model_key == model_key]:
+                del self._jobs[request]
 
     def get(self, request: ProjectionRequest) -> JobStatus | None:
         with self._lock:
@@ -189,6 +206,7 @@ def map_projection(model: ActiveModel, request: ProjectionRequest,
     checkpoint or finished in the background; else PCA now and the job to wait for (or to
     start). 2-D and 3-D maps (`request.n_components`) take the same path."""
     axes = request.n_components
+    projection_jobs().release_with(model)
     if not request.slow or codes.shape[1] <= axes:
         return MapProjection(_fast(codes, request))
     if request.method == "umap" and request.source == "embedded":
