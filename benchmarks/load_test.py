@@ -45,6 +45,9 @@ IMAGE_CHANGED = """before => [...document.querySelectorAll("[data-testid='stImag
 TOGGLE = ".st-key-sliders_in_browser input"
 EXCEPTION = "[data-testid='stException']"
 NAV = "[data-testid='stSidebarNav']"
+# Opening a page downloads Streamlit's JavaScript and renders it: with tens of tabs on the same
+# 2 cores as the server that alone took over 30 s (Playwright's default) in every tab.
+PAGE_OPEN_TIMEOUT_MS = 120_000
 
 
 def rss_mb(pid: int) -> float:
@@ -104,13 +107,14 @@ async def server_path(tab) -> None:
 
 
 async def slider_session(browser, url: str, deadline: float, map_every: int,
-                         tally: Tally, seed: int) -> None:
+                         tally: Tally, seed: int, delay: float = 0.0) -> None:
     rng = random.Random(seed)
+    await asyncio.sleep(delay)  # students arrive one after another, not in the same instant
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = await context.new_page()
     try:
         started = time.perf_counter()
-        await tab.goto(url + "/sliders")
+        await tab.goto(url + "/sliders", timeout=PAGE_OPEN_TIMEOUT_MS)
         await server_path(tab)
         tally.loads.append(time.perf_counter() - started - 1.0)  # less server_path's settling
         count = 0
@@ -147,7 +151,7 @@ async def training_session(browser, url: str, deadline: float, tally: Tally,
     tab = await context.new_page()
     queued = False
     try:
-        await tab.goto(url + "/train")
+        await tab.goto(url + "/train", timeout=PAGE_OPEN_TIMEOUT_MS)
         await tab.locator(".st-key-train_start button").wait_for(timeout=60_000)
         await asyncio.sleep(index * 2.0)  # the second asks while the first trains
         while time.monotonic() < deadline:
@@ -201,7 +205,8 @@ async def run(args: argparse.Namespace) -> None:
             tally = Tally()
             tally.errors += warm.errors
             deadline = time.monotonic() + args.seconds
-            sessions = [slider_session(browser, url, deadline, args.map_every, tally, index)
+            sessions = [slider_session(browser, url, deadline, args.map_every, tally, index,
+                                       delay=index * args.ramp / max(1, args.sessions))
                         for index in range(args.sessions)]
             sessions += [training_session(browser, url, deadline, tally, index)
                          for index in range(args.trainers)]
@@ -220,8 +225,9 @@ async def run(args: argparse.Namespace) -> None:
 
     load = os.getloadavg()
     presses = tally.presses
-    print(f"{args.sessions} slider sessions + {args.trainers} training sessions, "
-          f"{args.seconds:.0f} s of load ({elapsed:.0f} s until every session closed), "
+    print(f"{args.sessions} slider sessions (arriving over {args.ramp:.0f} s) + "
+          f"{args.trainers} training sessions, {args.seconds:.0f} s of load "
+          f"({elapsed:.0f} s until every session closed), "
           f"{os.cpu_count()} cores, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
     print(f"  sliders page opened -> first image (server path): {len(tally.loads)} of "
           f"{args.sessions} sessions, p50 {percentile(tally.loads, 0.5):.1f} s, "
@@ -249,6 +255,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10, help="slider sessions")
     parser.add_argument("--trainers", type=int, default=2, help="training sessions")
     parser.add_argument("--seconds", type=float, default=60, help="how long the load lasts")
+    parser.add_argument("--ramp", type=float, default=0,
+                        help="seconds over which the slider sessions arrive, evenly spaced "
+                             "(0: all at once)")
     parser.add_argument("--map-every", type=int, default=8,
                         help="open the latent map after this many presses (0: never)")
     parser.add_argument("--after", type=float, default=30,
@@ -262,6 +271,8 @@ def main() -> None:
         parser.error(f"--sessions must be 0..{MAX_SESSIONS}, --trainers 0..4")
     if not 1 <= args.seconds <= MAX_SECONDS or not 0 <= args.after <= MAX_SECONDS:
         parser.error(f"--seconds must be 1..{MAX_SECONDS}, --after 0..{MAX_SECONDS}")
+    if not 0 <= args.ramp < args.seconds:
+        parser.error("--ramp must be 0 or more and shorter than --seconds")
     # The UMAP warm-up compiles numba for ~40 s after a start (benchmarks/first_map.py): a
     # start-up cost, not the classroom's; the map shows PCA at once either way.
     os.environ.setdefault("LATENT_LAB_UMAP_WARMUP", "0")
