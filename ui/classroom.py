@@ -17,9 +17,9 @@ PRESENT_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 [data-testid="stExpandSidebarButton"] { display: none !important; }
 html { font-size: 22px; }
-[data-testid="stMainBlockContainer"] { max-width: 100%; padding: 1.5rem 3rem 3rem; }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding: 4rem 3rem 3rem; }
 [data-testid="stMain"] [data-testid="stImage"] img { zoom: 1.4; image-rendering: pixelated; }
-.st-key-classroom_bar [data-testid="stMarkdownContainer"] p { font-size: 1.2rem; }
+.st-key-classroom_bar [data-testid="stMarkdownContainer"] p { font-size: 1.25rem; }
 </style>"""
 
 
@@ -57,19 +57,19 @@ def _steps(current_tour: Tour, index: int) -> None:
     """Counter, sentence and the buttons and keys that move between steps."""
     last = len(current_tour.steps) - 1
     move = tour_keys(index + 1)
-    back, counter, forward, sentence, end = st.columns(
-        [1.2, 0.8, 1.2, 8, 1.2], vertical_alignment="center")
-    if back.button("Previous", key="classroom_previous", icon=":material/chevron_left:",
-                   disabled=index == 0) or (move == "previous" and index > 0):
-        tour.go_to_step(current_tour, index - 1)
-    counter.markdown(f"**{index + 1} / {len(current_tour.steps)}**")
-    if forward.button("Next", key="classroom_next", icon=":material/chevron_right:",
-                      disabled=index == last, type="primary") or (move == "next" and index < last):
-        tour.go_to_step(current_tour, index + 1)
-    sentence.markdown(current_tour.steps[index].text)
-    if end.button("End tour", key="classroom_end"):
-        tour.end_tour()
-        st.rerun()
+    with st.container(horizontal=True, vertical_alignment="center"):
+        if st.button("Previous", key="classroom_previous", icon=":material/chevron_left:",
+                     disabled=index == 0) or (move == "previous" and index > 0):
+            tour.go_to_step(current_tour, index - 1)
+        st.markdown(f"**{index + 1} / {len(current_tour.steps)}**", width="content")
+        if st.button("Next", key="classroom_next", icon=":material/chevron_right:",
+                     disabled=index == last, type="primary") or (move == "next" and index < last):
+            tour.go_to_step(current_tour, index + 1)
+        st.markdown(f"*{current_tour.title}*", width="stretch")
+        if st.button("End tour", key="classroom_end"):
+            tour.end_tour()
+            st.rerun()
+    st.markdown(current_tour.steps[index].text)
     if state.TOUR_NOTE in st.session_state:
         st.caption(st.session_state[state.TOUR_NOTE])
 
@@ -143,8 +143,8 @@ def classroom_bar(url_path: str, presenting: bool) -> None:
                 tour.start_tour()
             text.markdown(f"**{tour.shipped_tour().title}**: the tutorials' story in "
                           f"{len(tour.shipped_tour().steps)} steps; PageDown and PageUp step it.")
-        tools, leave = st.columns([5, 1], vertical_alignment="top")
-        with tools:
+        with st.container(horizontal=True, vertical_alignment="top"):
             _teacher_tools(url_path, running)
-        if presenting:
-            leave.button("Leave classroom mode", key="classroom_leave", on_click=_leave)
+            if presenting:
+                st.button("Leave classroom mode", key="classroom_leave", on_click=_leave,
+                          icon=":material/logout:")
