@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tests.pages import open_page
 from ui import classroom, state
-from ui.tour_format import Step, Tour
+from ui.tour_format import Step, Tour, tour_json
 
 TWO_STEPS = Tour("Two stops", (
     Step("app_pages/home.py", "The front door.", {"model": "tiny_2d"}),
@@ -112,16 +112,53 @@ def test_a_teacher_saves_this_view_as_a_step_and_downloads_the_tour(checkpoint_d
                                                                    monkeypatch):
     at = presenting(checkpoint_dir, monkeypatch, "app_pages/anomaly.py")
     at.button(key="classroom_save").click().run()  # no sentence yet
-    assert "Not saved: this view.text is empty." in [caption.value for caption in at.caption]
+    assert [error.value for error in at.error] == [
+        "Not saved: write a sentence for this view first."]
     assert state.TOUR not in at.session_state
 
     at.text_input(key="classroom_step_text").input("Look at the worst cases.")
     at.button(key="classroom_save").click().run()
     assert not at.exception, at.exception
-    assert "Saved as step 1." in [caption.value for caption in at.caption]
+    assert [success.value for success in at.success] == ["Saved as step 1."]
     saved = at.session_state[state.TOUR]
     assert saved.steps == (Step("app_pages/anomaly.py", "Look at the worst cases.",
                                 {"model": "tiny_plain"}),)
     at.run()
     assert "1 / 1" in bar_text(at)
     assert [button.proto.label for button in at.get("download_button")] == ["Download the tour"]
+
+
+def test_an_uploaded_tour_is_validated_then_opens_at_its_first_step(checkpoint_dir, monkeypatch):
+    at = presenting(checkpoint_dir, monkeypatch)
+    bad = tour_json(TWO_STEPS).replace('"title"', '"author": "me", "title"')
+    at.file_uploader(key="classroom_upload").upload("bad.json", bad.encode(), "application/json")
+    at.run()
+    assert not at.exception
+    assert [error.value for error in at.error] == [
+        "bad.json was not loaded: tour: unknown key 'author' (allowed: format, version, title, "
+        "steps)."]
+    assert state.TOUR not in at.session_state
+
+    wrong_page = tour_json(TWO_STEPS).replace("app_pages/anomaly.py", "app_pages/nope.py")
+    at.file_uploader(key="classroom_upload").upload("page.json", wrong_page.encode())
+    at.run()
+    assert "step 2: 'app_pages/nope.py' is not a page of this app" in at.error[0].value
+
+    good = tour_json(TWO_STEPS).replace("app_pages/home.py", "app_pages/anomaly.py", 1)
+    at.file_uploader(key="classroom_upload").upload("good.json", good.encode())
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Anomaly detection"  # its first step
+    assert "1 / 2" in bar_text(at)
+    assert [success.value for success in at.success] == ["Loaded 'Two stops' (2 steps)."]
+
+
+def test_without_classroom_mode_the_teachers_tools_sit_in_the_sidebar(checkpoint_dir,
+                                                                      monkeypatch):
+    at = open_page("app_pages/anomaly.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    assert at.sidebar.button(key="classroom_save")
+    at.sidebar.text_input(key="classroom_step_text").input("The worst cases.")
+    at.sidebar.button(key="classroom_save").click().run()
+    assert not at.exception
+    # Now a tour runs: its bar is above the page, the tools with it.
+    assert "1 / 1" in bar_text(at) and "The worst cases." in bar_text(at)

@@ -11,6 +11,9 @@ from ui import state, tour
 from ui.tour_format import MAX_STEPS, MAX_TEXT, Tour, TourError, read_tour, tour_json
 from ui.tour_keys import tour_keys
 
+MESSAGE = "classroom_message"  # (line, refused) from the teacher's last save or upload
+PENDING_STEP = "classroom_pending_step"  # set by an upload: go to the tour's step on the next run
+
 # Only while presenting. Streamlit's sizes are in rem: a larger root font enlarges all type.
 # Pictures are PNGs at their own size; zoom enlarges them (no pointer maths inside an image).
 PRESENT_CSS = """<style>
@@ -74,23 +77,31 @@ def _steps(current_tour: Tour, index: int) -> None:
         st.caption(st.session_state[state.TOUR_NOTE])
 
 
+def _say(message: str, refused: bool = False) -> None:
+    """A line for the bar's next run (a callback draws nothing itself)."""
+    st.session_state[MESSAGE] = (message, refused)
+
+
 def _save_step(url_path: str) -> None:
     running = tour.current()
     text = st.session_state.get("classroom_step_text", "")
+    if not text.strip():
+        _say("Not saved: write a sentence for this view first.", refused=True)
+        return
     try:
         step = tour.current_view(url_path, text)
     except TourError as error:
-        st.session_state["classroom_message"] = f"Not saved: {error}."
+        _say(f"Not saved: {error}.", refused=True)
         return
     steps = running[0].steps if running else ()
     title = running[0].title if running else "My tour"
     if len(steps) >= MAX_STEPS:
-        st.session_state["classroom_message"] = f"Not saved: a tour has at most {MAX_STEPS} steps."
+        _say(f"Not saved: a tour has at most {MAX_STEPS} steps.", refused=True)
         return
     st.session_state[state.TOUR] = Tour(title, (*steps, step))
     st.session_state[state.TOUR_STEP] = len(steps)
     st.session_state["classroom_step_text"] = ""
-    st.session_state["classroom_message"] = f"Saved as step {len(steps) + 1}."
+    _say(f"Saved as step {len(steps) + 1}.")
 
 
 def _upload() -> None:
@@ -100,29 +111,32 @@ def _upload() -> None:
     try:
         uploaded = read_tour(upload.getvalue(), tour.app_pages())
     except TourError as error:
-        st.session_state["classroom_message"] = f"{upload.name} was not loaded: {error}."
+        _say(f"{upload.name} was not loaded: {error}.", refused=True)
         return
     st.session_state[state.TOUR] = uploaded
     st.session_state[state.TOUR_STEP] = 0
-    st.session_state["classroom_message"] = (
-        f"Loaded {uploaded.title!r} ({len(uploaded.steps)} steps).")
+    st.session_state[PENDING_STEP] = 0  # a callback cannot switch pages: the bar goes there
+    _say(f"Loaded {uploaded.title!r} ({len(uploaded.steps)} steps).")
 
 
 def _teacher_tools(url_path: str, running: tuple[Tour, int] | None) -> None:
     with st.expander("Teacher's tools: save this view as a step, download or upload a tour"):
         st.text_input("A sentence for this view", key="classroom_step_text", max_chars=MAX_TEXT,
                       placeholder="What should the class notice here?")
-        save, download, upload = st.columns([1, 1, 2], vertical_alignment="bottom")
-        save.button("Save this view as a step", key="classroom_save", on_click=_save_step,
-                    args=(url_path,), icon=":material/add_location:")
+        st.button("Save this view as a step", key="classroom_save", on_click=_save_step,
+                  args=(url_path,), icon=":material/add_location:")
         if running:
-            download.download_button(
+            st.download_button(
                 "Download the tour", tour_json(running[0]), file_name="tour.json",
                 mime="application/json", key="classroom_download", icon=":material/download:")
-        upload.file_uploader("Upload a tour (.json)", type=["json"], key="classroom_upload",
-                             on_change=_upload)
-        if "classroom_message" in st.session_state:
-            st.caption(st.session_state.pop("classroom_message"))
+        st.file_uploader("Upload a tour (.json)", type=["json"], key="classroom_upload",
+                         on_change=_upload)
+
+
+def _message() -> None:
+    if MESSAGE in st.session_state:
+        message, refused = st.session_state.pop(MESSAGE)
+        (st.error if refused else st.success)(message)
 
 
 def classroom_bar(url_path: str, presenting: bool) -> None:
@@ -131,7 +145,12 @@ def classroom_bar(url_path: str, presenting: bool) -> None:
     if presenting:
         st.html(PRESENT_CSS)
     running = tour.current()
+    if running is not None and st.session_state.pop(PENDING_STEP, None) is not None:
+        tour.go_to_step(*running)
     if running is None and not presenting:
+        with st.sidebar:  # to build a tour while the sidebar still picks models
+            _teacher_tools(url_path, None)
+            _message()
         return
     with st.container(border=True, key="classroom_bar"):
         if running is not None:
@@ -148,3 +167,4 @@ def classroom_bar(url_path: str, presenting: bool) -> None:
             if presenting:
                 st.button("Leave classroom mode", key="classroom_leave", on_click=_leave,
                           icon=":material/logout:")
+        _message()
