@@ -56,25 +56,30 @@ def present_toggle() -> None:
                        "Or open the app with ?present=1.")
 
 
-def _steps(current_tour: Tour, index: int) -> None:
-    """Counter, sentence and the buttons and keys that move between steps."""
+def _steps(current_tour: Tour, index: int, move: str | None) -> None:
+    """Counter and the buttons (and the keys' `move`) that go between steps (the row's start)."""
     last = len(current_tour.steps) - 1
-    move = tour_keys(index + 1)
-    with st.container(horizontal=True, vertical_alignment="center"):
-        if st.button("Previous", key="classroom_previous", icon=":material/chevron_left:",
-                     disabled=index == 0) or (move == "previous" and index > 0):
-            tour.go_to_step(current_tour, index - 1)
-        st.markdown(f"**{index + 1} / {len(current_tour.steps)}**", width="content")
-        if st.button("Next", key="classroom_next", icon=":material/chevron_right:",
-                     disabled=index == last, type="primary") or (move == "next" and index < last):
-            tour.go_to_step(current_tour, index + 1)
-        st.markdown(f"*{current_tour.title}*", width="stretch")
-        if st.button("End tour", key="classroom_end"):
-            tour.end_tour()
-            st.rerun()
-    st.markdown(current_tour.steps[index].text)
-    if state.TOUR_NOTE in st.session_state:
-        st.caption(st.session_state[state.TOUR_NOTE])
+    if st.button("Previous", key="classroom_previous", icon=":material/chevron_left:",
+                 disabled=index == 0) or (move == "previous" and index > 0):
+        tour.go_to_step(current_tour, index - 1)
+    st.markdown(f"**{index + 1} / {len(current_tour.steps)}**", width="content")
+    if st.button("Next", key="classroom_next", icon=":material/chevron_right:",
+                 disabled=index == last, type="primary") or (move == "next" and index < last):
+        tour.go_to_step(current_tour, index + 1)
+    st.space("stretch")
+    if st.button("End tour", key="classroom_end"):
+        tour.end_tour()
+        st.rerun()
+
+
+def _start() -> None:
+    """The way into the shipped tour, when none runs (the row's start)."""
+    if st.button("Start the tour", key="classroom_start", type="primary",
+                 icon=":material/tour:"):
+        tour.start_tour()
+    shipped = tour.shipped_tour()
+    st.markdown(f"**{shipped.title}**: the tutorials' story in {len(shipped.steps)} steps; "
+                "PageDown and PageUp step it.", width="stretch")
 
 
 def _say(message: str, refused: bool = False) -> None:
@@ -120,7 +125,8 @@ def _upload() -> None:
 
 
 def _teacher_tools(url_path: str, running: tuple[Tour, int] | None) -> None:
-    with st.expander("Teacher's tools: save this view as a step, download or upload a tour"):
+    with st.popover("Teacher's tools", icon=":material/edit_note:",
+                    help="Save this view as a step, download or upload a tour"):
         st.text_input("A sentence for this view", key="classroom_step_text", max_chars=MAX_TEXT,
                       placeholder="What should the class notice here?")
         st.button("Save this view as a step", key="classroom_save", on_click=_save_step,
@@ -153,18 +159,19 @@ def classroom_bar(url_path: str, presenting: bool) -> None:
             _message()
         return
     with st.container(border=True, key="classroom_bar"):
-        if running is not None:
-            _steps(*running)
-        else:
-            start, text = st.columns([1, 4], vertical_alignment="center")
-            if start.button("Start the tour", key="classroom_start", type="primary",
-                            icon=":material/tour:"):
-                tour.start_tour()
-            text.markdown(f"**{tour.shipped_tour().title}**: the tutorials' story in "
-                          f"{len(tour.shipped_tour().steps)} steps; PageDown and PageUp step it.")
-        with st.container(horizontal=True, vertical_alignment="top"):
+        move = tour_keys(running[1] + 1) if running is not None else None  # takes no room
+        with st.container(horizontal=True, vertical_alignment="center"):
+            if running is not None:
+                _steps(*running, move)
+            else:
+                _start()
             _teacher_tools(url_path, running)
             if presenting:
                 st.button("Leave classroom mode", key="classroom_leave", on_click=_leave,
                           icon=":material/logout:")
+        if running is not None:
+            current_tour, index = running
+            st.markdown(f"{current_tour.steps[index].text} *({current_tour.title})*")
+            if state.TOUR_NOTE in st.session_state:
+                st.caption(st.session_state[state.TOUR_NOTE])
         _message()

@@ -33,7 +33,8 @@ export default function ({ data, parentElement, setTriggerValue }) {
     return () => document.removeEventListener("keydown", listener, true);
 }
 """
-_CSS = ".ll-tour-keys { display: none; }"
+# Nothing to see: the element takes no room in the tour bar.
+_CSS = ".ll-tour-keys { display: none; } .st-key-classroom_keys { display: none; }"
 
 _keys = st.components.v2.component("latent_lab_tour_keys", js=_JS, css=_CSS,
                                    isolate_styles=False)
