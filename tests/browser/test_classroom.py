@@ -1,7 +1,7 @@
 """Classroom mode in a real browser: ?present=1, the tour started from the front door, and a
 presentation clicker's PageDown / PageUp stepping it."""
 
-from tests.browser.conftest import PROJECT_ROOT, wait_for_app
+from tests.browser.conftest import PROJECT_ROOT, live_view, wait_for_app
 
 # The key listener of the step on show is mounted (it marks which step it steps from).
 KEYS_READY = """step => document.querySelector(".ll-tour-keys")?.dataset.step === String(step)"""
@@ -30,6 +30,8 @@ def test_present_mode_steps_the_tour_with_page_down_and_up(page, app_url):
     at_step(page, 1, "Bottleneck sliders")
     assert "present=1" in page.url and "model=ae_32" in page.url
 
+    # A clicker's PageDown steps the tour even while a slider has the focus.
+    live_view(page, "sliders_live").locator("input[type='range']").first.focus()
     page.keyboard.press("PageDown")
     at_step(page, 2, "Bottleneck effect")
     assert "/bottleneck" in page.url and "present=1" in page.url
@@ -38,6 +40,18 @@ def test_present_mode_steps_the_tour_with_page_down_and_up(page, app_url):
     page.keyboard.press("PageUp")
     at_step(page, 1, "Bottleneck sliders")
     assert "/sliders" in page.url
+
+    # Arrow keys are the focused slider's: it moves, and the tour stays where it is.
+    slider = live_view(page, "sliders_live").locator("input[type='range']").first
+    before = slider.input_value()
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("([element, before]) => element.value !== before",
+                           arg=[slider.element_handle(), before])
+    wait_for_app(page, 60_000)
+    assert page.locator(".st-key-classroom_bar").get_by_text("1 / 7", exact=True).is_visible()
+    assert "/sliders" in page.url
+
     page.set_viewport_size({"width": 1400, "height": 1300})  # the bar, the digit, the sliders
     page.wait_for_function(PICTURES_SHOWN, timeout=60_000)
     page.screenshot(path=str(PROJECT_ROOT / "docs" / "classroom_mode.png"))
