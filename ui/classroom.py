@@ -11,9 +11,6 @@ from ui import state, tour
 from ui.tour_format import MAX_STEPS, MAX_TEXT, Tour, TourError, read_tour, tour_json
 from ui.tour_keys import tour_keys
 
-MESSAGE = "classroom_message"  # (line, refused) from the teacher's last save or upload
-PENDING_STEP = "classroom_pending_step"  # set by an upload: go to the tour's step on the next run
-
 # Only while presenting. Streamlit's sizes are in rem: a larger root font enlarges all type.
 # Pictures are PNGs at their own size; zoom enlarges them (no pointer maths inside an image).
 PRESENT_CSS = """<style>
@@ -84,7 +81,7 @@ def _start() -> None:
 
 def _say(message: str, refused: bool = False) -> None:
     """A line for the bar's next run (a callback draws nothing itself)."""
-    st.session_state[MESSAGE] = (message, refused)
+    st.session_state[state.CLASSROOM_MESSAGE] = (message, refused)
 
 
 def _save_step(url_path: str) -> None:
@@ -120,7 +117,7 @@ def _upload() -> None:
         return
     st.session_state[state.TOUR] = uploaded
     st.session_state[state.TOUR_STEP] = 0
-    st.session_state[PENDING_STEP] = 0  # a callback cannot switch pages: the bar goes there
+    st.session_state[state.TOUR_PENDING_STEP] = 0  # a callback cannot switch: the bar will
     _say(f"Loaded {uploaded.title!r} ({len(uploaded.steps)} steps).")
 
 
@@ -140,8 +137,8 @@ def _teacher_tools(url_path: str, running: tuple[Tour, int] | None) -> None:
 
 
 def _message() -> None:
-    if MESSAGE in st.session_state:
-        message, refused = st.session_state.pop(MESSAGE)
+    if state.CLASSROOM_MESSAGE in st.session_state:
+        message, refused = st.session_state.pop(state.CLASSROOM_MESSAGE)
         (st.error if refused else st.success)(message)
 
 
@@ -151,7 +148,7 @@ def classroom_bar(url_path: str, presenting: bool) -> None:
     if presenting:
         st.html(PRESENT_CSS)
     running = tour.current()
-    if running is not None and st.session_state.pop(PENDING_STEP, None) is not None:
+    if running is not None and st.session_state.pop(state.TOUR_PENDING_STEP, None) is not None:
         tour.go_to_step(*running)
     if running is None and not presenting:
         with st.sidebar:  # to build a tour while the sidebar still picks models

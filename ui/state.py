@@ -26,3 +26,5 @@ PRESENTING = "classroom_present"  # classroom mode on (the sidebar toggle's key;
 TOUR = "tour"  # ui.tour_format.Tour this session steps through (or None)
 TOUR_STEP = "tour_step"  # index of the tour's step on show
 TOUR_NOTE = "tour_note"  # one line about the step just applied (a model that is not here)
+TOUR_PENDING_STEP = "tour_pending_step"  # set by an upload: show the tour's step on the next run
+CLASSROOM_MESSAGE = "classroom_message"  # (line, refused) from the teacher's last save or upload
