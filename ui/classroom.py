@@ -75,8 +75,9 @@ def _start() -> None:
                  icon=":material/tour:"):
         tour.start_tour()
     shipped = tour.shipped_tour()
-    st.markdown(f"**{shipped.title}**: the tutorials' story in {len(shipped.steps)} steps; "
-                "PageDown and PageUp step it.", width="stretch")
+    st.markdown(f"**{shipped.title}**, {len(shipped.steps)} steps", width="stretch",
+                help="The tutorials' story, one page at a time. PageDown and PageUp (a "
+                     "presentation clicker's keys) step it, as Next and Previous do.")
 
 
 def _say(message: str, refused: bool = False) -> None:

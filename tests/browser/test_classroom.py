@@ -40,6 +40,9 @@ def test_present_mode_steps_the_tour_with_page_down_and_up(page, app_url):
     page.keyboard.press("PageUp")
     at_step(page, 1, "Bottleneck sliders")
     assert "/sliders" in page.url
+    page.set_viewport_size({"width": 1400, "height": 1300})  # the bar, the digit, the sliders
+    page.wait_for_function(PICTURES_SHOWN, timeout=60_000)
+    page.screenshot(path=str(PROJECT_ROOT / "docs" / "classroom_mode.png"))
 
     # Arrow keys are the focused slider's: it moves, and the tour stays where it is.
     slider = live_view(page, "sliders_live").locator("input[type='range']").first
@@ -52,6 +55,3 @@ def test_present_mode_steps_the_tour_with_page_down_and_up(page, app_url):
     assert page.locator(".st-key-classroom_bar").get_by_text("1 / 7", exact=True).is_visible()
     assert "/sliders" in page.url
 
-    page.set_viewport_size({"width": 1400, "height": 1300})  # the bar, the digit, the sliders
-    page.wait_for_function(PICTURES_SHOWN, timeout=60_000)
-    page.screenshot(path=str(PROJECT_ROOT / "docs" / "classroom_mode.png"))
