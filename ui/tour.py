@@ -95,10 +95,13 @@ def current_view(url_path: str, text: str) -> Step:
     """This view as a step: the page on show, its query parameters and the active stored
     model's name (a model trained or uploaded in this session cannot be named), checked as an
     uploaded step is; raises TourError saying what does not fit."""
-    params = {name: value for name, value in st.query_params.items() if name != PRESENT_PARAM}
+    # The model on show is the active one, whatever the URL says; a session model has no name
+    # another session could open, so its step names none.
+    params = {name: value for name, value in st.query_params.items()
+              if name not in (PRESENT_PARAM, "model")}
     label = st.session_state.get(state.ACTIVE_MODEL) or ""
     for prefix in (SHIPPED_PREFIX, SAVED_PREFIX):
         if label.startswith(prefix):
-            params.setdefault("model", label.removeprefix(prefix))
+            params["model"] = label.removeprefix(prefix)
     page = page_file(url_path) or url_path
     return read_step({"page": page, "params": params, "text": text}, app_pages(), "this view")
