@@ -3,9 +3,9 @@
 import streamlit as st
 import torch
 
+from ui.classroom import classroom_bar, present_mode, present_toggle
 from ui.projections import warm_up as warm_up_umap
 from ui.sidebar import sidebar
-from ui.tour import show_tour_note
 
 # One intra-op thread: the app's tensors are small (one code, a few thousand digits), and with
 # several threads OpenMP's barriers spin whenever another process or session holds a core: an
@@ -30,8 +30,10 @@ PAGES = [
     st.Page("app_pages/bottleneck.py", title="Bottleneck effect", icon=":material/trending_down:"),
 ]
 
-page = st.navigation(PAGES)
-sidebar()
-show_tour_note()  # a line of what to try, left by the home page's tour button
+presenting = present_mode()  # ?present=1 or the toggle: classroom mode, no navigation
+page = st.navigation(PAGES, position="hidden" if presenting else "sidebar")
+sidebar()  # drawn while presenting too (hidden): the picker keeps the active model
+present_toggle()
+classroom_bar(page.url_path, presenting)  # a tour's step and its controls, above the page
 page.run()
 warm_up_umap()  # after the page is drawn: compiles UMAP in a thread, once per server

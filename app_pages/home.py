@@ -104,8 +104,9 @@ latent_dim = model.checkpoint.model.latent_dim
 tour, tour_text = st.columns([1, 4], vertical_alignment="center")
 if tour.button("Start the tour", type="primary", icon=":material/tour:", key="home_tour"):
     start_tour()
-tour_text.markdown("New here? Start with the **Bottleneck sliders**: one slider per number of "
-                   "the code, and the digit it rebuilds.")
+tour_text.markdown("New here? The tour walks through the story in a few steps: the "
+                   "**bottleneck**, the autoencoder against PCA, denoising, a VAE's smooth "
+                   "codes, interpolation, the map and anomalies.")
 
 digits = embedded_digits()
 # One digit of each class, the same ones every visit, so the picture is a stable reference.

@@ -22,3 +22,9 @@ TRAIN_RUN = "train_run"  # this session's latest training run (ui.training.Train
 BROWSER_DECODER_FAILURE = "browser_decoder_failure"  # why this browser could not decode, if so
 DRAWN_DIGIT = "drawn_digit"  # ui.widgets.Drawing sent from the Draw page to sliders/interpolation
 SESSION_RESULTS = "session_results"  # ui.models.session_result: what this session's models gave
+PRESENTING = "classroom_present"  # classroom mode on (the sidebar toggle's key; ?present=1)
+TOUR = "tour"  # ui.tour_format.Tour this session steps through (or None)
+TOUR_STEP = "tour_step"  # index of the tour's step on show
+TOUR_NOTE = "tour_note"  # one line about the step just applied (a model that is not here)
+TOUR_PENDING_STEP = "tour_pending_step"  # set by an upload: show the tour's step on the next run
+CLASSROOM_MESSAGE = "classroom_message"  # (line, refused) from the teacher's last save or upload

@@ -1,0 +1,175 @@
+"""Classroom mode: ?present=1 (or the sidebar's toggle) hides the sidebar and enlarges type and
+pictures for a projector; the tour bar above every page shows the step, its sentence, and
+Previous / Next (PageDown / PageUp too), with a teacher's tools to save, download and upload.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import state, tour
+from ui.tour_format import MAX_STEPS, MAX_TEXT, Tour, TourError, read_tour, tour_json
+from ui.tour_keys import tour_keys
+
+# Only while presenting. Streamlit's sizes are in rem: a larger root font enlarges all type.
+# Pictures are PNGs at their own size; zoom enlarges them (no pointer maths inside an image).
+PRESENT_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stExpandSidebarButton"] { display: none !important; }
+html { font-size: 22px; }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding: 4rem 3rem 3rem; }
+[data-testid="stMain"] [data-testid="stImage"] img { zoom: 1.4; image-rendering: pixelated; }
+.st-key-classroom_bar [data-testid="stMarkdownContainer"] p { font-size: 1.25rem; }
+</style>"""
+
+
+def present_mode() -> bool:
+    """Whether this run presents; ?present=1 turns it on and the URL keeps saying so (pages
+    that drop the query parameters on the way get it back)."""
+    if st.query_params.get(tour.PRESENT_PARAM) == "1":
+        st.session_state[state.PRESENTING] = True
+    elif st.session_state.get(state.PRESENTING):
+        st.query_params[tour.PRESENT_PARAM] = "1"
+    return bool(st.session_state.get(state.PRESENTING))
+
+
+def _toggled() -> None:
+    if st.session_state.get(state.PRESENTING):
+        st.query_params[tour.PRESENT_PARAM] = "1"
+    else:
+        st.query_params.pop(tour.PRESENT_PARAM, None)
+
+
+def _leave() -> None:
+    st.session_state[state.PRESENTING] = False
+    st.query_params.pop(tour.PRESENT_PARAM, None)
+
+
+def present_toggle() -> None:
+    """The sidebar's switch into classroom mode (out of it: the bar's Leave button)."""
+    with st.sidebar:
+        st.toggle("Classroom mode", key=state.PRESENTING, on_change=_toggled,
+                  help="No sidebar, large type and pictures, and the guided tour's controls. "
+                       "Or open the app with ?present=1.")
+
+
+def _steps(current_tour: Tour, index: int, move: str | None) -> None:
+    """Counter and the buttons (and the keys' `move`) that go between steps (the row's start)."""
+    last = len(current_tour.steps) - 1
+    if st.button("Previous", key="classroom_previous", icon=":material/chevron_left:",
+                 disabled=index == 0) or (move == "previous" and index > 0):
+        tour.go_to_step(current_tour, index - 1)
+    st.markdown(f"**{index + 1} / {len(current_tour.steps)}**", width="content")
+    if st.button("Next", key="classroom_next", icon=":material/chevron_right:",
+                 disabled=index == last, type="primary") or (move == "next" and index < last):
+        tour.go_to_step(current_tour, index + 1)
+    st.space("stretch")
+    if st.button("End tour", key="classroom_end"):
+        tour.end_tour()
+        st.rerun()
+
+
+def _start() -> None:
+    """The way into the shipped tour, when none runs (the row's start)."""
+    if st.button("Start the tour", key="classroom_start", type="primary",
+                 icon=":material/tour:"):
+        tour.start_tour()
+    shipped = tour.shipped_tour()
+    st.markdown(f"**{shipped.title}**, {len(shipped.steps)} steps", width="stretch",
+                help="The tutorials' story, one page at a time. PageDown and PageUp (a "
+                     "presentation clicker's keys) step it, as Next and Previous do.")
+
+
+def _say(message: str, refused: bool = False) -> None:
+    """A line for the bar's next run (a callback draws nothing itself)."""
+    st.session_state[state.CLASSROOM_MESSAGE] = (message, refused)
+
+
+def _save_step(url_path: str) -> None:
+    running = tour.current()
+    text = st.session_state.get("classroom_step_text", "")
+    if not text.strip():
+        _say("Not saved: write a sentence for this view first.", refused=True)
+        return
+    try:
+        step = tour.current_view(url_path, text)
+    except TourError as error:
+        _say(f"Not saved: {error}.", refused=True)
+        return
+    steps = running[0].steps if running else ()
+    title = running[0].title if running else "My tour"
+    if len(steps) >= MAX_STEPS:
+        _say(f"Not saved: a tour has at most {MAX_STEPS} steps.", refused=True)
+        return
+    st.session_state[state.TOUR] = Tour(title, (*steps, step))
+    st.session_state[state.TOUR_STEP] = len(steps)
+    st.session_state["classroom_step_text"] = ""
+    _say(f"Saved as step {len(steps) + 1}.")
+
+
+def _upload() -> None:
+    upload = st.session_state.get("classroom_upload")
+    if upload is None:
+        return
+    try:
+        uploaded = read_tour(upload.getvalue(), tour.app_pages())
+    except TourError as error:
+        _say(f"{upload.name} was not loaded: {error}.", refused=True)
+        return
+    st.session_state[state.TOUR] = uploaded
+    st.session_state[state.TOUR_STEP] = 0
+    st.session_state[state.TOUR_PENDING_STEP] = 0  # a callback cannot switch: the bar will
+    _say(f"Loaded {uploaded.title!r} ({len(uploaded.steps)} steps).")
+
+
+def _teacher_tools(url_path: str, running: tuple[Tour, int] | None) -> None:
+    with st.popover("Teacher's tools", icon=":material/edit_note:",
+                    help="Save this view as a step, download or upload a tour"):
+        st.text_input("A sentence for this view", key="classroom_step_text", max_chars=MAX_TEXT,
+                      placeholder="What should the class notice here?")
+        st.button("Save this view as a step", key="classroom_save", on_click=_save_step,
+                  args=(url_path,), icon=":material/add_location:")
+        if running:
+            st.download_button(
+                "Download the tour", tour_json(running[0]), file_name="tour.json",
+                mime="application/json", key="classroom_download", icon=":material/download:")
+        st.file_uploader("Upload a tour (.json)", type=["json"], key="classroom_upload",
+                         on_change=_upload)
+
+
+def _message() -> None:
+    if state.CLASSROOM_MESSAGE in st.session_state:
+        message, refused = st.session_state.pop(state.CLASSROOM_MESSAGE)
+        (st.error if refused else st.success)(message)
+
+
+def classroom_bar(url_path: str, presenting: bool) -> None:
+    """Above the page: the tour's step and controls while a tour runs; while presenting, also
+    the way to start the tour, to leave, and the teacher's tools. `url_path` is the page's."""
+    if presenting:
+        st.html(PRESENT_CSS)
+    running = tour.current()
+    if running is not None and st.session_state.pop(state.TOUR_PENDING_STEP, None) is not None:
+        tour.go_to_step(*running)
+    if running is None and not presenting:
+        with st.sidebar:  # to build a tour while the sidebar still picks models
+            _teacher_tools(url_path, None)
+            _message()
+        return
+    with st.container(border=True, key="classroom_bar"):
+        move = tour_keys(running[1] + 1) if running is not None else None  # takes no room
+        with st.container(horizontal=True, vertical_alignment="center"):
+            if running is not None:
+                _steps(*running, move)
+            else:
+                _start()
+            _teacher_tools(url_path, running)
+            if presenting:
+                st.button("Leave classroom mode", key="classroom_leave", on_click=_leave,
+                          icon=":material/logout:")
+        if running is not None:
+            current_tour, index = running
+            st.markdown(f"{current_tour.steps[index].text} *({current_tour.title})*")
+            if state.TOUR_NOTE in st.session_state:
+                st.caption(st.session_state[state.TOUR_NOTE])
+        _message()
