@@ -17,6 +17,7 @@ import torch
 from ae_core.errors import OneLineError
 
 MAX_DIMENSIONS = 4096  # a longer text is refused before decoding: no model here has more
+FLOAT16_MAX = 65504.0
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 
 
@@ -29,9 +30,10 @@ def code_to_text(code: torch.Tensor) -> str:
     """(D,) code -> base64url text of its float16 values, without '=' padding."""
     if code.ndim != 1 or len(code) == 0:
         raise CodeTextError(f"a code is one row of numbers, not shape {tuple(code.shape)}")
-    halves = code.detach().float().cpu().numpy().astype("<f2")
-    if not np.isfinite(halves).all():
+    values = code.detach().float().cpu()
+    if not bool(torch.isfinite(values).all()) or float(values.abs().max()) > FLOAT16_MAX:
         raise CodeTextError("the code has values float16 cannot hold (beyond ±65504 or NaN)")
+    halves = values.numpy().astype("<f2")
     return base64.urlsafe_b64encode(halves.tobytes()).decode("ascii").rstrip("=")
 
 

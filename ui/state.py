@@ -22,3 +22,4 @@ TRAIN_RUN = "train_run"  # this session's latest training run (ui.training.Train
 BROWSER_DECODER_FAILURE = "browser_decoder_failure"  # why this browser could not decode, if so
 DRAWN_DIGIT = "drawn_digit"  # ui.widgets.Drawing sent from the Draw page to sliders/interpolation
 SESSION_RESULTS = "session_results"  # ui.models.session_result: what this session's models gave
+LINK_WRITTEN = "link_written"  # query parameter -> value this session put in the address bar
