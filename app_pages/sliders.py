@@ -149,7 +149,8 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
     else:
         server_sliders(model, original, label, low, high, dimensions, summary)
     code = st.session_state[CODE_KEY]
-    url_state.show({url_state.CODE: url_state.code_param(code, start)})
+    drawn = st.session_state[ORIGIN_KEY][1].startswith("drawing-")  # a link has no digit then
+    url_state.show({url_state.CODE: url_state.code_param(code, None if drawn else start)})
     moved = int((code != start).sum())
     st.caption(f"{moved} of {len(code)} dimensions moved from the digit's code · distance "
                f"{float((code - start).norm()):.2f}")

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from ae_core.code_text import code_to_text
 from tests.pages import APP, SHIPPED, open_page
 from ui import projections, state
+from ui.widgets import DRAWING, Drawing
 
 
 def open_link(page: str, params: dict[str, str], folder, monkeypatch) -> AppTest:
@@ -118,3 +119,17 @@ def test_a_link_to_a_missing_model_does_not_follow_that_models_code(monkeypatch)
     assert at.number_input(key="sliders_digit_index").value == 7  # the digit is anyone's
     assert any(caption.value.startswith("0 of 32 dimensions moved") for caption in at.caption)
     assert at.query_params["model"] == "ae_32" and "code" not in at.query_params
+
+
+def test_a_drawing_on_the_sliders_goes_in_the_link_as_its_code(monkeypatch, embedded):
+    monkeypatch.setattr(state, "CHECKPOINT_DIR", SHIPPED)
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.session_state["sliders_in_browser"] = False
+    at.session_state[state.DRAWN_DIGIT] = Drawing(embedded.float_images()[7], 3, 1)
+    at.session_state[state.SELECTED_DIGIT] = DRAWING
+    at.switch_page("app_pages/sliders.py").run()
+    assert not at.exception, at.exception
+    assert "digit" not in at.query_params  # a link cannot carry the drawing itself
+    drawn = at.session_state["sliders_code"].clone()
+    again = open_link("app_pages/sliders.py", dict(at.query_params), SHIPPED, monkeypatch)
+    torch.testing.assert_close(again.session_state["sliders_code"], drawn, rtol=1e-3, atol=1e-3)

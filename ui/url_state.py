@@ -132,9 +132,10 @@ def code_from_link(link: Mapping[str, str], start: torch.Tensor) -> torch.Tensor
         return None
 
 
-def code_param(code: torch.Tensor, start: torch.Tensor) -> str | None:
-    """What CODE holds for `code` (D,): nothing while it is the digit's own `start`."""
-    if torch.equal(code, start):
+def code_param(code: torch.Tensor, start: torch.Tensor | None) -> str | None:
+    """What CODE holds for `code` (D,): nothing while it is the digit's own `start` (with no
+    `start`, as for a drawing, which no link can name, always the code)."""
+    if start is not None and torch.equal(code, start):
         return None
     try:
         return code_to_text(code)
