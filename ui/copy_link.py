@@ -5,6 +5,7 @@ A components-v2 element (JS in the page, no iframe): only the browser knows the 
 was opened under (host, port, a proxy's path), so the JS reads window.location itself. The
 field follows the address as the page changes it; the button copies it with the clipboard API,
 or, where the browser offers none (plain http away from localhost), selects it for Ctrl+C.
+`one_history_entry_per_page` keeps those parameter changes out of the Back button's way.
 """
 
 from __future__ import annotations
@@ -59,10 +60,36 @@ _CSS = """
 .ll-link-status { opacity: 0.7; white-space: nowrap; }
 """
 
+# Streamlit records each change of the query parameters as a new entry in the browser's
+# history (pushState): arriving on a page made three, and Back stopped on entries that the page
+# at once wrote over again, so it seemed not to work. Installed once per tab, this keeps one
+# entry per page: a change of the address that keeps the page's path replaces the entry.
+_HISTORY_JS = """
+export default function () {
+    if (window.latentLabQueryHistory) return;
+    window.latentLabQueryHistory = true;
+    const push = window.history.pushState;
+    window.history.pushState = function (state, unused, url) {
+        const next = url == null ? null : new URL(url, window.location.href);
+        if (next !== null && next.pathname === window.location.pathname) {
+            return window.history.replaceState(state, unused, url);
+        }
+        return push.call(window.history, state, unused, url);
+    };
+}
+"""
+
 _copy_link = st.components.v2.component("latent_lab_copy_link", html=_HTML, js=_JS, css=_CSS,
                                         isolate_styles=False)
+_history = st.components.v2.component("latent_lab_query_history", js=_HISTORY_JS)
 
 
 def copy_link(key: str) -> None:
     """The button and the field with this page's link."""
     _copy_link(key=key)
+
+
+def one_history_entry_per_page() -> None:
+    """Changes of the query parameters replace the browser's history entry instead of adding
+    one (an element with nothing to show; the sidebar draws it on every page)."""
+    _history(key="query_history")

@@ -10,6 +10,7 @@ from ae_core.checkpoint import CheckpointError, load_checkpoint_bytes
 from ae_core.latent import model_device
 from ae_core.models import describe_family
 from ui import state, url_state
+from ui.copy_link import one_history_entry_per_page
 from ui.models import (
     ActiveModel,
     active_model,
@@ -89,6 +90,7 @@ def sidebar() -> ActiveModel | None:
             st.error(st.session_state[state.UPLOAD_ERROR])
         if model is not None:
             model_card(model)
+        one_history_entry_per_page()
     if model is not None:
         url_state.show({url_state.MODEL: model_name(model.label)})
     return model

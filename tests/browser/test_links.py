@@ -1,5 +1,6 @@
 """A link that reopens the view: set the sliders, copy the page's link, open it in a fresh
-browser (its own cookies and session), and see the same digit, code and picture."""
+browser (its own cookies and session), and see the same digit, code and picture; Back still
+leaves the page."""
 
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ def test_a_copied_link_reopens_the_sliders_in_a_fresh_browser(page, browser, app
     assert page.locator(f"{LINK} .ll-link-url").input_value() == link
     params = dict(pair.split("=", 1) for pair in link.split("?", 1)[1].split("&"))
     assert params["model"] == "ae_32" and params["digit"] == "42" and len(params["code"]) == 86
+    # The digit and the slider changed the address without new history entries: Back leaves
+    # the page, to the one before it.
+    page.go_back()
+    page.get_by_role("heading", name="Latent Lab").wait_for(timeout=60_000)
 
     fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
