@@ -128,6 +128,7 @@ def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int
             label = st.selectbox("Draw as class", range(net.config.num_classes),
                                  key="sliders_class",
                                  help="Same code (the style), another digit")
+    url_state.show({url_state.CLASS: str(label) if net.is_conditional else None})
     reason = browser_problem if in_browser else None
     if reason is not None:
         st.caption(f":material/info: Decoding on the server: {reason}.")
@@ -182,7 +183,7 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
 st.title("Bottleneck sliders")
 model = require_model()
 copy_link("sliders_link")
-link = url_state.from_link((url_state.DIGIT, url_state.CODE))
+link = url_state.from_link((url_state.DIGIT, url_state.CODE, url_state.CLASS))
 # Early, so the browser loads its runtime and the decoder while the server draws the page.
 browser_problem = send_decoder(model) if st.session_state.get(BROWSER_KEY, True) else None
 checkpoint = model.checkpoint
@@ -227,6 +228,9 @@ if st.session_state.get(ORIGIN_KEY) != (model.key, picked.origin) or \
 linked_code = url_state.code_from_link(link, start)
 if linked_code is not None:
     set_code(linked_code, low, high)
+if net.is_conditional:
+    url_state.choice_from_link(link, url_state.CLASS, range(net.config.num_classes),
+                               "sliders_class")
 if has_codebook(net):
     vq_editor(model, picked.origin, picked.image)
     st.subheader("The same code as continuous numbers")

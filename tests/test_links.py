@@ -133,3 +133,14 @@ def test_a_drawing_on_the_sliders_goes_in_the_link_as_its_code(monkeypatch, embe
     drawn = at.session_state["sliders_code"].clone()
     again = open_link("app_pages/sliders.py", dict(at.query_params), SHIPPED, monkeypatch)
     torch.testing.assert_close(again.session_state["sliders_code"], drawn, rtol=1e-3, atol=1e-3)
+
+
+def test_a_conditional_models_class_is_in_the_sliders_link(monkeypatch):
+    params = {"model": "cvae_2", "digit": "5", "class": "3"}
+    at = open_link("app_pages/sliders.py", params, SHIPPED, monkeypatch)
+    assert not at.warning and at.selectbox(key="sliders_class").value == 3
+    assert dict(at.query_params) == params
+    at = open_link("app_pages/sliders.py", {**params, "class": "12"}, SHIPPED, monkeypatch)
+    [note] = at.warning
+    assert "`class` (`12`) is not one of 0, 1" in note.value
+    assert at.query_params["class"] == str(at.selectbox(key="sliders_class").value)

@@ -28,6 +28,7 @@ from ui import state
 MODEL = "model"  # a checkpoint's name (ui.models.model_name), on every page
 DIGIT = "digit"  # index of an embedded digit (sliders)
 CODE = "code"  # the sliders' code as ae_core.code_text, when moved from the digit's own
+CLASS = "class"  # the class a conditional model draws on the sliders page
 START = "a"  # interpolation: index of the digit the path starts from
 END = "b"  # interpolation: index of the digit the path ends at
 PATH = "path"  # interpolation method: "linear" or "slerp"
