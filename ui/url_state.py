@@ -71,7 +71,7 @@ def ignore(names: Iterable[str]) -> None:
 
 def show(values: Mapping[str, str | None]) -> None:
     """Put the page's state in the address bar; None removes a parameter. Only a change is
-    sent: each one is a new entry in the browser's history."""
+    sent to the browser (where ui.copy_link keeps it out of the history's entries)."""
     changed = {name: value for name, value in values.items()
                if value is not None and st.query_params.get(name) != value}
     if changed:
