@@ -92,4 +92,4 @@ def copy_link(key: str) -> None:
 def one_history_entry_per_page() -> None:
     """Changes of the query parameters replace the browser's history entry instead of adding
     one (an element with nothing to show; the sidebar draws it on every page)."""
-    _history(key="query_history")
+    _history(key="sidebar_query_history")
