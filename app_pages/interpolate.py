@@ -5,18 +5,23 @@ import torch
 
 from ae_core.figures import grid_png, image_png, strip_gif
 from ae_core.latent import INTERPOLATIONS, decode_codes, interpolate, interpolate_pixels
-from ui import state
+from ui import state, url_state
 from ui.browser_decoder import live_view, retry_button, send_decoder
+from ui.copy_link import copy_link
 from ui.models import embedded_digits, require_model
 from ui.widgets import DRAWING, digit_picker, guarded, labels_for, picked_digit, send_to_picker
 
 METHODS = {"linear": "Linear", "slerp": "Spherical (slerp)"}
 SCRUB_STEPS = 61  # points on the path the scrub slider can stop at
 PICKERS = ("interpolate_start", "interpolate_end")
+ENDS = (url_state.START, url_state.END)  # the pickers' parameters in a link
+STEPS = (3, 24, 10)  # the steps slider: lowest, highest, default
 TAKEN_KEY = "interpolate_taken_ends"  # the last INTERPOLATION_ENDS this page followed
 
 st.title("Interpolation")
 model = require_model()
+copy_link("interpolate_link")
+link = url_state.from_link((*ENDS, url_state.PATH, url_state.STEPS))
 reason = send_decoder(model)  # early: the browser loads its runtime while the page is drawn
 net = model.checkpoint.model
 digits = embedded_digits()
@@ -27,6 +32,14 @@ if ends is not None and list(ends) != st.session_state.get(TAKEN_KEY):
     for prefix, index in zip(PICKERS, ends, strict=False):
         if index is not None and (index == DRAWING or 0 <= int(index) < len(digits)):
             send_to_picker(prefix, int(index))
+for prefix, name in zip(PICKERS, ENDS, strict=True):
+    linked = url_state.int_from_link(link, name, 0, len(digits) - 1)
+    if linked is not None:
+        send_to_picker(prefix, linked)
+url_state.choice_from_link(link, url_state.PATH, INTERPOLATIONS, "interpolate_method")
+linked = url_state.int_from_link(link, url_state.STEPS, STEPS[0], STEPS[1])
+if linked is not None:
+    st.session_state["interpolate_steps"] = linked
 
 first, second, settings = st.columns([2, 2, 1], gap="large")
 with first:
@@ -36,13 +49,17 @@ with second:
 first_digit = picked_digit(start, model.key, model.checkpoint)  # a dataset digit or a drawing
 last_digit = picked_digit(end, model.key, model.checkpoint)
 with settings:
-    steps = st.slider("Steps", 3, 24, 10, key="interpolate_steps")
+    steps = st.slider("Steps", *STEPS, key="interpolate_steps")
     method = st.radio("Path", INTERPOLATIONS, format_func=METHODS.get, key="interpolate_method",
                       help="Spherical keeps the code's length, where a VAE's codes live")
     label = None
     if net.is_conditional:
         label = st.selectbox("Draw as class", range(net.config.num_classes),
                              index=first_digit.label, key="interpolate_class")
+
+url_state.show({name: None if index == DRAWING else str(index)
+                for name, index in zip(ENDS, (start, end), strict=True)}
+               | {url_state.PATH: method, url_state.STEPS: str(steps)})
 
 ends_images = torch.stack([first_digit.image, last_digit.image])  # (2, 1, 28, 28)
 path = interpolate(first_digit.code, last_digit.code, steps, method)  # (steps, D)

@@ -17,8 +17,9 @@ from ae_core.projection import (
     PCAProjection,
     map_csv,
 )
-from ui import state
+from ui import state, url_state
 from ui.browser_decoder import live_view, send_decoder
+from ui.copy_link import copy_link
 from ui.models import require_model
 from ui.projections import ProjectionRequest, map_projection, projection_jobs
 from ui.sources import SOURCES, available_sources, encoded, load_source, source_images
@@ -42,6 +43,11 @@ st.markdown(
     "it (or drag a box or lasso) to see the digit, what the model rebuilds, and its nearest "
     "neighbours in the code space.")
 model = require_model()
+copy_link("latent_map_link")
+link = url_state.from_link((url_state.PROJECTION, url_state.COLOUR, url_state.VIEW))
+url_state.choice_from_link(link, url_state.PROJECTION, METHOD_LABELS, "latent_map_method")
+url_state.choice_from_link(link, url_state.COLOUR, COLOURINGS, "latent_map_colour")
+url_state.choice_from_link(link, url_state.VIEW, VIEWS, "latent_map_view")
 
 
 def _grid_width(columns: int, scale: int) -> int:
@@ -108,6 +114,8 @@ colour_by = colour_column.segmented_control(
     "Colour by", list(COLOURINGS), format_func=COLOURINGS.get, default="label",
     key="latent_map_colour") or "label"
 source, request = _settings(dims)
+url_state.show({url_state.PROJECTION: request.method, url_state.COLOUR: colour_by,
+                url_state.VIEW: str(dims)})
 dataset = load_source(source)
 images = source_images(source)
 codes_set = encoded(model, source)

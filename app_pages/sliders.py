@@ -5,8 +5,9 @@ import torch
 
 from ae_core.figures import grid_png, image_png, manifold_figure
 from ae_core.latent import decode_codes, sample_codes, traverse
-from ui import state
+from ui import state, url_state
 from ui.browser_decoder import live_view, problem, retry_button, send_decoder
+from ui.copy_link import copy_link
 from ui.models import embedded_digits, encoded_digits, require_model
 from ui.widgets import (
     DRAWING,
@@ -127,6 +128,7 @@ def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int
             label = st.selectbox("Draw as class", range(net.config.num_classes),
                                  key="sliders_class",
                                  help="Same code (the style), another digit")
+    url_state.show({url_state.CLASS: str(label) if net.is_conditional else None})
     reason = browser_problem if in_browser else None
     if reason is not None:
         st.caption(f":material/info: Decoding on the server: {reason}.")
@@ -148,6 +150,8 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
     else:
         server_sliders(model, original, label, low, high, dimensions, summary)
     code = st.session_state[CODE_KEY]
+    drawn = st.session_state[ORIGIN_KEY][1].startswith("drawing-")  # a link has no digit then
+    url_state.show({url_state.CODE: url_state.code_param(code, None if drawn else start)})
     moved = int((code != start).sum())
     st.caption(f"{moved} of {len(code)} dimensions moved from the digit's code · distance "
                f"{float((code - start).norm()):.2f}")
@@ -178,6 +182,8 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
 
 st.title("Bottleneck sliders")
 model = require_model()
+copy_link("sliders_link")
+link = url_state.from_link((url_state.DIGIT, url_state.CODE, url_state.CLASS))
 # Early, so the browser loads its runtime and the decoder while the server draws the page.
 browser_problem = send_decoder(model) if st.session_state.get(BROWSER_KEY, True) else None
 checkpoint = model.checkpoint
@@ -190,10 +196,14 @@ latent_dim = encoded.codes.shape[1]
 sent = st.session_state.pop(state.SELECTED_DIGIT, None)  # a message: followed once
 if sent is not None and (sent == DRAWING or 0 <= int(sent) < len(digits)):
     send_to_picker("sliders_digit", int(sent))
+linked = url_state.int_from_link(link, url_state.DIGIT, 0, len(digits) - 1)
+if linked is not None:
+    send_to_picker("sliders_digit", linked)
 
 pick, view = st.columns([3, 2], gap="large")
 with pick:
     index = digit_picker("sliders_digit", digits, "Start from a digit")
+url_state.show({url_state.DIGIT: None if index == DRAWING else str(index)})
 with view:
     measure = ("mean KL from the prior" if summary.importance_kind == "KL"
                else "variance across the digits")
@@ -215,6 +225,12 @@ if st.session_state.get(ORIGIN_KEY) != (model.key, picked.origin) or \
     st.session_state[ORIGIN_KEY] = (model.key, picked.origin)
     st.session_state["sliders_class"] = label
     st.session_state.pop("sliders_random_from", None)
+linked_code = url_state.code_from_link(link, start)
+if linked_code is not None:
+    set_code(linked_code, low, high)
+if net.is_conditional:
+    url_state.choice_from_link(link, url_state.CLASS, range(net.config.num_classes),
+                               "sliders_class")
 if has_codebook(net):
     vq_editor(model, picked.origin, picked.image)
     st.subheader("The same code as continuous numbers")

@@ -167,6 +167,21 @@ def active_model() -> ActiveModel | None:
     return None if label is None else model_by_label(label)
 
 
+def model_name(label: str) -> str:
+    """A model's name in a link: its checkpoint's name, without the picker's prefix."""
+    return label.split(": ", 1)[-1]
+
+
+def label_for_name(name: str) -> str | None:
+    """The picker label of the model a link names: shipped first, then saved, then this
+    session's; None when there is none of that name."""
+    labels = model_labels()
+    for prefix in (SHIPPED_PREFIX, SAVED_PREFIX, SESSION_PREFIX):
+        if prefix + name in labels:
+            return prefix + name
+    return None
+
+
 def model_by_label(label: str) -> ActiveModel | None:
     """A shipped, saved or session model by its picker label, without making it active."""
     sessions = session_models()

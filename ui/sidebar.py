@@ -9,8 +9,16 @@ import streamlit as st
 from ae_core.checkpoint import CheckpointError, load_checkpoint_bytes
 from ae_core.latent import model_device
 from ae_core.models import describe_family
-from ui import state
-from ui.models import ActiveModel, active_model, add_session_model, model_labels
+from ui import state, url_state
+from ui.copy_link import one_history_entry_per_page
+from ui.models import (
+    ActiveModel,
+    active_model,
+    add_session_model,
+    label_for_name,
+    model_labels,
+    model_name,
+)
 
 # Metrics worth a line on the model card, in this order, with how to show them.
 CARD_METRICS = {
@@ -52,8 +60,24 @@ def model_card(model: ActiveModel) -> None:
         st.caption(" · ".join(f"{label} {value:.4g}" for label, value in shown.items()))
 
 
+def follow_link_model() -> None:
+    """Make the model a link names the active one, before the picker is drawn; a name that is
+    not here gets a note, and the link's code (made by that model) is not followed."""
+    name = url_state.from_link([url_state.MODEL]).get(url_state.MODEL)
+    if name is None:
+        return
+    label = label_for_name(name)
+    if label is not None:
+        st.session_state[state.ACTIVE_MODEL] = label
+        return
+    url_state.refuse(url_state.MODEL, name, "is not a model here")
+    url_state.ignore([url_state.CODE])
+
+
 def sidebar() -> ActiveModel | None:
     """Draw the picker and card; returns the active model (None if there is none)."""
+    url_state.forget_dropped()
+    follow_link_model()  # its note goes on the page, above the title
     with st.sidebar:
         labels = model_labels()
         model = active_model()  # also settles the active label before the widget reads it
@@ -66,4 +90,7 @@ def sidebar() -> ActiveModel | None:
             st.error(st.session_state[state.UPLOAD_ERROR])
         if model is not None:
             model_card(model)
+        one_history_entry_per_page()
+    if model is not None:
+        url_state.show({url_state.MODEL: model_name(model.label)})
     return model

@@ -28,3 +28,4 @@ TOUR_STEP = "tour_step"  # index of the tour's step on show
 TOUR_NOTE = "tour_note"  # one line about the step just applied (a model that is not here)
 TOUR_PENDING_STEP = "tour_pending_step"  # set by an upload: show the tour's step on the next run
 CLASSROOM_MESSAGE = "classroom_message"  # (line, refused) from the teacher's last save or upload
+LINK_WRITTEN = "link_written"  # query parameter -> value this session put in the address bar
