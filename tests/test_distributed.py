@@ -1,6 +1,7 @@
 """Data-parallel training: two gloo processes on the CPU, given the environment torchrun gives
 (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), train one model on disjoint halves of each epoch
-and leave one checkpoint; the adversarial AE and the VQ-VAE stay the same on both ranks."""
+and leave one checkpoint; every family, the adversarial AE's two optimisers and the VQ-VAE's
+per-epoch re-seeding included, keeps the same weights on both ranks."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from safetensors.torch import load_file, save_file
 from ae_core.checkpoint import load_checkpoint
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.distributed import World, shard
-from ae_core.models import build_model
+from ae_core.models import REGISTRY, build_model
 from ae_core.train import Callback, fit, prepare_data
+from tests.conftest import family_config
 
 RANKS = 2
 ONLY_ZEROS_AND_ONES = tuple(range(2, 10))  # 900 training digits: a quick run
@@ -27,12 +29,11 @@ EPOCHS = 2
 CLI_ARGS = ["train", "--family", "ae", "--latent-dim", "4", "--hidden-sizes", "32",
             "--epochs", str(EPOCHS), "--batch-size", str(BATCH_SIZE), "--device", "cpu",
             "--exclude-classes", *map(str, ONLY_ZEROS_AND_ONES)]
-# Families with more than one optimiser or a per-epoch hook; a codebook far larger than 200
-# digits fill, so the VQ-VAE re-seeds dead entries (each rank from its own random draw).
-HOOKED_FAMILIES = {
-    "aae": ModelConfig(family="aae", latent_dim=2, hidden_sizes=(16,)),
-    "vqvae": ModelConfig(family="vqvae", latent_dim=2, conv_channels=(4, 4), codebook_size=64),
-}
+# Every family, tiny; a codebook far larger than 200 digits fill, so the VQ-VAE re-seeds dead
+# entries after each epoch (each rank from its own random draw).
+FAMILIES = {family: family_config(family, latent_dim=2, hidden_sizes=(16,),
+                                  conv_channels=(4, 4), codebook_size=64)
+            for family in sorted(REGISTRY)}
 
 
 def free_port() -> int:
@@ -82,11 +83,11 @@ def _rank(rank: int, folder: Path, cli_port: int, fit_port: int) -> None:
     save_file({**models[0].state_dict(), "seen": torch.cat(seen)},
               folder / f"cli-rank{rank}.safetensors")
 
-    # 2. fit inside a process group the caller made, for the families with hooks.
+    # 2. fit inside a process group the caller made, for every family.
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{fit_port}", rank=rank,
                             world_size=RANKS)
     digits = load_embedded().subset(torch.arange(200), "first-200")
-    for family, model_config in HOOKED_FAMILIES.items():
+    for family, model_config in FAMILIES.items():
         torch.manual_seed(0)
         last_step = LastStepWeights()
         result = fit(build_model(model_config), digits, None,
@@ -121,6 +122,7 @@ def ranks_ran(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow  # two processes start torch: ~50 s on 2 busy cores
 def test_one_loadable_checkpoint_says_two_processes_made_it(ranks_ran):
     assert [path.name for path in ranks_ran.glob("*model*")] == ["model.safetensors"]
     checkpoint = load_checkpoint(ranks_ran / "model.safetensors")
@@ -132,12 +134,14 @@ def test_one_loadable_checkpoint_says_two_processes_made_it(ranks_ran):
         torch.testing.assert_close(value, saved[name], rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_the_ranks_end_with_equal_weights(ranks_ran):
     first, second = (load_file(ranks_ran / f"cli-rank{rank}.safetensors") for rank in (0, 1))
     for name in build_model(MODEL).state_dict():
         torch.testing.assert_close(first[name], second[name], rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_each_rank_trains_on_its_own_half_of_every_epoch(ranks_ran):
     train, _ = prepare_data(TrainConfig(exclude_classes=ONLY_ZEROS_AND_ONES))
     known = {image.numpy().tobytes(): index for index, image in
@@ -155,6 +159,7 @@ def test_each_rank_trains_on_its_own_half_of_every_epoch(ranks_ran):
     assert epochs[0] != epochs[1]  # a new permutation each epoch
 
 
+@pytest.mark.slow
 def test_two_ranks_train_as_one_process_with_twice_the_batch(ranks_ran):
     """DDP averages the two halves' gradients: the step of one batch twice as large."""
     train, val = prepare_data(TrainConfig(exclude_classes=ONLY_ZEROS_AND_ONES))
@@ -166,11 +171,14 @@ def test_two_ranks_train_as_one_process_with_twice_the_batch(ranks_ran):
         torch.testing.assert_close(together[name], value, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("family", sorted(HOOKED_FAMILIES))
-def test_a_family_with_an_adversary_or_a_hook_stays_equal_on_both_ranks(family, ranks_ran):
+@pytest.mark.slow
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_family_keeps_equal_weights_on_both_ranks(family, ranks_ran):
+    """Right after the last step, before the broadcast that follows each epoch's hook: DDP
+    (and, for an adversary, `average_gradients`) alone kept them equal."""
     first, second = (load_file(ranks_ran / f"{family}-rank{rank}.safetensors")
                      for rank in (0, 1))
-    model = build_model(HOOKED_FAMILIES[family])
+    model = build_model(FAMILIES[family])
     if model.has_codebook:  # the broadcast after the hook is what kept the ranks together
         assert first["reseeded"] > 0
     for name in model.state_dict():
