@@ -57,8 +57,11 @@ def process_group(device: torch.device) -> Iterator[World]:
         raise ValueError(f"data-parallel training runs on CUDA (nccl) or the CPU (gloo), "
                          f"not on {device.type}")
     if device.type == "cuda":
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")  # env:// of torchrun
+        card = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(card)
+        dist.init_process_group("nccl", device_id=card)  # env:// as torchrun sets it
+    else:
+        dist.init_process_group("gloo")
     try:
         yield current()
     finally:

@@ -339,6 +339,10 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
     However it ended, when the epoch whose weights the model holds is far worse than the best
     (`blew_up`; past any KL warm-up), the best epoch's weights are put back and the result says
     so (`kept_best`, `best_epoch`, `diverged`).
+
+    Inside a torch.distributed process group (ae_core.distributed: the CLI under torchrun)
+    every rank calls this: each trains the model wrapped in DDP on its own share of every
+    epoch's digits, all read the same rank-averaged losses, and rank 0 alone validates.
     """
     check_overcomplete(model.config, config)
     callbacks = list(callbacks)

@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from ae_core.checkpoint import load_checkpoint
 from ae_core.config import ModelConfig, TrainConfig
-from ae_core.distributed import World, shard
+from ae_core.distributed import World, process_group, shard
 from ae_core.models import REGISTRY, build_model
 from ae_core.train import Callback, fit, prepare_data
 from tests.conftest import family_config
@@ -190,3 +190,13 @@ def test_a_shard_is_every_nth_digit_and_the_same_length_on_every_rank():
     shards = [shard(order, World(rank, 3, "gloo")).tolist() for rank in range(3)]
     assert shards == [[7, 0], [3, 4], [9, 8]]  # 1, the seventh, sits this epoch out
     assert shard(order, World()).tolist() == order.tolist()
+
+
+def test_without_torchrun_nothing_starts_and_mps_is_refused_under_it(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with process_group(torch.device("cpu")) as world:
+        assert world == World() and world.is_main and not torch.distributed.is_initialized()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ValueError, match="CUDA \\(nccl\\) or the CPU \\(gloo\\), not on mps"):
+        with process_group(torch.device("mps")):
+            pass
