@@ -50,7 +50,7 @@ else
   TESTS=(tests/test_train.py tests/test_models.py tests/test_distributed.py
          tests/test_checkpoint.py tests/test_cli.py tests/test_latent.py tests/test_sampling.py)
   BENCH=(--epochs 20)
-  TRAIN=(--epochs 10)
+  TRAIN=(--family conv_ae --epochs 10)
   CARDS=2  # a dry run shows step 3 too
   if [[ $MODE == gpu ]]; then
     if ! command -v nvidia-smi >/dev/null; then
