@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -216,8 +217,9 @@ class _Engine:
     autocast_dtype: torch.dtype | None  # None: float32 throughout
 
     def autocast(self, device: torch.device):
-        return torch.autocast(device.type, dtype=self.autocast_dtype,
-                              enabled=self.autocast_dtype is not None)
+        if self.autocast_dtype is None:  # no autocast object: some devices have none
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=self.autocast_dtype)
 
 
 def _generators(seed: int, world: distributed.World) -> tuple[torch.Generator, torch.Generator]:
