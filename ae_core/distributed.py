@@ -103,10 +103,12 @@ def _collective_device(tensor: torch.Tensor, world: World) -> torch.device:
     return torch.device("cpu") if world.backend == "gloo" else tensor.device
 
 
-def _all_reduce(tensor: torch.Tensor, world: World, op=dist.ReduceOp.SUM) -> torch.Tensor:
-    """A reduced copy of `tensor`, made where the backend reduces, back on its own device."""
+def _all_reduce(tensor: torch.Tensor, world: World, largest: bool = False) -> torch.Tensor:
+    """A reduced copy of `tensor` (the sum, or the `largest`), made where the backend reduces,
+    back on its own device. (ReduceOp is named only here: torch builds without distributed
+    support lack it, and this module must still import there.)"""
     moved = tensor.detach().to(_collective_device(tensor, world)).clone()
-    dist.all_reduce(moved, op=op)
+    dist.all_reduce(moved, op=dist.ReduceOp.MAX if largest else dist.ReduceOp.SUM)
     return moved.to(tensor.device)
 
 
@@ -122,7 +124,7 @@ def any_rank(flag: bool, world: World) -> bool:
     if not world.is_distributed:
         return flag
     flag_tensor = torch.tensor([int(flag)], device="cuda" if world.backend == "nccl" else "cpu")
-    return bool(_all_reduce(flag_tensor, world, dist.ReduceOp.MAX).item())
+    return bool(_all_reduce(flag_tensor, world, largest=True).item())
 
 
 def from_main(value: int, world: World) -> int:

@@ -216,7 +216,7 @@ class _Engine:
     noise_generator: torch.Generator  # input corruption and shifts: each rank its own
     autocast_dtype: torch.dtype | None  # None: float32 throughout
 
-    def autocast(self, device: torch.device):
+    def autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
         if self.autocast_dtype is None:  # no autocast object: some devices have none
             return contextlib.nullcontext()
         return torch.autocast(device.type, dtype=self.autocast_dtype)

@@ -54,6 +54,14 @@ class LastStepWeights(Callback):
             self.state = {name: value.clone() for name, value in self.model.state_dict().items()}
 
 
+class StepCount(Callback):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_step_end(self, report) -> None:
+        self.count += 1
+
+
 def _rank(rank: int, folder: Path, cli_port: int, fit_port: int) -> None:
     """One process of the two, as torchrun would start it."""
     torch.set_num_threads(1)
@@ -95,6 +103,14 @@ def _rank(rank: int, folder: Path, cli_port: int, fit_port: int) -> None:
         reseeded = result.history[0].extras.get("codes_reseeded", 0)
         save_file({**last_step.state, "reseeded": torch.tensor(float(reseeded))},
                   folder / f"{family}-rank{rank}.safetensors")
+
+    # 3. A stop asked of rank 1 alone (after its third step) stops both.
+    steps = StepCount()
+    result = fit(build_model(MODEL), digits, None, TrainConfig(epochs=3, batch_size=25,
+                                                               device="cpu"),
+                 [steps], should_stop=lambda: rank == 1 and steps.count >= 3)
+    save_file({"steps": torch.tensor(steps.count), "epochs": torch.tensor(len(result.history))},
+              folder / f"stop-rank{rank}.safetensors")
     dist.destroy_process_group()
 
 
@@ -183,6 +199,12 @@ def test_every_family_keeps_equal_weights_on_both_ranks(family, ranks_ran):
         assert first["reseeded"] > 0
     for name in model.state_dict():
         torch.testing.assert_close(first[name], second[name], rtol=0, atol=0)
+
+
+@pytest.mark.slow
+def test_a_stop_asked_of_one_rank_stops_both_after_the_same_step(ranks_ran):
+    stops = [load_file(ranks_ran / f"stop-rank{rank}.safetensors") for rank in (0, 1)]
+    assert [(int(stop["steps"]), int(stop["epochs"])) for stop in stops] == [(3, 1)] * RANKS
 
 
 def test_a_shard_is_every_nth_digit_and_the_same_length_on_every_rank():
