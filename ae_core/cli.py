@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from ae_core import distributed
 from ae_core.checkpoint import CheckpointError, load_checkpoint
 from ae_core.config import COMMON_SETTINGS, PRESETS, TrainConfig, resolve_preset
 from ae_core.data import (
@@ -24,6 +25,7 @@ from ae_core.data import (
     evaluation_set,
     load_dataset,
 )
+from ae_core.device import pick_device
 from ae_core.registry import Setting, all_settings, families
 from ae_core.saving import check_target, keep
 from ae_core.train import EpochReport, ReportProgress, prepare_data, train_model
@@ -131,13 +133,20 @@ def command_train(args: argparse.Namespace) -> int:
     # A folder that cannot be written or a full disk fails now, not after the training.
     check_target(out, model_config, args.overwrite)
     replace = out.exists()  # only what was there when the run began, and --overwrite said so
-    if args.download:  # fetch the raw files into data/ once; training then reads them there
-        load_dataset(train_config.dataset, "train", download=True)
-    printer = ProgressPrinter()
-    try:
-        result = train_model(model_config, train_config, [printer])
-    finally:
-        printer.close()
+    # Under torchrun every process runs this command: one process group, one training, and
+    # rank 0 alone reports and saves.
+    with distributed.process_group(pick_device(train_config.device)) as world:
+        if args.download and world.is_main:  # fetch the raw files into data/ once
+            load_dataset(train_config.dataset, "train", download=True)
+        distributed.barrier(world)
+        printer = ProgressPrinter() if world.is_main else None
+        try:
+            result = train_model(model_config, train_config, [printer] if printer else [])
+        finally:
+            if printer is not None:
+                printer.close()
+    if not world.is_main:
+        return 0  # rank 0 says how it went; another code would make torchrun stop it
     if result.stop_reason:
         print(f"training stopped: {result.stop_reason}", file=sys.stderr)
     if result.kept_best:
@@ -153,12 +162,16 @@ def command_train(args: argparse.Namespace) -> int:
                 metrics=result.final_metrics(),
                 info={"preset": args.family, "dataset": train_config.dataset,
                       "epochs_completed": result.epochs_completed, "device": result.device,
+                      "world_size": result.world_size,
+                      **({"backend": result.backend} if result.backend else {}),
                       **({"best_epoch": result.best_epoch} if result.best_epoch else {})})
     if kept.note:
         print(kept.note, file=sys.stderr)
     if kept.path.parent != out.parent:  # the fallback: the model is safe, the command failed
         return 1
-    print(f"saved {kept.path} ({result.epochs_completed} epochs on {result.device})")
+    processes = f" x {result.world_size} processes" if result.world_size > 1 else ""
+    print(f"saved {kept.path} ({result.epochs_completed} epochs on {result.device}"
+          f"{processes})")
     return 1 if result.diverged else 0
 
 

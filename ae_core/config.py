@@ -16,6 +16,8 @@ RECON_LOSSES = ("bce", "mse")
 NOISE_KINDS = ("none", "gaussian", "salt_pepper", "mask")
 LR_SCHEDULES = ("none", "cosine", "step")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("float32", "bfloat16")
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")  # torch.compile's modes
 
 IMAGE_SHAPE = (1, 28, 28)  # every dataset Latent Lab reads is 28x28 grey-level
 INPUT_SIZE = 28 * 28
@@ -117,6 +119,10 @@ class TrainConfig:
     dataset: str = "mnist-embedded"
     exclude_classes: tuple[int, ...] = ()  # e.g. (9,) to train an anomaly detector without nines
     augment_shift: int = 0  # move each training digit by up to this many pixels (0: off)
+    # bfloat16: the forward pass and loss under bf16 autocast (weights, gradients and the
+    # optimiser stay float32); it pays on GPUs with bf16 tensor cores (Ampere and later).
+    precision: str = "float32"
+    compile_mode: str = "none"  # torch.compile the forward pass in this mode; none: eager
 
     def __post_init__(self) -> None:
         if not isinstance(self.epochs, int) or not 1 <= self.epochs <= 10_000:
@@ -128,6 +134,8 @@ class TrainConfig:
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _check_choice("noise_kind", self.noise_kind, NOISE_KINDS)
         _check_choice("device", self.device, DEVICES)
+        _check_choice("precision", self.precision, PRECISIONS)
+        _check_choice("compile_mode", self.compile_mode, COMPILE_MODES)
         _check_positive("weight_decay", self.weight_decay, allow_zero=True)
         _check_positive("grad_clip", self.grad_clip, allow_zero=True)
         if self.kl_warmup_epochs < 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -9,7 +10,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
+from ae_core import distributed
 from ae_core.augment import random_shift
 from ae_core.config import ModelConfig, TrainConfig, check_overcomplete
 from ae_core.data import Dataset, load_dataset, train_val_split
@@ -106,6 +109,8 @@ class TrainResult:
     # and why: the run ended far worse than its best epoch (BLOW_UP_FACTOR).
     best_epoch: int | None = None
     kept_best: str | None = None
+    world_size: int = 1  # processes that trained it together (torchrun)
+    backend: str | None = None  # their process group's: "gloo" or "nccl"
 
     @property
     def epochs_completed(self) -> int:
@@ -200,27 +205,79 @@ class _EpochRun:
     diverged: bool = False
 
 
+@dataclass
+class _Engine:
+    """How each step runs: the module whose forward is called (the model itself, wrapped in
+    DDP, or compiled), this rank's world, the random streams and the autocast precision."""
+
+    network: nn.Module
+    world: distributed.World
+    order_generator: torch.Generator  # each epoch's permutation: the same on every rank
+    noise_generator: torch.Generator  # input corruption and shifts: each rank its own
+    autocast_dtype: torch.dtype | None  # None: float32 throughout
+
+    def autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
+        if self.autocast_dtype is None:  # no autocast object: some devices have none
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=self.autocast_dtype)
+
+
+def _generators(seed: int, world: distributed.World) -> tuple[torch.Generator, torch.Generator]:
+    """(shuffling, noise) streams. Every rank must draw the same epoch permutation and its own
+    noise; one process draws both from one stream, as it always has, so its runs are as before."""
+    order = torch.Generator().manual_seed(seed)
+    if not world.is_distributed:
+        return order, order
+    return order, torch.Generator().manual_seed(seed + 1 + world.rank)
+
+
+def _network(model: Autoencoder, config: TrainConfig, world: distributed.World,
+             device: torch.device) -> nn.Module:
+    """The model, in DDP when several ranks train it, compiled when the config asks."""
+    network = distributed.wrap(model, world, device)
+    if config.compile_mode == "none":
+        return network
+    if not torch._dynamo.is_dynamo_supported():
+        raise ValueError(f"compile_mode={config.compile_mode!r}: torch.compile is not "
+                         f"supported by this Python and torch; use compile_mode='none'")
+    return torch.compile(network, mode=config.compile_mode)
+
+
+def _autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if config.precision == "float32":
+        return None
+    if not torch.amp.is_autocast_available(device.type):
+        raise ValueError(f"precision={config.precision!r}: no autocast on {device.type}; "
+                         f"use precision='float32'")
+    return torch.bfloat16
+
+
 def _train_epoch(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor, epoch: int,
-                 config: TrainConfig, optimisers: _Optimisers, generator: torch.Generator,
+                 config: TrainConfig, optimisers: _Optimisers, engine: _Engine,
                  callbacks: list[Callback], should_stop: Callable[[], bool] | None
                  ) -> _EpochRun:
-    """One shuffled pass over (N, 1, 28, 28) `images`; stops at a non-finite loss (weights not
-    yet restored: the caller does that) or when `should_stop()` says so after a step."""
-    device = images.device
-    steps = math.ceil(len(images) / config.batch_size)
-    order = torch.randperm(len(images), generator=generator).to(device)
-    totals: dict[str, float] = {}
+    """One shuffled pass over this rank's shard of (N, 1, 28, 28) `images`; stops at a
+    non-finite loss (weights not yet restored: the caller does that) or when `should_stop()`
+    says so after a step. Losses are averaged over the ranks, so every rank reads the same."""
+    device, world = images.device, engine.world
+    order = torch.randperm(len(images), generator=engine.order_generator).to(device)
+    order = distributed.shard(order, world)
+    steps = math.ceil(len(order) / config.batch_size)
+    totals: dict[str, torch.Tensor] = {}  # on the device: no wait for the GPU at each term
     kl_weight, stop_reason = 1.0, None
     for step in range(1, steps + 1):
         batch = order[(step - 1) * config.batch_size: step * config.batch_size]
-        x, y = random_shift(images[batch], config.augment_shift, generator), labels[batch]
-        model_input = corrupt(x, config.noise_kind, config.noise_level, generator)
+        x = random_shift(images[batch], config.augment_shift, engine.noise_generator)
+        y = labels[batch]
+        model_input = corrupt(x, config.noise_kind, config.noise_level, engine.noise_generator)
         kl_weight = kl_schedule(epoch - 1 + (step - 1) / steps, config.kl_warmup_epochs)
-        out = model(model_input, y)
-        terms = model.loss(x, out, kl_weight=kl_weight)
+        with engine.autocast(device):
+            out = engine.network(model_input, y)
+            terms = model.loss(x, out, kl_weight=kl_weight)
         loss = terms["loss"]
-        if not torch.isfinite(loss):
-            return _EpochRun({}, kl_weight, f"loss became {loss.item()} at epoch {epoch}, "
+        step_loss = float(distributed.average(loss.detach(), world))  # the step's one sync
+        if not math.isfinite(step_loss):
+            return _EpochRun({}, kl_weight, f"loss became {step_loss} at epoch {epoch}, "
                                             f"step {step}", diverged=True)
         optimisers.main.zero_grad(set_to_none=True)
         loss.backward()
@@ -228,22 +285,24 @@ def _train_epoch(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor,
             torch.nn.utils.clip_grad_norm_(optimisers.main_params, config.grad_clip)
         optimisers.main.step()
         if optimisers.adversary is not None:
-            adversary_loss = model.adversary_loss(x, model(model_input, y))
+            with engine.autocast(device):
+                adversary_loss = model.adversary_loss(x, model(model_input, y))
             optimisers.adversary.zero_grad(set_to_none=True)
             adversary_loss.backward()
+            distributed.average_gradients(model.adversary_parameters(), world)
             optimisers.adversary.step()
             terms["adversary_loss"] = adversary_loss
         for name, value in terms.items():
-            totals[name] = totals.get(name, 0.0) + float(value.detach()) * len(batch)
-        report = StepReport(epoch, step, steps, float(loss.detach()), config.epochs)
+            totals[name] = totals.get(name, 0.0) + value.detach().float() * len(batch)
+        report = StepReport(epoch, step, steps, step_loss, config.epochs)
         for callback in callbacks:
             callback.on_step_end(report)
-        if should_stop is not None and should_stop():
+        if should_stop is not None and distributed.any_rank(should_stop(), world):
             stop_reason = f"stopped by the user at epoch {epoch}, step {step}"
             break
-    seen = min(len(images), step * config.batch_size)
-    return _EpochRun({name: total / seen for name, total in totals.items()}, kl_weight,
-                     stop_reason)
+    seen = min(len(order), step * config.batch_size)
+    means = distributed.average(torch.stack(list(totals.values())), world) / seen
+    return _EpochRun(dict(zip(totals, means.tolist(), strict=True)), kl_weight, stop_reason)
 
 
 def _validate(model: Autoencoder, val_images: torch.Tensor | None,
@@ -259,6 +318,10 @@ def _validate(model: Autoencoder, val_images: torch.Tensor | None,
     if not all(math.isfinite(v) for v in val_terms.values()):
         return val_terms, "validation loss"
     return val_terms, None
+
+
+# What `_validate` found non-finite, as a number rank 0 can broadcast.
+NON_FINITE = (None, "weights", "validation loss")
 
 
 def _restore(model: Autoencoder, last_good: dict[str, torch.Tensor], epoch: int,
@@ -278,22 +341,35 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
     However it ended, when the epoch whose weights the model holds is far worse than the best
     (`blew_up`; past any KL warm-up), the best epoch's weights are put back and the result says
     so (`kept_best`, `best_epoch`, `diverged`).
+
+    Inside a torch.distributed process group (ae_core.distributed: the CLI under torchrun)
+    every rank calls this: each trains the model wrapped in DDP on its own share of every
+    epoch's digits, all read the same rank-averaged losses, and rank 0 alone validates.
     """
     check_overcomplete(model.config, config)
     callbacks = list(callbacks)
     if len(train_data) == 0:
         raise ValueError(f"{train_data.name} has no training digits (check exclude_classes "
                          f"and val_fraction)")
-    device = pick_device(config.device)
-    torch.manual_seed(config.seed)  # the VAE's sampling noise draws from the global generator
-    generator = torch.Generator().manual_seed(config.seed)  # shuffling and input corruption
+    world = distributed.current()  # one process, unless torchrun started several
+    if len(train_data) < world.size:
+        raise ValueError(f"{len(train_data)} training digits cannot be shared by "
+                         f"{world.size} processes")
+    device = distributed.local_device(pick_device(config.device), world)
+    # The VAE's sampling noise draws from the global generator: each rank its own.
+    torch.manual_seed(config.seed + world.rank)
+    order_generator, noise_generator = _generators(config.seed, world)
     model.to(device).train()
+    # The whole dataset lives on the device (60,000 digits are 188 MB as float32): batches
+    # are index slices, never a copy from the host.
     images, labels = train_data.float_images(device), train_data.labels.to(device)
     val_images = val_labels = None
-    if val_data is not None and len(val_data):
+    if val_data is not None and len(val_data) and world.is_main:  # only rank 0 validates
         val_images, val_labels = val_data.float_images(device), val_data.labels.to(device)
     model.before_training(images)  # e.g. the linear family's data mean
     optimisers = _Optimisers.for_model(model, config)
+    engine = _Engine(_network(model, config, world, device), world, order_generator,
+                     noise_generator, _autocast_dtype(config, device))
 
     for callback in callbacks:
         callback.on_train_start(model, config)
@@ -304,13 +380,16 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
 
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
-        run = _train_epoch(model, images, labels, epoch, config, optimisers, generator,
+        run = _train_epoch(model, images, labels, epoch, config, optimisers, engine,
                            callbacks, should_stop)
         if run.diverged:
             stop_reason, diverged = _restore(model, last_good, epoch, run.stop_reason), True
             break
         extras = model.after_epoch(images)
-        val_terms, non_finite = _validate(model, val_images, val_labels, run.kl_weight)
+        distributed.share_main_state(model, world)  # a hook's own random draws, made equal
+        val_terms, non_finite = (_validate(model, val_images, val_labels, run.kl_weight)
+                                 if world.is_main else ({}, None))
+        non_finite = NON_FINITE[distributed.from_main(NON_FINITE.index(non_finite), world)]
         if non_finite is not None:
             stop_reason = _restore(model, last_good, epoch,
                                    f"{non_finite} became non-finite in epoch {epoch}")
@@ -340,7 +419,7 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
         best_epoch, kept_best, diverged = best, best_epoch_note(history, best), True
     model.eval()
     return TrainResult(model, history, str(device), stop_reason, diverged, best_epoch,
-                       kept_best)
+                       kept_best, world.size, world.backend)
 
 
 def prepare_data(config: TrainConfig) -> tuple[Dataset, Dataset]:

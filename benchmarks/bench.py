@@ -3,12 +3,15 @@
     .venv/bin/python benchmarks/bench.py            # about 2-4 minutes on 2 CPU cores
     .venv/bin/python benchmarks/bench.py --quick    # about a minute: fewer epochs and repeats
     .venv/bin/python benchmarks/bench.py --no-app   # skip the `streamlit run` + Chromium part
+    .venv/bin/python benchmarks/bench.py --device cuda --training-only --epochs 20  # a GPU
 
 1. Training throughput (digits/s) of `ae_core.train.fit` against the usual loop over a
    `torch.utils.data.DataLoader` whose Dataset returns one digit at a time: the same MLP
    784-512-256-32, Adam, batch size, shuffling and digits; a second baseline makes each digit
    a PIL image and runs ToTensor on it, as torchvision's MNIST does in the tutorials. The
-   loops alternate, best of several rounds each, so a neighbour's load hurts all alike.
+   loops alternate, best of several rounds each, so a neighbour's load hurts all alike. On
+   CUDA the baselines are the tutorials' GPU loop (pytorch/examples' vae: one loader worker,
+   pinned memory, each batch copied to the card); `fit` keeps every digit on the card.
 2. Slider path: decode one code and turn it into a PNG (what a slider drag redraws), in ms.
 3. Latent map: encoding the 5,000 embedded digits and PCA (recomputed by the app) against
    reading the UMAP map stored in the checkpoint and UMAP in a fresh process (what it saves).
@@ -35,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from ae_core.checkpoint import load_checkpoint  # noqa: E402
 from ae_core.config import ModelConfig, TrainConfig  # noqa: E402
-from ae_core.data import load_embedded, train_val_split  # noqa: E402
+from ae_core.data import EMBEDDED, load_dataset, load_embedded, train_val_split  # noqa: E402
 from ae_core.figures import image_png  # noqa: E402
 from ae_core.latent import decode_codes, encode_dataset  # noqa: E402
 from ae_core.models import build_model  # noqa: E402
@@ -87,45 +90,67 @@ class TorchvisionStyleDataset(OneDigitDataset):
 
 
 def baseline_epochs(images: torch.Tensor, labels: torch.Tensor, epochs: int, seed: int,
-                    dataset_class: type = OneDigitDataset) -> float:
+                    dataset_class: type = OneDigitDataset, device: str = "cpu") -> float:
     """Seconds for `epochs` of the usual DataLoader loop on a fresh model."""
     torch.manual_seed(seed)
-    model = build_model(MODEL).train()
+    model = build_model(MODEL).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    # pytorch/examples' vae/main.py on a GPU: {'num_workers': 1, 'pin_memory': True}
+    on_gpu = {"num_workers": 1, "pin_memory": True} if device == "cuda" else {}
     loader = torch.utils.data.DataLoader(dataset_class(images, labels),
-                                         batch_size=BATCH_SIZE, shuffle=True)
+                                         batch_size=BATCH_SIZE, shuffle=True, **on_gpu)
     started = time.perf_counter()
     for _ in range(epochs):
         for x, y in loader:
+            x, y = x.to(device), y.to(device)
             loss = model.loss(x, model(x, y))["loss"]
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+    synchronize(device)
     return time.perf_counter() - started
 
 
-def fit_epochs(train, epochs: int, seed: int) -> float:
-    """Seconds for `epochs` of ae_core.train.fit (no validation set) on a fresh model."""
+def synchronize(device: str) -> None:
+    """Wait for the card: its work is queued, and the clock must not stop before it is done."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def fit_epochs(train, epochs: int, seed: int, device: str = "cpu", **options) -> float:
+    """Seconds for `epochs` of ae_core.train.fit (no validation set) on a fresh model;
+    `options` are TrainConfig fields (precision, compile_mode)."""
     torch.manual_seed(seed)
     model = build_model(MODEL)
-    config = TrainConfig(epochs=epochs, batch_size=BATCH_SIZE, lr=LR, device="cpu", seed=seed)
+    config = TrainConfig(epochs=epochs, batch_size=BATCH_SIZE, lr=LR, device=device, seed=seed,
+                         **options)
     started = time.perf_counter()
     fit(model, train, None, config)
+    synchronize(device)
     return time.perf_counter() - started
 
 
-def bench_training(epochs: int, rounds: int) -> dict[str, float]:
-    train, _ = train_val_split(load_embedded(), 0.1, 0)
+def training_digits(dataset: str):
+    """The training split of `dataset`: the 4,500 embedded digits unless another is named."""
+    source = load_embedded() if dataset == EMBEDDED else load_dataset(dataset, "train")
+    return train_val_split(source, 0.1, 0)[0]
+
+
+def bench_training(epochs: int, rounds: int, device: str = "cpu", dataset: str = EMBEDDED,
+                   **options) -> dict[str, float]:
+    train = training_digits(dataset)
     digits = len(train) * epochs
-    # A short warm-up of both paths, so neither pays for first-call allocation.
-    fit_epochs(train, 1, 0)
-    baseline_epochs(train.images, train.labels, 1, 0)
+    # A short warm-up of both paths, so neither pays for first-call allocation (nor for
+    # torch.compile's first compilation).
+    fit_epochs(train, 1, 0, device, **options)
+    baseline_epochs(train.images, train.labels, 1, 0, device=device)
     fit_times, baseline_times, pil_times = [], [], []
     for round_index in range(rounds):
-        fit_times.append(fit_epochs(train, epochs, round_index))
-        baseline_times.append(baseline_epochs(train.images, train.labels, epochs, round_index))
+        fit_times.append(fit_epochs(train, epochs, round_index, device, **options))
+        baseline_times.append(baseline_epochs(train.images, train.labels, epochs, round_index,
+                                              device=device))
         pil_times.append(baseline_epochs(train.images, train.labels, epochs, round_index,
-                                         TorchvisionStyleDataset))
+                                         TorchvisionStyleDataset, device))
     fit_rate = digits / min(fit_times)
     baseline_rate = digits / min(baseline_times)
     pil_rate = digits / min(pil_times)
@@ -255,17 +280,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-app", action="store_true", help="skip the streamlit/Chromium part")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads for parts 1-3 (default: torch's own choice)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="where part 1 trains, fit and baselines alike")
+    parser.add_argument("--training-only", action="store_true", help="part 1 alone")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs per round of part 1 (default 3, 1 with --quick)")
+    parser.add_argument("--dataset", default=EMBEDDED,
+                        help="part 1's digits: mnist-embedded, or an MNIST idx folder")
+    parser.add_argument("--precision", default="float32", help="fit's TrainConfig.precision")
+    parser.add_argument("--compile-mode", default="none", help="fit's TrainConfig.compile_mode")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     epochs, rounds, repeats = (1, 2, 50) if args.quick else (3, 3, 200)
+    epochs = args.epochs or epochs
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"torch {torch.__version__} with {torch.get_num_threads()} threads; "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)
-    training = bench_training(epochs, rounds)
-    print(f"1. training throughput, MLP 784-512-256-32, batch {BATCH_SIZE}, "
-          f"{training['digits_per_epoch']} digits x {epochs} epochs, best of {rounds}:\n"
+    if args.device == "cuda":
+        print(f"card: {torch.cuda.get_device_name()}, CUDA {torch.version.cuda}", flush=True)
+    training = bench_training(epochs, rounds, args.device, args.dataset,
+                              precision=args.precision, compile_mode=args.compile_mode)
+    print(f"1. training throughput on {args.device}, MLP 784-512-256-32, batch {BATCH_SIZE}, "
+          f"{training['digits_per_epoch']} digits x {epochs} epochs, best of {rounds}; fit "
+          f"with precision {args.precision}, compile_mode {args.compile_mode}:\n"
           f"   ae_core.train.fit          {training['fit_digits_per_s']:9.0f} digits/s "
           f"(median {training['fit_median_digits_per_s']:.0f})\n"
           f"   DataLoader per-sample loop {training['baseline_digits_per_s']:9.0f} digits/s "
@@ -274,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
           f"   same, PIL + ToTensor per digit {training['pil_digits_per_s']:6.0f} digits/s "
           f"(median {training['pil_median_digits_per_s']:.0f}): "
           f"ratio {training['pil_ratio']:.2f}x", flush=True)
+    if args.training_only:
+        return 0
     slider = bench_slider(repeats)
     print(f"2. slider path (decode one code + 224x224 PNG, {slider['checkpoint']}): median "
           f"{slider['median_ms']:.2f} ms, p95 {slider['p95_ms']:.2f} ms over {repeats} "

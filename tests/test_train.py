@@ -530,3 +530,71 @@ def test_augmented_training_differs_and_stays_reproducible(parts):
     assert shifted[0].history[-1].train == shifted[1].history[-1].train
     with pytest.raises(ValueError, match="augment_shift"):
         replace(TRAIN, augment_shift=9)
+
+
+# The GPU path's options, on every device at hand (the CPU here; CUDA on a GPU machine)
+
+DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("family", ["ae", "conv_ae"])
+def test_bfloat16_autocast_trains_in_bf16_and_keeps_float32_weights(family, device, parts):
+    train, val = parts
+    model = small_model(family)
+    layer = next(m for m in model.modules() if isinstance(m, torch.nn.Linear | torch.nn.Conv2d))
+    dtypes = {True: set(), False: set()}  # training, validation
+    layer.register_forward_hook(lambda module, args, out: dtypes[module.training].add(out.dtype))
+    result = fit(model, train, val, config(epochs=1, precision="bfloat16", device=device))
+    assert dtypes == {True: {torch.bfloat16}, False: {torch.float32}}
+    assert all(parameter.dtype == torch.float32 for parameter in model.parameters())
+    plain = fit(small_model(family), train, val, config(epochs=1, device=device))
+    bf16_loss, float32_loss = result.history[-1].val["loss"], plain.history[-1].val["loss"]
+    assert math.isfinite(bf16_loss) and abs(bf16_loss - float32_loss) < 0.02 * float32_loss
+
+
+def test_compile_mode_compiles_the_forward(parts, monkeypatch):
+    """torch.compile gets the model and the mode. Dynamo's eager backend stands in for
+    inductor, which took 106 s to compile this model's C++ on 2 busy CPU cores; benchmarks/
+    gpu.sh runs the real one on CUDA (test_compiled_training_on_cuda)."""
+    compiled = []
+    real_compile = torch.compile
+
+    def compile_eagerly(module, mode=None):
+        compiled.append((module, mode))
+        return real_compile(module, backend="eager")
+
+    monkeypatch.setattr(torch, "compile", compile_eagerly)
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    train, _ = parts
+    model = small_model("ae")
+    result = fit(model, train, None, config(epochs=1, compile_mode="max-autotune"))
+    assert compiled == [(model, "max-autotune")]
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1  # traced, not skipped
+    plain = fit(small_model("ae"), train, None, config(epochs=1))
+    assert result.history[-1].train == pytest.approx(plain.history[-1].train, rel=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="inductor on CUDA: a GPU machine")
+def test_compiled_training_on_cuda(parts):
+    train, val = parts
+    result = fit(small_model("conv_ae"), train, val,
+                 config(epochs=2, device="cuda", compile_mode="default"))
+    plain = fit(small_model("conv_ae"), train, val, config(epochs=2, device="cuda"))
+    assert result.history[-1].val["loss"] == pytest.approx(plain.history[-1].val["loss"],
+                                                           rel=0.02)
+
+
+def test_options_the_machine_cannot_honour_are_refused(parts, monkeypatch):
+    train, _ = parts
+    monkeypatch.setattr(torch._dynamo, "is_dynamo_supported", lambda: False)
+    with pytest.raises(ValueError, match="compile_mode='default': torch.compile is not"):
+        fit(small_model("ae"), train, None, config(compile_mode="default"))
+    monkeypatch.setattr(torch.amp, "is_autocast_available", lambda device_type: False)
+    with pytest.raises(ValueError, match="precision='bfloat16': no autocast on cpu"):
+        fit(small_model("ae"), train, None, config(precision="bfloat16"))
+    for name, value in (("precision", "float16"), ("compile_mode", "fast")):
+        with pytest.raises(ValueError, match=f"{name}='{value}' is not one of"):
+            config(**{name: value})
