@@ -17,10 +17,14 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:  # a model with a codebook (ae_core.models.vqvae imports this module)
+    from ae_core.models import Autoencoder
 
 # The attribute a VQ-VAE keeps its prior under, hence the prefix of its weights in a checkpoint.
 ATTRIBUTE = "code_prior"
@@ -208,3 +212,30 @@ def sample_code_grid(prior: CodePrior, count: int, generator: torch.Generator | 
         codes[:, position] = chosen.to(device)
     prior.train(was_training)
     return codes
+
+
+@torch.inference_mode()
+def code_grids(model: Autoencoder, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """(N, 1, 28, 28) images -> (N, P) int64 codebook entries of a model with a codebook."""
+    return torch.cat([model.code_indices(images[start:start + batch_size])
+                      for start in range(0, len(images), batch_size)])
+
+
+def fit_model_prior(model: Autoencoder, train_images: torch.Tensor, epochs: int = 30,
+                    seed: int = 0, on_epoch: Callable[[int, float], None] | None = None,
+                    **sizes: int | float) -> CodePrior:
+    """A prior fitted to the code grids of `model`'s training images (the model unchanged;
+    `attach_code_prior` to sample from it). `sizes` override CodePriorConfig's defaults."""
+    config = CodePriorConfig(model.config.codebook_size, model.grid_size, **sizes)
+    return fit_code_prior(code_grids(model, train_images), config, epochs=epochs, seed=seed,
+                          on_epoch=on_epoch)
+
+
+def prior_bits(model: Autoencoder, prior: CodePrior, images: torch.Tensor,
+               train_images: torch.Tensor) -> dict[str, float]:
+    """Bits per position of `images`' code grids under the learned prior and under the
+    independent prior (entry frequencies of the training grids, Laplace-smoothed)."""
+    codes = code_grids(model, images)
+    frequencies = entry_frequencies(code_grids(model, train_images), prior.config.codebook_size)
+    return {"prior_bits_per_position": bits_per_position(prior, codes),
+            "independent_bits_per_position": independent_bits_per_position(frequencies, codes)}
