@@ -309,13 +309,17 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
         if run.diverged:
             stop_reason, diverged = _restore(model, last_good, epoch, run.stop_reason), True
             break
-        extras = model.after_epoch(images)
+        # Validated before the after_epoch hook, so the figure describes the weights the
+        # epoch's training left: a VQ-VAE's hook re-seeds dead codebook entries onto encoder
+        # outputs the decoder has not learned yet (after one epoch that read 1,984 against 463
+        # in training; the next epoch trains them).
         val_terms, non_finite = _validate(model, val_images, val_labels, run.kl_weight)
         if non_finite is not None:
             stop_reason = _restore(model, last_good, epoch,
                                    f"{non_finite} became non-finite in epoch {epoch}")
             diverged = True
             break
+        extras = model.after_epoch(images)
         report = EpochReport(epoch, config.epochs, run.train, val_terms, run.kl_weight,
                              optimisers.main.param_groups[0]["lr"],
                              time.perf_counter() - started, extras)
