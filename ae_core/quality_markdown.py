@@ -203,7 +203,11 @@ Bits per position (-log2 p of each test digit's code grid, divided by its 49 pos
   frequencies the model used to sample from give 316 of the 10,000 test grids probability 0.
 - Samples, seed 0 (`docs/vq_prior_samples.png`, top to bottom): the independent prior at
   temperature 1, the learned prior at 1 and at 0.7. The learned prior's grids decode to
-  strokes that hold together and mostly read as digits; at 0.7 nearly all do.
+  strokes that hold together and mostly read as digits; at 0.7 most do. A rough measure of
+  "reads as a digit": a logistic regression on the pixels of the 5,000 embedded digits (87.8 %
+  on the test set) gives its most likely class a mean probability of 0.81 on real test digits
+  (47 % of them above 0.9), 0.54 (4 %) on 1,000 independent-prior samples, 0.65 (18 %) on
+  learned-prior samples at temperature 1 and 0.69 (23 %) at 0.7: better, still short of real.
 - `python -m ae_core sample checkpoints/vqvae.safetensors` and the Samples page draw from the
   learned prior and say so; a VQ-VAE file without one (trained in the app, or made before it)
   still loads and samples from the independent prior, saying that instead.
