@@ -200,3 +200,33 @@ def test_a_prior_on_a_family_without_a_code_grid_is_refused(tmp_path):
     _rewrite(path, None, {**metadata, METADATA_KEY: json.dumps(config.to_dict())})
     with pytest.raises(CheckpointError, match="no code grid"):
         load_checkpoint(path)
+
+
+@pytest.mark.slow
+def test_the_script_adds_a_prior_without_touching_the_vqvae(tmp_path, monkeypatch):
+    """scripts/fit_code_prior.py on a small VQ-VAE checkpoint: the prior and its figures are
+    added, every other tensor stays byte for byte, a second run without --force skips."""
+    import importlib.util
+    from pathlib import Path
+
+    from ae_core.config import TrainConfig
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "fit_code_prior.py"
+    spec = importlib.util.spec_from_file_location("fit_code_prior", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "shared_test_set_available", lambda: False)  # the val split
+    path = save_checkpoint(tmp_path / "vq.safetensors", tiny_vqvae(with_prior=False),
+                           TrainConfig(epochs=1, device="cpu"), storage_dtype="float16")
+    before = load_file(str(path))
+    message = module.add_code_prior(path, epochs=1)
+    assert "bits per position" in message
+    after = load_file(str(path))
+    for name, value in before.items():
+        assert torch.equal(after[name], value), name
+    assert {name for name in after if name.startswith(PREFIX)} and all(
+        value.dtype == torch.float16 for value in after.values())
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.model.code_prior is not None
+    assert {"prior_bits_per_position", "independent_bits_per_position"} <= set(checkpoint.metrics)
+    assert "skipped" in module.add_code_prior(path, epochs=1)
