@@ -21,6 +21,10 @@ from safetensors.torch import save as safetensors_bytes
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.errors import OneLineError
 from ae_core.models import Autoencoder, build_model, expected_shapes
+from ae_core.registry import family_class
+from ae_core.vq_prior import METADATA_KEY as PRIOR_METADATA_KEY
+from ae_core.vq_prior import PREFIX as PRIOR_PREFIX
+from ae_core.vq_prior import CodePrior, CodePriorConfig, expected_prior_shapes
 
 FORMAT_VERSION = "1"
 FORMAT_NAME = "latent-lab"
@@ -86,6 +90,10 @@ def save_checkpoint(path: Path | str, model: Autoencoder, train_config: TrainCon
         "info": json.dumps({"created": datetime.now(UTC).isoformat(timespec="seconds"),
                             "storage_dtype": storage_dtype, **(info or {})}),
     }
+    # A VQ-VAE's learned prior: its weights are in the state dict under PRIOR_PREFIX.
+    code_prior = model.code_prior if model.has_codebook else None
+    if code_prior is not None:
+        metadata[PRIOR_METADATA_KEY] = json.dumps(code_prior.config.to_dict())
     payload = safetensors_bytes(tensors, metadata=metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(path.parent)
@@ -227,8 +235,9 @@ def load_checkpoint(path: Path | str, source_name: str | None = None) -> Checkpo
     if not isinstance(metrics, dict) or not isinstance(info, dict):
         raise CheckpointError(f"{source}: metrics and info must be JSON objects")
     metrics = _finite_metrics(metrics)
+    prior_config, prior_shapes = _code_prior_config(metadata, shapes, model_config, source)
     weight_shapes = {name: shape for name, shape in shapes.items()
-                     if not name.startswith(EXTRA_PREFIX)}
+                     if not name.startswith((EXTRA_PREFIX, PRIOR_PREFIX))}
     missing = sorted(set(expected) - set(weight_shapes))
     unexpected = sorted(set(weight_shapes) - set(expected))
     if missing or unexpected:
@@ -243,16 +252,60 @@ def load_checkpoint(path: Path | str, source_name: str | None = None) -> Checkpo
     extras = {name[len(EXTRA_PREFIX):]: value for name, value in tensors.items()
               if name.startswith(EXTRA_PREFIX)}
     weights = {name: value for name, value in tensors.items()
-               if not name.startswith(EXTRA_PREFIX)}
+               if not name.startswith(EXTRA_PREFIX)}  # the model's and its prior's
     for name, value in weights.items():
         if value.dtype not in STORAGE_DTYPES.values():
             raise CheckpointError(f"{source}: {name} is {value.dtype}, expected float32/16")
         if not torch.isfinite(value).all():
             raise CheckpointError(f"{source}: {name} holds NaN or infinite values")
     model = build_model(model_config)
-    model.load_state_dict({name: value.float() for name, value in weights.items()}, strict=True)
+    model.load_state_dict({name: value.float() for name, value in weights.items()
+                           if name not in prior_shapes}, strict=True)
+    if prior_config is not None:
+        code_prior = CodePrior(prior_config)
+        code_prior.load_state_dict({name[len(PRIOR_PREFIX):]: weights[name].float()
+                                    for name in prior_shapes}, strict=True)
+        try:
+            model.attach_code_prior(code_prior)
+        except ValueError as error:
+            raise CheckpointError(f"{source}: {error}") from None
     model.eval()
     return Checkpoint(model, model_config, train_config, metrics, info, extras, path)
+
+
+def _code_prior_config(metadata: dict[str, str], shapes: dict[str, tuple[int, ...]],
+                       model_config: ModelConfig, source: str
+                       ) -> tuple[CodePriorConfig | None, dict[str, tuple[int, ...]]]:
+    """The learned code prior's config and its tensors' shapes (by their names in the file),
+    checked against each other and the model's family; (None, {}) for a file without one."""
+    prior_shapes = {name: shape for name, shape in shapes.items()
+                    if name.startswith(PRIOR_PREFIX)}
+    if PRIOR_METADATA_KEY not in metadata:
+        if prior_shapes:
+            raise CheckpointError(f"{source}: {sorted(prior_shapes)[0]} belongs to a code "
+                                  f"prior, but the metadata has no {PRIOR_METADATA_KEY!r}")
+        return None, {}
+    if not family_class(model_config.family).has_codebook:
+        raise CheckpointError(f"{source}: a {model_config.family} model has no code grid for "
+                              f"a code prior")
+    try:
+        config = CodePriorConfig.from_dict(_json_field(metadata, PRIOR_METADATA_KEY, source))
+        expected = {PRIOR_PREFIX + name: shape
+                    for name, shape in expected_prior_shapes(config).items()}
+    except (TypeError, ValueError) as error:
+        if isinstance(error, CheckpointError):
+            raise
+        raise CheckpointError(f"{source}: invalid code prior config ({error})") from None
+    if set(prior_shapes) != set(expected):
+        missing = sorted(set(expected) - set(prior_shapes))
+        unexpected = sorted(set(prior_shapes) - set(expected))
+        raise CheckpointError(f"{source}: code prior weights do not match its config "
+                              f"(missing: {missing[:5]}, unexpected: {unexpected[:5]})")
+    for name, shape in prior_shapes.items():
+        if shape != expected[name]:
+            raise CheckpointError(f"{source}: {name} has shape {shape}, the code prior's "
+                                  f"config needs {expected[name]}")
+    return config, prior_shapes
 
 
 def list_checkpoints(folder: Path | str) -> list[Path]:

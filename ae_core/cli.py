@@ -258,6 +258,8 @@ def command_sample(args: argparse.Namespace) -> int:
     rows = -(-len(samples.images) // samples.columns)
     print(f"wrote {out} ({len(samples.images)} samples, {rows}x{samples.columns}, "
           f"{samples.source}, temperature {args.temperature:g}, seed {args.seed})")
+    if samples.source != FITTED:  # which prior (a VQ-VAE's learned one, or independent codes)
+        print(samples.note)
     return 0
 
 

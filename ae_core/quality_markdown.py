@@ -175,6 +175,50 @@ fitted on the same 5,000 digits: MSE 0.01546.
 """
 
 
+VQ_PRIOR_NOTES = """\
+## VQ-VAE: a learned prior over the code grid (issue 14)
+
+The shipped `vqvae` encodes a digit as a 7x7 grid of entries from a 64-entry codebook. Its old
+prior drew every position independently from that position's entry frequencies, which ignores
+that neighbouring positions must agree on one stroke: the samples were scribbles. The file now
+carries a learned autoregressive prior, p(c) = prod_i p(c_i | c_<i) in raster order (van den
+Oord et al. 2017, sec. 3.3, used a PixelCNN; here a causal transformer, `ae_core.vq_prior`):
+width 48, 2 layers, 4 heads, 65,248 parameters, float16 in the file under `code_prior.` with
+its config in the metadata (the file grew from 205 kB to 339 kB). Fitted by
+`scripts/fit_code_prior.py` for 30 epochs on the code grids of the VQ-VAE's own 4,500 training
+digits (the VQ-VAE's weights unchanged; 693 s on a shared, heavily loaded 2-core machine).
+
+Bits per position (-log2 p of each test digit's code grid, divided by its 49 positions) on the
+**MNIST test set** (10,000 digits encoded by the shipped model), after the float16 rounding:
+
+| prior | bits per position | bits per digit (49 positions) |
+|---|---:|---:|
+| uniform over the 64 entries | 6.000 | 294 |
+| independent positions (training frequencies, each count + 1) | 3.331 | 163 |
+| **learned autoregressive prior** | **2.137** | **105** |
+
+- The learned prior saves 1.19 bits per position (36 %) on digits it never saw; on its own
+  training grids it scores 2.060 and on the 500 held-out training digits 2.119, so it does not
+  merely memorise. The independent row is the fairest version of that prior: the unsmoothed
+  frequencies the model used to sample from give 316 of the 10,000 test grids probability 0.
+- Samples, seed 0 (`docs/vq_prior_samples.png`, top to bottom): the independent prior at
+  temperature 1, the learned prior at 1 and at 0.7. The learned prior's grids decode to
+  strokes that hold together and mostly read as digits; at 0.7 most do. A rough measure of
+  "reads as a digit": a logistic regression on the pixels of the 5,000 embedded digits (87.8 %
+  on the test set) gives its most likely class a mean probability of 0.81 on real test digits
+  (47 % of them above 0.9), 0.54 (4 %) on 1,000 independent-prior samples, 0.65 (18 %) on
+  learned-prior samples at temperature 1 and 0.69 (23 %) at 0.7: better, still short of real.
+- `python -m ae_core sample checkpoints/vqvae.safetensors` and the Samples page draw from the
+  learned prior and say so; a VQ-VAE file without one (trained in the app, or made before it)
+  still loads and samples from the independent prior, saying that instead.
+- The validation loss printed each epoch is now measured before the epoch's re-seeding of dead
+  codebook entries (`ae_core.train.fit`): the re-seeded entries sit on encoder outputs the
+  decoder has not learned yet, which once read 1,984 against 463 in training. Measured with
+  the shipped settings (2 epochs): epoch 1 train 507.4, validation 334.9 (60 entries then
+  re-seeded); epoch 2 train 154.8, validation 118.5.
+"""
+
+
 def markdown_files(checkpoint_folder: Path | str) -> str:
     """Size, storage and precomputed extras of each file in the folder."""
     from safetensors import safe_open
@@ -219,6 +263,7 @@ def markdown_document(report: QualityReport, command: str,
         markdown_references(),
         REFERENCE_NOTES,
         SPARSITY_NOTES,
+        VQ_PRIOR_NOTES,
         *(["## The files", "", markdown_files(checkpoint_folder), STORAGE_NOTES]
           if checkpoint_folder is not None else []),
     ])

@@ -4,8 +4,9 @@ Pure functions on tensors under inference mode; a seed makes every draw reproduc
 
 Temperature scales the prior's spread about its mode (each family's `sample_prior` says what
 that means for its prior): 1 is the prior the model was trained towards, 0 its mode (every draw
-the same), in between the typical digits, above 1 the rarer ones. For the VQ-VAE's
-per-position categorical prior it is the usual softmax temperature, p^(1/T) renormalised.
+the same), in between the typical digits, above 1 the rarer ones. For a VQ-VAE's categorical
+priors (its learned autoregressive one, ae_core.vq_prior, or independent positions) it is the
+usual softmax temperature, p^(1/T) renormalised at each position.
 """
 
 from __future__ import annotations

@@ -305,22 +305,17 @@ def _train_epoch(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor,
     return _EpochRun(dict(zip(totals, means.tolist(), strict=True)), kl_weight, stop_reason)
 
 
-def _validate(model: Autoencoder, val_images: torch.Tensor | None,
-              val_labels: torch.Tensor | None, kl_weight: float
-              ) -> tuple[dict[str, float], str | None]:
-    """The validation terms ({} without validation digits), and what became non-finite, if
-    anything: the weights, or the validation loss."""
-    val_terms = (evaluate_terms(model, val_images, val_labels, kl_weight=kl_weight)
-                 if val_images is not None else {})
+def _non_finite(model: Autoencoder, val_terms: dict[str, float]) -> str | None:
+    """What became non-finite, if anything: the weights, or the validation loss."""
     if not all(torch.isfinite(p).all() for p in model.state_dict().values()
                if p.is_floating_point()):
-        return val_terms, "weights"
+        return "weights"
     if not all(math.isfinite(v) for v in val_terms.values()):
-        return val_terms, "validation loss"
-    return val_terms, None
+        return "validation loss"
+    return None
 
 
-# What `_validate` found non-finite, as a number rank 0 can broadcast.
+# What `_non_finite` found non-finite, as a number rank 0 can broadcast.
 NON_FINITE = (None, "weights", "validation loss")
 
 
@@ -385,10 +380,16 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
         if run.diverged:
             stop_reason, diverged = _restore(model, last_good, epoch, run.stop_reason), True
             break
+        # Validated before the after_epoch hook, so the figure describes the weights the
+        # epoch's training left: a VQ-VAE's hook re-seeds dead codebook entries onto encoder
+        # outputs the decoder has not learned yet (after one epoch that read 1,984 against 463
+        # in training; the next epoch trains them). The weights are checked after the hook.
+        # Only rank 0 validates (it alone reports and saves).
+        val_terms = (evaluate_terms(model, val_images, val_labels, kl_weight=run.kl_weight)
+                     if world.is_main and val_images is not None else {})
         extras = model.after_epoch(images)
         distributed.share_main_state(model, world)  # a hook's own random draws, made equal
-        val_terms, non_finite = (_validate(model, val_images, val_labels, run.kl_weight)
-                                 if world.is_main else ({}, None))
+        non_finite = _non_finite(model, val_terms) if world.is_main else None
         non_finite = NON_FINITE[distributed.from_main(NON_FINITE.index(non_finite), world)]
         if non_finite is not None:
             stop_reason = _restore(model, last_good, epoch,

@@ -12,7 +12,8 @@ metric is measured after the float16 round trip, so it describes the file). Each
 carries its test metrics (the MNIST test set when present, else the embedded validation split)
 and, in `extras`, the default UMAP map of the 5,000 embedded digits' codes (2-D, and 3-D for a
 code of 3 numbers or more), so the latent map
-opens at once instead of after UMAP's ~30 s cold start. A model whose file exists is skipped
+opens at once instead of after UMAP's ~30 s cold start. A VQ-VAE also gets its learned prior
+over the code grid (scripts/fit_code_prior.py). A model whose file exists is skipped
 unless --force: reruns are cheap and idempotent.
 """
 
@@ -204,6 +205,10 @@ def train_one(name: str, spec: Spec, out_dir: Path, source: str, umap: bool,
           f"(PCA {metrics['pca_mse_per_pixel']:.5f}), probe "
           f"{metrics['linear_probe_accuracy']:.1%}"
           + (f", -ELBO {metrics['neg_elbo']:.1f}" if "neg_elbo" in metrics else ""), flush=True)
+    if model.has_codebook:  # the learned prior over its code grid (van den Oord et al. 2017)
+        from fit_code_prior import add_code_prior  # scripts/, beside this file
+
+        print(add_code_prior(path), flush=True)
     return path
 
 

@@ -58,7 +58,16 @@ def test_a_conditional_model_draws_a_class_or_a_row_per_class(open_samples):
     assert at.slider(key="samples_count").value == 36
 
 
+def grid_caption(at: AppTest) -> str:
+    (image,) = at.get("image")
+    return image.proto.imgs[0].caption
+
+
 def test_every_shipped_family_draws(open_samples):
     at = open_samples("vqvae")
+    # The shipped VQ-VAE carries its learned prior over the code grid, and the page says so.
+    assert "learned over the 7x7 code grid" in grid_caption(at)
+    first = grid_url(at)
     at.slider(key="samples_temperature").set_value(0.5).run()
     assert not at.exception and not at.error
+    assert grid_url(at) != first and "temperature 0.5" in grid_caption(at)

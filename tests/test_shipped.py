@@ -234,3 +234,25 @@ def test_target_denoising_ae_gains_6_db_at_sigma_half():
 
 def test_target_linear_probe_reads_the_32_d_codes():
     assert _stored_metrics("ae_32")["linear_probe_accuracy"] >= 0.9
+
+
+def test_target_vqvae_ships_a_learned_prior_clearly_better_than_independent_positions():
+    """Issue 14.4: the VQ-VAE samples from an autoregressive prior over its code grid, stored
+    in float16 with the rest, whose test bits per position beat independent positions."""
+    checkpoint = load_checkpoint(CHECKPOINTS / "vqvae.safetensors")
+    assert checkpoint.model.code_prior is not None
+    assert checkpoint.info["code_prior"]["evaluated_on"].startswith("MNIST test set")
+    learned = checkpoint.metrics["prior_bits_per_position"]
+    independent = checkpoint.metrics["independent_bits_per_position"]
+    assert learned < independent - 0.8
+
+
+def test_stored_prior_bits_describe_the_stored_prior():
+    _need_test_set()
+    from ae_core.vq_prior import bits_per_position, code_grids
+
+    checkpoint = load_checkpoint(CHECKPOINTS / "vqvae.safetensors")
+    test = load_idx_folder(SHARED_MNIST_DIR, "test")
+    codes = code_grids(checkpoint.model, test.float_images())
+    assert bits_per_position(checkpoint.model.code_prior, codes) == pytest.approx(
+        checkpoint.metrics["prior_bits_per_position"], rel=1e-4)

@@ -140,6 +140,27 @@ def test_validation_every_epoch(parts):
     assert result.epochs_completed == 3
 
 
+def test_validation_is_measured_before_the_after_epoch_hook(parts):
+    """A VQ-VAE's hook re-seeds dead codebook entries, which the decoder has not learned yet:
+    the validation loss must describe the epoch's training, not the re-seeded weights."""
+    train, val = parts
+    model = small_model("ae")
+    seen: list[float] = []
+
+    def reseed_like_hook(images: torch.Tensor) -> dict:
+        seen.append(evaluate_terms(model, val.float_images(), val.labels)["loss"])
+        with torch.no_grad():
+            for parameter in model.decoder.parameters():
+                parameter.add_(torch.randn_like(parameter))  # far worse weights from here on
+        return {}
+
+    model.after_epoch = reseed_like_hook
+    result = fit(model, train, val, config(epochs=1))
+    assert result.history[0].val["loss"] == pytest.approx(seen[0], rel=1e-5)
+    perturbed = evaluate_terms(model, val.float_images(), val.labels)["loss"]
+    assert perturbed > 1.5 * seen[0]  # the hook did change what validation would have seen
+
+
 def test_without_validation(parts):
     train, _ = parts
     result = fit(small_model("ae"), train, None, TRAIN)

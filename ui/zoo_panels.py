@@ -82,7 +82,7 @@ def _set_indices(indices: list[int]) -> None:
 
 
 def _sample_prior(net) -> None:
-    """Each position's entry drawn from its frequencies on the training set (the model's prior)."""
+    """A code grid drawn from the model's prior (learned, or each position's frequencies)."""
     with torch.inference_mode():
         vectors = net.sample_prior(1).view(1, net.positions, net.embedding_dim)
         _set_indices(net.nearest_entries(vectors)[0].tolist())
@@ -140,8 +140,7 @@ def _vq_fragment(model: ActiveModel, original: torch.Tensor) -> None:
                   args=(start,), icon=":material/restart_alt:")
         st.button("Sample from the prior", key="sliders_vq_prior", on_click=_sample_prior,
                   args=(net,), icon=":material/casino:",
-                  help="Every position's entry drawn from how often it was chosen there in "
-                       "training (positions independently: expect a plausible mess).")
+                  help=f"A new code grid drawn from the model's prior {net.prior_name}.")
     changed = [a != b for a, b in zip(indices, start, strict=True)]
     with grid:
         st.plotly_chart(code_grid_figure(

@@ -14,6 +14,7 @@ from ae_core.config import ModelConfig
 from ae_core.models.base import CONV_CHANNELS, Autoencoder, ForwardOutput, reconstruction_loss
 from ae_core.models.conv import downsampling_layers, upsampling_layers
 from ae_core.registry import Setting, register
+from ae_core.vq_prior import ATTRIBUTE, CodePrior, sample_code_grid
 
 RESEED_IMAGES = 256  # dead entries are re-seeded from encoder outputs of this many random images
 BATCH_SIZE = 1000  # images per batch when counting codes over a whole training set
@@ -31,7 +32,10 @@ class VQVAE(Autoencoder):
     """Conv encoder to a (grid x grid) map of latent_dim-vectors, a codebook, a conv decoder."""
 
     has_codebook = True
-    has_prior = True  # per-position entry frequencies, refitted after every epoch
+    # Per-position entry frequencies, refitted after every epoch; a learned autoregressive
+    # prior (ae_core.vq_prior) replaces them once one is attached (`attach_code_prior`).
+    has_prior = True
+    code_prior: CodePrior | None  # the learned prior, or None: positions drawn independently
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
@@ -55,6 +59,26 @@ class VQVAE(Autoencoder):
         self.register_buffer("code_frequencies",
                              torch.full((self.positions, config.codebook_size),
                                         1.0 / config.codebook_size))
+        # Fitted to the codes of a trained model, so None during training; its weights travel
+        # in the checkpoint under "code_prior." (ae_core.checkpoint).
+        self.register_module(ATTRIBUTE, None)
+
+    def attach_code_prior(self, prior: CodePrior | None) -> None:
+        """Sample from `prior` from now on (None: back to the per-position frequencies)."""
+        if prior is not None and (prior.config.codebook_size != self.config.codebook_size
+                                  or prior.config.positions != self.positions):
+            raise ValueError(f"a prior over {prior.config.positions} positions of "
+                             f"{prior.config.codebook_size} entries does not fit this model's "
+                             f"{self.positions} positions of {self.config.codebook_size}")
+        self.code_prior = prior
+
+    @property
+    def prior_name(self) -> str:
+        if self.code_prior is not None:
+            return (f"learned over the {self.grid_size}x{self.grid_size} code grid "
+                    f"(autoregressive: each position's entry given the ones before it)")
+        return ("of independent positions (each position's entry frequencies; this model has "
+                "no learned prior)")
 
     @property
     def latent_dim(self) -> int:
@@ -134,6 +158,10 @@ class VQVAE(Autoencoder):
             counts.scatter_add_(1, indices.T, torch.ones(indices.T.shape, device=images.device))
         return counts
 
+    def before_training(self, train_images: torch.Tensor) -> None:
+        """Training changes the codes a learned prior was fitted to: drop it."""
+        self.attach_code_prior(None)
+
     @torch.no_grad()
     def after_epoch(self, train_images: torch.Tensor) -> dict:
         """Count codebook usage, re-seed dead entries, refit the per-position prior."""
@@ -160,13 +188,19 @@ class VQVAE(Autoencoder):
 
     def sample_prior(self, count: int, generator: torch.Generator | None = None,
                      temperature: float = 1.0) -> torch.Tensor:
-        """(count, positions * latent_dim): each position's entry drawn from its frequencies.
+        """(count, positions * latent_dim): a grid drawn from the learned prior when there is
+        one (`sample_code_grid`: softmax(logits / T) at each step, 0 the likeliest entry),
+        else each position's entry drawn from its frequencies, as below.
 
         `temperature` T reshapes each position's categorical distribution to p^(1/T),
         renormalised (a softmax of log p / T): below 1 it sharpens towards the most used entry,
         above 1 it flattens towards uniform over the entries used there; 0 is the mode, the
         most frequent entry at every position. Entries never used at a position stay unused.
         """
+        entries = self.codebook.weight.detach()
+        if self.code_prior is not None:
+            indices = sample_code_grid(self.code_prior, count, generator, temperature)
+            return entries[indices.to(entries.device)].flatten(1)
         frequencies = self.code_frequencies.detach().cpu()  # (P, codebook_size)
         if temperature <= 0:
             indices = frequencies.argmax(dim=1).expand(count, -1)  # (count, P)
@@ -175,5 +209,4 @@ class VQVAE(Autoencoder):
                 frequencies = torch.softmax(frequencies.log() / temperature, dim=1)
             indices = torch.multinomial(frequencies, count, replacement=True,
                                         generator=generator).T  # (count, P)
-        entries = self.codebook.weight.detach()
         return entries[indices.to(entries.device)].flatten(1)
