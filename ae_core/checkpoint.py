@@ -238,15 +238,8 @@ def load_checkpoint(path: Path | str, source_name: str | None = None) -> Checkpo
     prior_config, prior_shapes = _code_prior_config(metadata, shapes, model_config, source)
     weight_shapes = {name: shape for name, shape in shapes.items()
                      if not name.startswith((EXTRA_PREFIX, PRIOR_PREFIX))}
-    missing = sorted(set(expected) - set(weight_shapes))
-    unexpected = sorted(set(weight_shapes) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(f"{source}: weights do not match a {model_config.family} model "
-                              f"(missing: {missing[:5]}, unexpected: {unexpected[:5]})")
-    for name, shape in weight_shapes.items():
-        if shape != expected[name]:
-            raise CheckpointError(f"{source}: {name} has shape {shape}, the config "
-                                  f"needs {expected[name]}")
+    _check_shapes(weight_shapes, expected, f"weights do not match a {model_config.family} model",
+                  "the config", source)
 
     _, tensors = _read_file(path, source_name)
     extras = {name[len(EXTRA_PREFIX):]: value for name, value in tensors.items()
@@ -296,16 +289,23 @@ def _code_prior_config(metadata: dict[str, str], shapes: dict[str, tuple[int, ..
         if isinstance(error, CheckpointError):
             raise
         raise CheckpointError(f"{source}: invalid code prior config ({error})") from None
-    if set(prior_shapes) != set(expected):
-        missing = sorted(set(expected) - set(prior_shapes))
-        unexpected = sorted(set(prior_shapes) - set(expected))
-        raise CheckpointError(f"{source}: code prior weights do not match its config "
-                              f"(missing: {missing[:5]}, unexpected: {unexpected[:5]})")
-    for name, shape in prior_shapes.items():
-        if shape != expected[name]:
-            raise CheckpointError(f"{source}: {name} has shape {shape}, the code prior's "
-                                  f"config needs {expected[name]}")
+    _check_shapes(prior_shapes, expected, "code prior weights do not match its config",
+                  "the code prior's config", source)
     return config, prior_shapes
+
+
+def _check_shapes(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]],
+                  mismatch: str, config_name: str, source: str) -> None:
+    """Refuse tensors whose names or shapes differ from what `config_name` builds."""
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(f"{source}: {mismatch} "
+                              f"(missing: {missing[:5]}, unexpected: {unexpected[:5]})")
+    for name, shape in found.items():
+        if shape != expected[name]:
+            raise CheckpointError(f"{source}: {name} has shape {shape}, {config_name} "
+                                  f"needs {expected[name]}")
 
 
 def list_checkpoints(folder: Path | str) -> list[Path]:
