@@ -160,9 +160,14 @@ class TrainConfig:
         return _from_dict(cls, values)
 
 
+def is_overcomplete(model_config: ModelConfig) -> bool:
+    """Whether the code has more numbers than the image has pixels."""
+    return model_config.latent_dim > INPUT_SIZE
+
+
 def check_overcomplete(model_config: ModelConfig, train_config: TrainConfig) -> None:
     """Refuse a code larger than the image unless a regulariser (or denoising) is on."""
-    if model_config.latent_dim <= INPUT_SIZE:
+    if not is_overcomplete(model_config):
         return
     if family_class(model_config.family).regularises_overcomplete or train_config.denoising:
         return
@@ -212,11 +217,17 @@ PRESETS: dict[str, Preset] = {
         description="VAE with beta=4: a tidier latent space for blurrier reconstructions",
         model_overrides={"beta": 4.0},
     ),
+    # No hidden layer: the 1024-unit code is computed straight from the pixels, so no layer
+    # narrower than the image squeezes the input first (the old 512-256 one did the
+    # compressing). Measured in docs/quality.md ("Overcomplete codes").
     "overcomplete": Preset(
         family="sparse_ae",
-        description="Sparse autoencoder with a 1024-unit code, larger than the 784-pixel "
-                    "image: the L1 penalty keeps it from learning the identity",
-        model_overrides={"latent_dim": 1024},
+        description="Sparse autoencoder whose 1024-unit code is computed straight from the "
+                    "784 pixels (no narrower layer first): more units than pixels, so its "
+                    "shape alone would let it copy the image. The L1 penalty leaves most units "
+                    "silent for each digit; the noise test after training shows whether it "
+                    "copies (set the weight to 0 to compare)",
+        model_overrides={"latent_dim": 1024, "hidden_sizes": ()},
     ),
 }
 

@@ -18,6 +18,7 @@ from ui.training import (
     finish_interrupted,
     free_trainer,
     is_variational,
+    noise_panel,
     parse_sizes,
     save,
     settings_for,
@@ -186,6 +187,7 @@ with results:
         st.warning("No epoch completed, so there is nothing to keep.")
         st.stop()
     st.success(f"**{run.label}** is this session's active model: the other pages show it.")
+    noise_panel(run)
 
     st.subheader("Keep it")
     left, right = st.columns([2, 1])

@@ -169,9 +169,11 @@ def test_vqvae_reseeds_dead_codes(zoo_digits):
 # Contractive autoencoder
 
 
-def test_contractive_penalty_is_the_exact_jacobian(zoo_batch):
+@pytest.mark.parametrize("hidden_sizes", [(32, 16), ()])  # (): one linear layer, the weight
+def test_contractive_penalty_is_the_exact_jacobian(zoo_batch, hidden_sizes):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(family="contractive_ae", latent_dim=5, hidden_sizes=(32, 16)))
+    model = build_model(ModelConfig(family="contractive_ae", latent_dim=5,
+                                    hidden_sizes=hidden_sizes))
     x = zoo_batch[0][:3]
     expected = torch.stack([
         torch.autograd.functional.jacobian(
@@ -251,7 +253,7 @@ def test_overcomplete_needs_a_regulariser(zoo_digits):
 
 def test_overcomplete_preset_trains(zoo_digits):
     preset = PRESETS["overcomplete"]
-    config = ModelConfig(family=preset.family, hidden_sizes=(64,), **preset.model_overrides)
+    config = ModelConfig(family=preset.family, **preset.model_overrides)
     assert config.family == "sparse_ae" and config.latent_dim == 1024
     train_data = zoo_digits[0].subset(torch.arange(200))
     result = fit(build_model(config), train_data, None, TrainConfig(epochs=1, device="cpu"))

@@ -71,7 +71,8 @@ class Autoencoder(nn.Module):
     # drawing prior samples under the codes shows how well it fits.
     codes_match_prior: ClassVar[bool] = False
     has_codebook: ClassVar[bool] = False  # a discrete code: code_indices, decode_indices
-    # The loss keeps a code larger than the image (latent_dim > 784) from copying the input.
+    # The loss adds a regulariser meant to keep a code larger than the image (latent_dim > 784)
+    # from copying the input (how much it does is measured in docs/quality.md).
     regularises_overcomplete: ClassVar[bool] = False
     # One linear map each way (`decoder_basis` gives the decoder's columns): it outputs pixels
     # directly, not logits, and its loss is always squared error, PCA's objective.

@@ -38,6 +38,8 @@ class ContractiveAutoencoder(MLPAutoencoder):
         # so its Jacobian is exact in closed form. Multiplying from the code side keeps the
         # running product at (B, D, H) until the last step gives the full (B, D, 784).
         linears = [layer for layer in self.encoder if isinstance(layer, nn.Linear)]
+        if not masks:  # one linear layer: its weight is the Jacobian, the same for every digit
+            return linears[-1].weight.pow(2).sum().expand(code.shape[0])
         jacobian = linears[-1].weight.expand(code.shape[0], -1, -1)
         for linear, mask in zip(reversed(linears[:-1]), reversed(masks), strict=True):
             jacobian = (jacobian * mask.unsqueeze(1)) @ linear.weight
