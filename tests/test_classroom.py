@@ -162,3 +162,28 @@ def test_without_classroom_mode_the_teachers_tools_sit_in_the_sidebar(checkpoint
     assert not at.exception
     # Now a tour runs: its bar is above the page, the tools with it.
     assert "1 / 1" in bar_text(at) and "The worst cases." in bar_text(at)
+
+
+def test_a_saved_view_goes_after_the_step_on_show_and_a_step_can_be_removed(checkpoint_dir,
+                                                                            monkeypatch):
+    at = presenting(checkpoint_dir, monkeypatch)
+    at.session_state[state.TOUR] = TWO_STEPS
+    at.session_state[state.TOUR_STEP] = 0
+    at.run()
+    at.text_input(key="classroom_step_text").input("In between.")
+    at.button(key="classroom_save").click().run()
+    assert not at.exception, at.exception
+    assert [success.value for success in at.success] == ["Saved as step 2."]
+    steps = at.session_state[state.TOUR].steps
+    assert [step.text for step in steps] == [
+        "The front door.", "In between.", "What the model cannot rebuild."]
+    assert at.session_state[state.TOUR_STEP] == 1
+
+    at.button(key="classroom_remove").click().run()
+    assert not at.exception, at.exception
+    assert [success.value for success in at.success] == ["Removed step 2; 2 left."]
+    assert at.session_state[state.TOUR].steps == TWO_STEPS.steps
+    assert at.session_state[state.TOUR_STEP] == 1
+    at.button(key="classroom_remove").click().run()
+    at.button(key="classroom_remove").click().run()
+    assert state.TOUR not in at.session_state  # the last step removed: no tour runs

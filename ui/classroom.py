@@ -96,15 +96,31 @@ def _save_step(url_path: str) -> None:
     except TourError as error:
         _say(f"Not saved: {error}.", refused=True)
         return
-    steps = running[0].steps if running else ()
+    steps, index = (running[0].steps, running[1]) if running else ((), -1)
     title = running[0].title if running else "My tour"
     if len(steps) >= MAX_STEPS:
         _say(f"Not saved: a tour has at most {MAX_STEPS} steps.", refused=True)
         return
-    st.session_state[state.TOUR] = Tour(title, (*steps, step))
-    st.session_state[state.TOUR_STEP] = len(steps)
+    # After the step on show, where a teacher building a story expects it.
+    st.session_state[state.TOUR] = Tour(title, (*steps[:index + 1], step, *steps[index + 1:]))
+    st.session_state[state.TOUR_STEP] = index + 1
     st.session_state["classroom_step_text"] = ""
-    _say(f"Saved as step {len(steps) + 1}.")
+    _say(f"Saved as step {index + 2}.")
+
+
+def _remove_step() -> None:
+    """Drop the step on show; the page stays as it is (the view is still there to save)."""
+    running = tour.current()
+    if running is None:
+        return
+    (current_tour, index) = running
+    steps = current_tour.steps[:index] + current_tour.steps[index + 1:]
+    if not steps:
+        tour.end_tour()
+    else:
+        st.session_state[state.TOUR] = Tour(current_tour.title, steps)
+        st.session_state[state.TOUR_STEP] = min(index, len(steps) - 1)
+    _say(f"Removed step {index + 1}; {len(steps)} left.")
 
 
 def _upload() -> None:
@@ -124,12 +140,15 @@ def _upload() -> None:
 
 def _teacher_tools(url_path: str, running: tuple[Tour, int] | None) -> None:
     with st.popover("Teacher's tools", icon=":material/edit_note:",
-                    help="Save this view as a step, download or upload a tour"):
+                    help="Save this view as a step (after the one on show), remove a step, "
+                         "download or upload a tour"):
         st.text_input("A sentence for this view", key="classroom_step_text", max_chars=MAX_TEXT,
                       placeholder="What should the class notice here?")
         st.button("Save this view as a step", key="classroom_save", on_click=_save_step,
                   args=(url_path,), icon=":material/add_location:")
         if running:
+            st.button("Remove this step", key="classroom_remove", on_click=_remove_step,
+                      icon=":material/delete:")
             st.download_button(
                 "Download the tour", tour_json(running[0]), file_name="tour.json",
                 mime="application/json", key="classroom_download", icon=":material/download:")
