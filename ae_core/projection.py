@@ -29,6 +29,7 @@ NUMBER_WORDS = {2: "two", 3: "three"}  # for the note on a code shown as it is
 # UMAP switches from exact neighbours to NN-descent above 4,096 points; warming up on more
 # compiles the path every real dataset (5,000 and more digits) takes.
 WARM_UP_POINTS = 4200
+MAX_3D_POINTS = 5000  # a WebGL scene of more turns slowly: the 3-D map shows the first 5,000
 
 
 class PCAProjection:
@@ -293,6 +294,22 @@ def embedded_umap_extras(model: torch.nn.Module, n_neighbors: int = DEFAULT_NEIG
     coords = project(encoded.codes, "umap", n_neighbors, min_dist,
                      n_components=n_components).coords
     key = precomputed_key("umap", "embedded", n_neighbors, min_dist, n_components)
+    return {key: torch.from_numpy(coords)}
+
+
+def test_umap_extras(model: torch.nn.Module, dataset, source: str,
+                     n_neighbors: int = DEFAULT_NEIGHBOURS, min_dist: float = DEFAULT_MIN_DIST,
+                     n_components: int = 2) -> dict[str, torch.Tensor]:
+    """{"umap_<source>_15_0.1": (N, 2)}: the default UMAP map of a test set's codes (a
+    Fashion-MNIST model's home data), stored like `embedded_umap_extras`'. A 3-D map covers
+    the first MAX_3D_POINTS images only, as the latent map's 3-D view does."""
+    from ae_core.latent import encode_dataset
+
+    count = len(dataset) if n_components == 2 else min(len(dataset), MAX_3D_POINTS)
+    encoded = encode_dataset(model, dataset.float_images()[:count], dataset.labels[:count])
+    coords = project(encoded.codes, "umap", n_neighbors, min_dist,
+                     n_components=n_components).coords
+    key = precomputed_key("umap", source, n_neighbors, min_dist, n_components)
     return {key: torch.from_numpy(coords)}
 
 
