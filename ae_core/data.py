@@ -291,5 +291,20 @@ def evaluation_set(source: str = EMBEDDED, seed: int = 0, val_fraction: float = 
     return load_dataset(source, "test")
 
 
+def dataset_kind(source: str) -> str:
+    """What kind of images a training source holds: "fashion-mnist" for Fashion-MNIST, else
+    "mnist" (the embedded digits, MNIST, or a folder of MNIST-format digits)."""
+    return "fashion-mnist" if source == "fashion-mnist" else "mnist"
+
+
+def load_full(source: str) -> Dataset:
+    """Both splits of `source` in one Dataset, training images first: the full 70,000 of
+    Fashion-MNIST or MNIST, or of a folder holding both idx pairs."""
+    train, test = load_dataset(source, "train"), load_dataset(source, "test")
+    return Dataset(f"{Path(source).name if Path(source).is_dir() else source}-all",
+                   torch.cat([train.images, test.images]),
+                   torch.cat([train.labels, test.labels]), train.class_names)
+
+
 def shared_test_set_available() -> bool:
     return "test" in available_splits(SHARED_MNIST_DIR) if SHARED_MNIST_DIR.is_dir() else False

@@ -313,6 +313,19 @@ def test_umap_extras(model: torch.nn.Module, dataset, source: str,
     return {key: torch.from_numpy(coords)}
 
 
+def subsample(count: int, size: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of `size` of `count` points drawn uniformly without replacement (all
+    when `size` is None or at least `count`). The same seed gives the same points, and a
+    larger size keeps every point of a smaller one (both are prefixes of one permutation), so
+    growing the sample only adds points to the map."""
+    if size is not None and size < 1:
+        raise ValueError(f"size={size!r} must be at least 1")
+    if size is None or size >= count:
+        return np.arange(count)
+    order = np.random.default_rng(seed).permutation(count)
+    return np.sort(order[:size])
+
+
 def map_csv(codes: np.ndarray | torch.Tensor, coords: np.ndarray, labels: np.ndarray,
             errors: np.ndarray) -> bytes:
     """CSV of a map, one row per image: index, label, error, x, y[, z], z0..z{D-1}."""

@@ -209,9 +209,10 @@ def map_projection(model: ActiveModel, request: ProjectionRequest,
     projection_jobs().release_with(model)
     if not request.slow or codes.shape[1] <= axes:
         return MapProjection(_fast(codes, request))
-    if request.method == "umap" and request.source == "embedded":
-        key = precomputed_key(request.method, "embedded", request.n_neighbors, request.min_dist,
-                              axes)
+    if request.method == "umap":  # a shipped map: the embedded digits', or a Fashion-MNIST
+        # model's test set's (scripts/train_checkpoints.py)
+        key = precomputed_key(request.method, request.source, request.n_neighbors,
+                              request.min_dist, axes)
         stored = precomputed_projection(model.checkpoint.extras, key, len(codes), axes)
         if stored is not None:
             name = METHOD_NAMES[request.method]
