@@ -64,6 +64,11 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.images)
 
+    @property
+    def kind(self) -> str:
+        """"fashion-mnist" for Fashion-MNIST's images (its class names), else "mnist"."""
+        return "fashion-mnist" if self.class_names == FASHION_CLASSES else "mnist"
+
     def float_images(self, device: torch.device | str = "cpu") -> torch.Tensor:
         """(N, 1, 28, 28) float32 in [0, 1] on `device`, converted once."""
         return self.images.to(device).unsqueeze(1).float().div_(255.0)

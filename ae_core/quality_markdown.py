@@ -119,9 +119,47 @@ def markdown_tables(report: QualityReport) -> str:
             f"{_number(p['psnr_db'], 2)} | {_number(p['squared_error_per_image'], 2)} | "
             f"{_number(p['linear_probe_accuracy'], percent=True)} | "
             f"{_number(p['knn_accuracy'], percent=True)} |")
+    scored = [row for row in report.rows if "ood_auc" in row.metrics]
+    if scored:
+        count = int(scored[0].metrics["ood_count"])
+        lines += [
+            "",
+            "### Out-of-distribution detection",
+            "",
+            f"Reconstruction error as the score: the first {count:,} images of "
+            f"{report.test_name} (normal) against the first {count:,} of {report.ood_name} "
+            "(out of distribution), as on the Anomaly page. 1.0: every stranger rebuilds "
+            "worse than every normal image; 0.5: chance; below 0.5: strangers rebuild "
+            "*better*.",
+            "",
+            "| model | family | ROC AUC |",
+            "|---|---|---:|",
+        ]
+        lines += [f"| `{row.name}` | {row.family} | {row.metrics['ood_auc']:.3f} |"
+                  for row in scored]
     if report.skipped:
         lines += ["", "Not scored: " + "; ".join(report.skipped)]
     return "\n".join(lines) + "\n"
+
+
+OTHER_NOTES = """\
+These models were trained on all 60,000 Fashion-MNIST training images (no validation
+split; `scripts/train_checkpoints.py`, specs `fashion_*`), and PCA is fitted on the same
+60,000. Their figures compare with each other and with PCA, not with the digit models above:
+clothes have more texture and less empty background than digits.
+"""
+
+
+def markdown_other(report: QualityReport) -> str:
+    """A section for the models of another kind of images, scored on their own test set."""
+    return "\n".join([
+        f"## Models of another dataset: {report.test_name}",
+        "",
+        f"Scored on **{report.test_name}** ({report.test_count:,} images), the same way.",
+        "",
+        OTHER_NOTES,
+        markdown_tables(report),
+    ])
 
 
 STORAGE_NOTES = """\
@@ -214,6 +252,7 @@ def markdown_document(report: QualityReport, command: str,
         "Noise for the last column is drawn with a fixed seed and clipped to [0, 1].",
         "",
         markdown_tables(report),
+        *(markdown_other(other) for other in report.others),
         "## Published reference figures",
         "",
         markdown_references(),

@@ -52,6 +52,7 @@ FULL_SETS = {"mnist-all": "mnist", "fashion-all": "fashion-mnist"}
 # first, and the test set of the other kind: its out-of-distribution images.
 HOME_SOURCES = {"mnist": "embedded", "fashion-mnist": "fashion-test"}
 TEST_SOURCES = {"mnist": "mnist-test", "fashion-mnist": "fashion-test"}
+NORMAL_SOURCES = {"mnist": ("heldout", "mnist-test"), "fashion-mnist": ("fashion-test",)}
 ENCODINGS_KEPT = 16  # encoded sources kept for the stored models (a 70,000 x 32 set: 9 MB)
 
 
@@ -82,6 +83,11 @@ def home_first(model: ActiveModel, sources: tuple[str, ...]) -> list[str]:
     home = HOME_SOURCES[model_kind(model)]
     ordered = sorted(sources, key=lambda source: source != home)
     return available_sources(tuple(ordered))
+
+
+def normal_sources(model: ActiveModel) -> list[str]:
+    """The available sources of the model's own kind of images that it never trained on."""
+    return available_sources(NORMAL_SOURCES[model_kind(model)])
 
 
 def other_test_source(model: ActiveModel) -> str:
