@@ -28,9 +28,9 @@ from ui.sources import SOURCES, encoded, home_first, load_source
 METHOD_LABELS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE (slow)"}
 COLOURINGS = {"label": "Class", "error": "Reconstruction error"}
 VIEWS = {2: "2-D", 3: "3-D"}
-# Points drawn at once (a seeded uniform subsample; None: all). Every point is projected;
+# Points drawn at once (a seeded uniform subsample, or "all"). Every point is projected;
 # drawing 70,000 costs seconds of JSON per rerun, 5,000 keep the page quick (benchmarks/).
-POINT_COUNTS = (1000, 2000, 5000, 10_000, 20_000, 50_000, None)
+POINT_COUNTS = (1000, 2000, 5000, 10_000, 20_000, 50_000, "all")
 DEFAULT_POINTS = 5000
 SELECTED_KEY = "latent_map_selected"  # dataset indices the details panel shows
 PICKED_VIEW_KEY = "latent_map_picked_view"  # the map a chart selection was made on
@@ -129,15 +129,13 @@ if dims == 3 and len(codes) > MAX_3D_POINTS:
     codes, errors, labels = codes[:MAX_3D_POINTS], errors[:MAX_3D_POINTS], labels[:MAX_3D_POINTS]
 current = map_projection(model, request, codes)
 shown = current.shown
-point_counts = [count for count in POINT_COUNTS if count is None or count < len(codes)]
 points_wanted = points_column.selectbox(
-    "Points drawn", point_counts, key="latent_map_points",
-    index=point_counts.index(DEFAULT_POINTS) if DEFAULT_POINTS in point_counts else
-    len(point_counts) - 1,
-    format_func=lambda count: f"all {len(codes):,}" if count is None else f"{count:,}",
+    "Points drawn", POINT_COUNTS, key="latent_map_points",
+    index=POINT_COUNTS.index(DEFAULT_POINTS),
+    format_func=lambda count: count if count == "all" else f"{count:,}",
     help="A random sample (always the same one) of the images is drawn; every image is "
          "projected. Fewer points keep a big map quick to redraw.")
-drawn = subsample(len(codes), points_wanted)
+drawn = subsample(len(codes), None if points_wanted == "all" else points_wanted)
 
 
 @st.fragment(run_every=1.0)
