@@ -89,7 +89,9 @@ def ood_auc(model: Autoencoder, normal: Dataset, other: Dataset,
             count: int = OOD_COUNT) -> float:
     """ROC AUC of the reconstruction error at telling the first `count` images of another
     dataset (Fashion-MNIST for a digit model, digits for a Fashion-MNIST one) from the first
-    `count` of the model's own test set: the classic out-of-distribution test."""
+    `count` of the model's own test set (fewer of both when either has fewer): the classic
+    out-of-distribution test."""
+    count = min(count, len(normal), len(other))
     normal_scores = reconstruction_scores(model, normal.images[:count], normal.labels[:count])
     other_scores = reconstruction_scores(model, other.images[:count])
     return roc(normal_scores, other_scores)[2]
