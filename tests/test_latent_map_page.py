@@ -12,7 +12,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages import all_urls, numbers, open_page
+from tests.pages import SHIPPED, all_urls, numbers, open_page
 from ui import sources, state
 
 
@@ -189,3 +189,15 @@ def test_a_two_dimensional_code_offers_no_3d_view(checkpoint_dir, monkeypatch, s
     at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_2d")
     assert at.segmented_control(key="latent_map_view").disabled
     assert any("3-D view: not offered" in caption.value for caption in at.caption)
+
+
+def test_a_fashion_model_opens_on_its_own_test_set_with_clothes_names(monkeypatch, submitted):
+    if not (SHIPPED / "fashion_vae_20.safetensors").is_file() or \
+            not sources.source_available("fashion-test"):
+        pytest.skip("needs checkpoints/fashion_vae_20.safetensors and Fashion-MNIST")
+    at = open_page("app_pages/latent_map.py", SHIPPED, monkeypatch, "fashion_vae_20")
+    assert at.selectbox(key="latent_map_source").value == "fashion-test"
+    spec = map_spec(at)
+    assert [trace["name"] for trace in spec["data"]][:2] == ["T-shirt/top", "Trouser"]
+    assert x_title(spec) == "UMAP 1" and not submitted  # the stored map of its test set
+    assert "5,000 of 10,000 images" in spec["layout"]["title"]["text"]
