@@ -167,7 +167,9 @@ Weights are stored in float16 (half the bytes; every metric above and in the fil
 measured after that rounding, so it describes the file). Beside the weights each file carries,
 in `extras`, the default UMAP map (15 neighbours, min_dist 0.1, seed 0) of the 5,000 embedded
 digits' codes, float16 (5000 x 2, 20 kB, key `umap_embedded_15_0.1`; for a 2-D model it is
-the code itself, which the map shows as it is). UMAP takes tens of
+the code itself, which the map shows as it is); a Fashion-MNIST model stores instead the map of
+its test set, the images its latent map opens on (10000 x 2 under `umap_fashion-test_15_0.1`,
+and the first 5,000 in 3-D). UMAP takes tens of
 seconds in a fresh process (import, numba compiling, fitting), far past the 3 s the latent map
 may take, so it is computed once by `scripts/train_checkpoints.py`. The codes themselves and
 PCA are recomputed when a page needs them (and cached): on 2 CPU cores encoding the 5,000
