@@ -125,7 +125,7 @@ if not can_3d:
                "map already shows the whole code, nothing squeezed.")
 if dims == 3 and len(codes) > MAX_3D_POINTS:
     st.caption(f"3-D view: the first {MAX_3D_POINTS:,} of these {len(codes):,} images "
-               f"(a WebGL scene of more turns slowly); the 2-D view shows them all.")
+               f"(a WebGL scene of more turns slowly); the 2-D view maps them all.")
     codes, errors, labels = codes[:MAX_3D_POINTS], errors[:MAX_3D_POINTS], labels[:MAX_3D_POINTS]
 current = map_projection(model, request, codes)
 shown = current.shown
