@@ -202,6 +202,9 @@ def test_quality_command_writes_the_table(tmp_path, tiny_test_folder, capsys):
     pca_row = next(line for line in page.splitlines() if line.startswith("| mnist-embedded"))
     assert "| 2 |" in pca_row  # PCA with as many components as vae_2's code
     assert "## Targets" not in page  # the acceptance targets are tests, below
+    if "fashion-mnist-test" in page:  # Fashion-MNIST is here: the out-of-distribution AUC
+        auc = next(line for line in page.splitlines() if line.startswith("| `vae_2` | vae | 0."))
+        assert 0.5 < float(auc.strip("|").split("|")[2]) <= 1.0
 
 
 def test_quality_command_prints_tables_without_out(tmp_path, tiny_test_folder, capsys):
