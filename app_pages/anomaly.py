@@ -175,7 +175,7 @@ metrics[3].metric("Threshold (MSE / pixel)", f"{cut:.4f}")
 charts = st.columns(2)
 with charts[0]:
     log_x = st.toggle("Log scale", value=True, key="anomaly_log")
-    st.plotly_chart(error_histogram(normal_scores, anomalous_scores, cut, "normal digits",
+    st.plotly_chart(error_histogram(normal_scores, anomalous_scores, cut, "normal images",
                                     anomaly_name, log_x), key="anomaly_histogram")
 with charts[1]:
     st.plotly_chart(roc_figure(fpr, tpr, auc, (found.false_alarm_rate, found.detection_rate)),
