@@ -14,6 +14,10 @@ and, in `extras`, the default UMAP map of the 5,000 embedded digits' codes (2-D,
 code of 3 numbers or more), so the latent map
 opens at once instead of after UMAP's ~30 s cold start. A model whose file exists is skipped
 unless --force: reruns are cheap and idempotent.
+
+The `fashion_*` specs train on all 60,000 Fashion-MNIST training images instead (Debian's
+dataset-fashion-mnist or data/fashion-mnist), are scored on its 10,000 test images, and store
+the UMAP map of those test images' codes (the latent map opens a Fashion-MNIST model on them).
 """
 
 from __future__ import annotations
