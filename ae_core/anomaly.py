@@ -11,11 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ae_core.data import Dataset
 from ae_core.latent import encode_dataset
 from ae_core.metrics import roc_auc, roc_curve
 from ae_core.models import Autoencoder
 
 THRESHOLD_RULES = ("quantile", "mean_std")
+OOD_COUNT = 2000  # images of each set in the out-of-distribution test (2,000 + 2,000)
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class Detection:
 
 def reconstruction_scores(model: Autoencoder, images: torch.Tensor,
                           labels: torch.Tensor | None = None) -> np.ndarray:
-    """(N, 1, 28, 28) in [0, 1] -> (N,) mean squared error per pixel of each reconstruction.
+    """(N, 1, 28, 28) in [0, 1] (or (N, 28, 28) uint8) -> (N,) mean squared error per pixel
+    of each reconstruction.
 
     Labels only matter to a conditional model; without them every image is given label 0.
     """
@@ -80,6 +83,18 @@ def roc(normal_scores: np.ndarray, anomalous_scores: np.ndarray
     anomalous = _scores(anomalous_scores, "anomalous_scores")
     fpr, tpr, _ = roc_curve(normal, anomalous)
     return fpr, tpr, roc_auc(normal, anomalous)
+
+
+def ood_auc(model: Autoencoder, normal: Dataset, other: Dataset,
+            count: int = OOD_COUNT) -> float:
+    """ROC AUC of the reconstruction error at telling the first `count` images of another
+    dataset (Fashion-MNIST for a digit model, digits for a Fashion-MNIST one) from the first
+    `count` of the model's own test set (fewer of both when either has fewer): the classic
+    out-of-distribution test."""
+    count = min(count, len(normal), len(other))
+    normal_scores = reconstruction_scores(model, normal.images[:count], normal.labels[:count])
+    other_scores = reconstruction_scores(model, other.images[:count])
+    return roc(normal_scores, other_scores)[2]
 
 
 def top_scoring(scores: np.ndarray, count: int) -> np.ndarray:

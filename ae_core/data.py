@@ -64,6 +64,11 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.images)
 
+    @property
+    def kind(self) -> str:
+        """"fashion-mnist" for Fashion-MNIST's images (its class names), else "mnist"."""
+        return "fashion-mnist" if self.class_names == FASHION_CLASSES else "mnist"
+
     def float_images(self, device: torch.device | str = "cpu") -> torch.Tensor:
         """(N, 1, 28, 28) float32 in [0, 1] on `device`, converted once."""
         return self.images.to(device).unsqueeze(1).float().div_(255.0)
@@ -289,6 +294,21 @@ def evaluation_set(source: str = EMBEDDED, seed: int = 0, val_fraction: float = 
     if Path(source).is_dir():
         return load_idx_folder(Path(source), "test", f"{Path(source).name}-test")
     return load_dataset(source, "test")
+
+
+def dataset_kind(source: str) -> str:
+    """What kind of images a training source holds: "fashion-mnist" for Fashion-MNIST, else
+    "mnist" (the embedded digits, MNIST, or a folder of MNIST-format digits)."""
+    return "fashion-mnist" if source == "fashion-mnist" else "mnist"
+
+
+def load_full(source: str) -> Dataset:
+    """Both splits of `source` in one Dataset, training images first: the full 70,000 of
+    Fashion-MNIST or MNIST, or of a folder holding both idx pairs."""
+    train, test = load_dataset(source, "train"), load_dataset(source, "test")
+    return Dataset(f"{Path(source).name if Path(source).is_dir() else source}-all",
+                   torch.cat([train.images, test.images]),
+                   torch.cat([train.labels, test.labels]), train.class_names)
 
 
 def shared_test_set_available() -> bool:

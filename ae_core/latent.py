@@ -29,17 +29,23 @@ def model_device(model: Autoencoder) -> torch.device:
 def encode_dataset(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor,
                    batch_size: int = 1000,
                    progress: Callable[[float], None] | None = None) -> EncodedSet:
-    """(N, 1, 28, 28) floats in [0, 1] -> codes (N, D) and per-image errors (N,).
+    """(N, 1, 28, 28) floats in [0, 1], or (N, 28, 28) uint8 -> codes (N, D) and per-image
+    errors (N,), `batch_size` images at a time; `progress(fraction)` after each batch.
 
-    Runs in eval mode and leaves the model in the mode it found it (a training callback may
-    call this between epochs).
+    uint8 images are converted batch by batch, so 70,000 of them never sit in memory as
+    floats (220 MB). Runs in eval mode and leaves the model in the mode it found it (a
+    training callback may call this between epochs).
     """
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} must be at least 1")
     was_training = model.training
     model.eval()
     device = model_device(model)
     codes, errors = [], []
     for start in range(0, len(images), batch_size):
         x = images[start:start + batch_size].to(device)
+        if x.dtype == torch.uint8:
+            x = x.unsqueeze(1).float().div_(255.0)
         y = labels[start:start + batch_size].to(device)
         code = model.embed(x, y)
         recon = model.decode(code, y)

@@ -29,6 +29,7 @@ NUMBER_WORDS = {2: "two", 3: "three"}  # for the note on a code shown as it is
 # UMAP switches from exact neighbours to NN-descent above 4,096 points; warming up on more
 # compiles the path every real dataset (5,000 and more digits) takes.
 WARM_UP_POINTS = 4200
+MAX_3D_POINTS = 5000  # a WebGL scene of more turns slowly: the 3-D map shows the first 5,000
 
 
 class PCAProjection:
@@ -294,6 +295,35 @@ def embedded_umap_extras(model: torch.nn.Module, n_neighbors: int = DEFAULT_NEIG
                      n_components=n_components).coords
     key = precomputed_key("umap", "embedded", n_neighbors, min_dist, n_components)
     return {key: torch.from_numpy(coords)}
+
+
+def test_umap_extras(model: torch.nn.Module, dataset, source: str,
+                     n_neighbors: int = DEFAULT_NEIGHBOURS, min_dist: float = DEFAULT_MIN_DIST,
+                     n_components: int = 2) -> dict[str, torch.Tensor]:
+    """{"umap_<source>_15_0.1": (N, 2)}: the default UMAP map of a test set's codes (a
+    Fashion-MNIST model's home data), stored like `embedded_umap_extras`'. A 3-D map covers
+    the first MAX_3D_POINTS images only, as the latent map's 3-D view does."""
+    from ae_core.latent import encode_dataset
+
+    count = len(dataset) if n_components == 2 else min(len(dataset), MAX_3D_POINTS)
+    encoded = encode_dataset(model, dataset.float_images()[:count], dataset.labels[:count])
+    coords = project(encoded.codes, "umap", n_neighbors, min_dist,
+                     n_components=n_components).coords
+    key = precomputed_key("umap", source, n_neighbors, min_dist, n_components)
+    return {key: torch.from_numpy(coords)}
+
+
+def subsample(count: int, size: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of `size` of `count` points drawn uniformly without replacement (all
+    when `size` is None or at least `count`). The same seed gives the same points, and a
+    larger size keeps every point of a smaller one (both are prefixes of one permutation), so
+    growing the sample only adds points to the map."""
+    if size is not None and size < 1:
+        raise ValueError(f"size={size!r} must be at least 1")
+    if size is None or size >= count:
+        return np.arange(count)
+    order = np.random.default_rng(seed).permutation(count)
+    return np.sort(order[:size])
 
 
 def map_csv(codes: np.ndarray | torch.Tensor, coords: np.ndarray, labels: np.ndarray,

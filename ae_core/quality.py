@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ae_core.checkpoint import list_checkpoints, load_checkpoint
 from ae_core.config import INPUT_SIZE, TrainConfig
-from ae_core.data import DataError, Dataset, evaluation_set
+from ae_core.data import DataError, Dataset, dataset_kind, evaluation_set
 from ae_core.latent import model_device
 from ae_core.models import Autoencoder
 from ae_core.models.posterior import standard_normal_log_prob
@@ -123,6 +123,10 @@ class QualityReport:
     test_count: int
     seconds: float
     skipped: list[str] = field(default_factory=list)  # "name: why" of unreadable checkpoints
+    ood_name: str = ""  # the other dataset of the out-of-distribution AUC ("" if absent)
+    # The models trained on another kind of images, each scored on its own test set
+    # (Fashion-MNIST models on Fashion-MNIST's), in reports of their own.
+    others: list[QualityReport] = field(default_factory=list)
 
 
 def load_test_set(source: str | Path) -> Dataset:
@@ -153,15 +157,51 @@ def _training_summary(train_config: TrainConfig | None) -> str:
     return ", ".join(parts)
 
 
+def _other_test_set(kind: str) -> Dataset | None:
+    """The test set of the other kind of images (Fashion-MNIST's for digits, MNIST's for
+    clothes), or None when it is not on this machine."""
+    try:
+        return evaluation_set("fashion-mnist" if kind == "mnist" else "mnist")
+    except DataError:
+        return None
+
+
 def quality_report(checkpoint_folder: Path | str, test: Dataset,
                    denoise_sigma: float = DENOISE_SIGMA, iw_samples: int = IW_SAMPLES,
                    progress: Callable[[str], None] | None = None) -> QualityReport:
     """Score every checkpoint in `checkpoint_folder` on `test`, with PCA fitted on the digits
-    each model was trained on (its config's training split, never the test set)."""
+    each model was trained on (its config's training split, never the test set). A model
+    trained on another kind of images (Fashion-MNIST) is scored on that kind's test set, in
+    `others`; each model's out-of-distribution AUC is measured against the other kind."""
     started = time.perf_counter()
     paths = list_checkpoints(checkpoint_folder)
     if not paths:
         raise FileNotFoundError(f"{checkpoint_folder}: no *.safetensors checkpoints")
+    by_kind: dict[str, list[Path]] = {}
+    for path in paths:
+        config = load_checkpoint(path).train_config or TrainConfig()
+        by_kind.setdefault(dataset_kind(config.dataset), []).append(path)
+    report = _score(by_kind.pop(test.kind, []), test, denoise_sigma, iw_samples, progress)
+    for kind, kind_paths in sorted(by_kind.items()):
+        try:
+            kind_test = evaluation_set(kind)
+        except DataError as error:
+            report.skipped += [f"{path.stem}: no {kind} test set here ({error})"
+                               for path in kind_paths]
+            continue
+        report.others.append(_score(kind_paths, kind_test, denoise_sigma, iw_samples,
+                                    progress))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _score(paths: list[Path], test: Dataset, denoise_sigma: float, iw_samples: int,
+           progress: Callable[[str], None] | None) -> QualityReport:
+    """The rows of `paths`, every model scored on `test`."""
+    from ae_core.anomaly import OOD_COUNT, ood_auc
+
+    started = time.perf_counter()
+    other = _other_test_set(test.kind)
     training_sets: dict[tuple, Dataset] = {}
     rows, pca, skipped = [], {}, []
     for path in paths:
@@ -179,6 +219,10 @@ def quality_report(checkpoint_folder: Path | str, test: Dataset,
             continue
         train = training_sets[data_key]
         metrics = model_metrics(checkpoint.model, test, train, denoise_sigma, iw_samples)
+        if other is not None and not checkpoint.model.is_conditional:
+            # A conditional model needs each image's class, which a stranger does not have.
+            metrics["ood_auc"] = ood_auc(checkpoint.model, test, other)
+            metrics["ood_count"] = float(min(OOD_COUNT, len(test), len(other)))
         components = int(metrics["pca_components"])
         pca_key = (train.name, components)
         if pca_key not in pca:
@@ -190,4 +234,4 @@ def quality_report(checkpoint_folder: Path | str, test: Dataset,
             training=_training_summary(checkpoint.train_config),
             metrics=metrics, pca_key=pca_key))
     return QualityReport(rows, pca, test.name, len(test), time.perf_counter() - started,
-                         skipped)
+                         skipped, other.name if other is not None else "")

@@ -6,22 +6,36 @@ import numpy as np
 import streamlit as st
 import torch
 
-from ae_core.anomaly import detect, noise_images, reconstruction_scores, roc, threshold, top_scoring
+from ae_core.anomaly import (
+    OOD_COUNT,
+    detect,
+    noise_images,
+    reconstruction_scores,
+    roc,
+    threshold,
+    top_scoring,
+)
 from ae_core.checkpoint import Checkpoint
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.figures import error_histogram, grid_png, roc_figure
 from ae_core.latent import decode_codes, encode_dataset
 from ae_core.train import ReportProgress, StepReport, train_model
 from ui.models import ActiveModel, model_cache, require_model
-from ui.sources import SOURCES, available_sources, load_source, source_images
+from ui.sources import (
+    SOURCES,
+    available_sources,
+    load_source,
+    normal_sources,
+    other_test_source,
+    source_images,
+)
 from ui.training import PROGRESS_SECONDS, make_active
 
-ANOMALIES = {"class": "A digit class the model never saw", "fashion": "Fashion-MNIST clothes",
-             "noise": "Random noise"}
+OOD_NAMES = {"fashion-test": ("Fashion-MNIST clothes", "clothes"),
+             "mnist-test": ("MNIST digits", "digits")}  # (option, what the charts call them)
 RULES = {"quantile": "Quantile of the normal errors", "mean_std": "Mean + k standard deviations"}
 GALLERY = 16
 NOISE_COUNT = 500
-FASHION_COUNT = 2000
 
 st.title("Anomaly detection")
 st.markdown(
@@ -36,13 +50,19 @@ if net.is_conditional:
                "does not have. Pick an unconditional model in the sidebar.")
     st.stop()
 
+# Out of distribution: the other dataset's test images (clothes for a digit model, digits
+# for a Fashion-MNIST model), the classic first demonstration of reconstruction-error detection.
+ood_source = other_test_source(model)
+anomalies = {"class": "A class the model never saw",
+             "ood": f"{OOD_NAMES[ood_source][0]} (out of distribution)",
+             "noise": "Random noise"}
 left, right = st.columns(2)
-kind = left.radio("Anomalies", list(ANOMALIES), format_func=ANOMALIES.get,
+kind = left.radio("Anomalies", list(anomalies), format_func=anomalies.get,
                   key="anomaly_kind", horizontal=True)
 excluded = model.checkpoint.train_config.exclude_classes if model.checkpoint.train_config else ()
-normal_source = right.selectbox("Normal digits from", available_sources(("heldout", "mnist-test")),
+normal_source = right.selectbox("Normal images from", normal_sources(model),
                                 format_func=SOURCES.get, key="anomaly_source",
-                                help="Digits the model was not trained on.")
+                                help="Images of the model's own kind it was not trained on.")
 held_class = None
 if kind == "class":
     # 0 and 2 make clear anomalies (ROC AUC about 0.9 for a quick model); thin digits (1, 7,
@@ -52,10 +72,14 @@ if kind == "class":
                                     help="Thin digits (1, 7, 9) are hard to catch: little ink "
                                          "means a small error even when the model never saw "
                                          "one."))
-elif kind == "fashion" and not available_sources(("fashion-test",)):
-    st.error("Fashion-MNIST is not on this machine (looked in /usr/share/datasets/fashion-mnist "
-             "and data/fashion-mnist). Pick another kind of anomaly.")
-    st.stop()
+elif kind == "ood":
+    if not available_sources((ood_source,)):
+        st.error(f"The {SOURCES[ood_source]} is not on this machine (see README: data). Pick "
+                 f"another kind of anomaly.")
+        st.stop()
+    st.caption(f"The first {OOD_COUNT:,} normal test images against the first {OOD_COUNT:,} "
+               f"of the {SOURCES[ood_source].split(' (')[0]}: images of a kind the model never "
+               f"saw.")
 
 
 def _progress_text(report: StepReport) -> str:
@@ -96,7 +120,7 @@ if kind == "class" and held_class not in excluded:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _sets(source: str, kind: str, held_class: int | None
+def _sets(source: str, kind: str, held_class: int | None, ood_source: str
           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(normal images, their labels, anomalous images), shared by all sessions."""
     normal = load_source(source)
@@ -104,24 +128,27 @@ def _sets(source: str, kind: str, held_class: int | None
     if held_class is not None:
         is_held = normal.labels == held_class
         return images[~is_held], normal.labels[~is_held], images[is_held]
-    anomalous = (source_images("fashion-test")[:FASHION_COUNT] if kind == "fashion"
-                 else noise_images(NOISE_COUNT))
-    return images, normal.labels, anomalous
+    if kind == "ood":  # a bounded sample: 2,000 + 2,000 (ae_core.anomaly.ood_auc's figure)
+        return (images[:OOD_COUNT], normal.labels[:OOD_COUNT],
+                source_images(ood_source)[:OOD_COUNT])
+    return images, normal.labels, noise_images(NOISE_COUNT)
 
 
 @model_cache(st.cache_data, show_spinner="Scoring the images…", max_entries=32)
-def _scores(model_key: str, source: str, kind: str, held_class: int | None,
+def _scores(model_key: str, source: str, kind: str, held_class: int | None, ood_source: str,
             _model: ActiveModel) -> tuple[np.ndarray, np.ndarray]:
     """Per-image reconstruction errors of the normal and of the anomalous set."""
-    normal_images, normal_labels, anomalous_images = _sets(source, kind, held_class)
+    normal_images, normal_labels, anomalous_images = _sets(source, kind, held_class, ood_source)
     net = _model.checkpoint.model
     return (reconstruction_scores(net, normal_images, normal_labels),
             reconstruction_scores(net, anomalous_images))
 
 
-normal_images, _, anomalous_images = _sets(normal_source, kind, held_class)
-normal_scores, anomalous_scores = _scores(model.key, normal_source, kind, held_class, model)
-anomaly_name = {"class": f"{held_class}s", "fashion": "clothes", "noise": "noise"}[kind]
+normal_images, _, anomalous_images = _sets(normal_source, kind, held_class, ood_source)
+normal_scores, anomalous_scores = _scores(model.key, normal_source, kind, held_class, ood_source,
+                                          model)
+anomaly_name = {"class": f"class {held_class}", "ood": OOD_NAMES[ood_source][1],
+                "noise": "noise"}[kind]
 
 rule_column, value_column = st.columns(2)
 rule = rule_column.radio("Threshold", list(RULES), format_func=RULES.get, key="anomaly_rule",
@@ -148,7 +175,7 @@ metrics[3].metric("Threshold (MSE / pixel)", f"{cut:.4f}")
 charts = st.columns(2)
 with charts[0]:
     log_x = st.toggle("Log scale", value=True, key="anomaly_log")
-    st.plotly_chart(error_histogram(normal_scores, anomalous_scores, cut, "normal digits",
+    st.plotly_chart(error_histogram(normal_scores, anomalous_scores, cut, "normal images",
                                     anomaly_name, log_x), key="anomaly_histogram")
 with charts[1]:
     st.plotly_chart(roc_figure(fpr, tpr, auc, (found.false_alarm_rate, found.detection_rate)),

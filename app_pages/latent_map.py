@@ -14,20 +14,25 @@ from ae_core.projection import (
     DEFAULT_MIN_DIST,
     DEFAULT_NEIGHBOURS,
     DEFAULT_PERPLEXITY,
+    MAX_3D_POINTS,
     PCAProjection,
     map_csv,
+    subsample,
 )
 from ui import state, url_state
 from ui.browser_decoder import live_view, send_decoder
 from ui.copy_link import copy_link
 from ui.models import require_model
 from ui.projections import ProjectionRequest, map_projection, projection_jobs
-from ui.sources import SOURCES, available_sources, encoded, load_source, source_images
+from ui.sources import SOURCES, encoded, home_first, load_source
 
 METHOD_LABELS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE (slow)"}
 COLOURINGS = {"label": "Class", "error": "Reconstruction error"}
 VIEWS = {2: "2-D", 3: "3-D"}
-MAX_3D_POINTS = 5000  # a WebGL scene of more turns slowly; the embedded digits all fit
+# Points drawn at once (a seeded uniform subsample, or "all"). Every point is projected;
+# drawing 70,000 costs seconds of JSON per rerun, 5,000 keep the page quick (benchmarks/).
+POINT_COUNTS = (1000, 2000, 5000, 10_000, 20_000, 50_000, "all")
+DEFAULT_POINTS = 5000
 SELECTED_KEY = "latent_map_selected"  # dataset indices the details panel shows
 PICKED_VIEW_KEY = "latent_map_picked_view"  # the map a chart selection was made on
 DRAWN_VIEW_KEY = "latent_map_drawn_view"  # the map drawn last
@@ -79,7 +84,8 @@ def _select_typed() -> None:
 
 def _settings(dims: int) -> tuple[str, ProjectionRequest]:
     """The form: data and projection, applied together (a UMAP run is not free)."""
-    sources = available_sources(("embedded", "mnist-test", "fashion-test"))
+    sources = home_first(model, ("embedded", "mnist-test", "fashion-test", "mnist-all",
+                                 "fashion-all"))
     with st.form("latent_map_form", border=True):
         data_column, method_column, umap_column, tsne_column = st.columns([3, 2, 3, 2])
         source = data_column.selectbox("Images", sources, format_func=SOURCES.get,
@@ -103,7 +109,7 @@ def _settings(dims: int) -> tuple[str, ProjectionRequest]:
 
 # A 2-D code is its own map: a third axis would be invented, so 3-D needs 3 numbers or more.
 can_3d = model.checkpoint.model.latent_dim >= 3
-view_column, colour_column = st.columns([1, 3])
+view_column, colour_column, points_column = st.columns([1, 2, 1])
 dims = view_column.segmented_control(
     "View", list(VIEWS), format_func=VIEWS.get, default=2, key="latent_map_view",
     disabled=not can_3d,
@@ -117,18 +123,27 @@ source, request = _settings(dims)
 url_state.show({url_state.PROJECTION: request.method, url_state.COLOUR: colour_by,
                 url_state.VIEW: str(dims)})
 dataset = load_source(source)
-images = source_images(source)
-codes_set = encoded(model, source)
+encoding_bar = st.empty()
+codes_set = encoded(model, source, lambda done: encoding_bar.progress(
+    done, f"Encoding {len(dataset):,} images in batches… {done:.0%}"))
+encoding_bar.empty()
 codes, errors, labels = codes_set.codes, codes_set.errors.numpy(), dataset.labels.numpy()
 if not can_3d:
     st.caption("3-D view: not offered for this model. Its code has two numbers, so the 2-D "
                "map already shows the whole code, nothing squeezed.")
 if dims == 3 and len(codes) > MAX_3D_POINTS:
     st.caption(f"3-D view: the first {MAX_3D_POINTS:,} of these {len(codes):,} images "
-               f"(a WebGL scene of more turns slowly); the 2-D view shows them all.")
+               f"(a WebGL scene of more turns slowly); the 2-D view maps them all.")
     codes, errors, labels = codes[:MAX_3D_POINTS], errors[:MAX_3D_POINTS], labels[:MAX_3D_POINTS]
 current = map_projection(model, request, codes)
 shown = current.shown
+points_wanted = points_column.selectbox(
+    "Points drawn", POINT_COUNTS, key="latent_map_points",
+    index=POINT_COUNTS.index(DEFAULT_POINTS),
+    format_func=lambda count: count if count == "all" else f"{count:,}",
+    help="A random sample (always the same one) of the images is drawn; every image is "
+         "projected. Fewer points keep a big map quick to redraw.")
+drawn = subsample(len(codes), None if points_wanted == "all" else points_wanted)
 
 
 @st.fragment(run_every=1.0)
@@ -161,14 +176,17 @@ selected = [index for index in st.session_state.get(SELECTED_KEY, []) if 0 <= in
 # made before the map was redrawn) is ringed. Not changing the figure on a click keeps the
 # user's zoom.
 picked_here = st.session_state.get(PICKED_VIEW_KEY) == view
-title = (f"{model.label.split(': ', 1)[-1]} · {len(codes):,} images of "
+title = (f"{model.label.split(': ', 1)[-1]} · "
+         f"{f'{len(drawn):,} of ' if len(drawn) < len(codes) else ''}{len(codes):,} images of "
          f"{SOURCES[source].split(' (')[0]} · {shown.name}")
 if dims == 3:
-    figure = latent_map_3d(shown.coords, labels, errors, dataset.class_names, colour_by,
-                           shown.axis_titles, f"{title} · 3-D")
+    figure = latent_map_3d(shown.coords[drawn], labels[drawn], errors[drawn],
+                           dataset.class_names, colour_by, shown.axis_titles, f"{title} · 3-D",
+                           indices=drawn)
 else:
-    figure = latent_map(shown.coords, labels, errors, dataset.class_names, colour_by,
-                        shown.axis_titles, title, [] if picked_here else selected)
+    figure = latent_map(shown.coords[drawn], labels[drawn], errors[drawn], dataset.class_names,
+                        colour_by, shown.axis_titles, title, [] if picked_here else selected,
+                        indices=drawn)
 figure.update_layout(uirevision=f"{model.key}|{source}|{shown.method}|{dims}",
                      meta={"clears": st.session_state.get(CLEARS_KEY, 0)})
 if dims == 2 and model.checkpoint.model.codes_match_prior and codes.shape[1] >= 2 and \
@@ -206,8 +224,8 @@ if pointer_column is not None:
 
 
 def _png() -> bytes:
-    return latent_map_png(shown.coords, labels, errors, dataset.class_names, colour_by,
-                          shown.axis_titles, title)
+    return latent_map_png(shown.coords[drawn], labels[drawn], errors[drawn],
+                          dataset.class_names, colour_by, shown.axis_titles, title)
 
 
 stem = f"latent_map_{source}_{shown.method}" + ("_3d" if dims == 3 else "")
@@ -251,7 +269,9 @@ if len(selected) > MAX_SHOWN:
 index_tensor = torch.tensor(shown_indices)
 recon = decode_codes(model.checkpoint.model, codes[index_tensor], dataset.labels[index_tensor])
 scale = 4 if len(shown_indices) <= 6 else 2
-st.image(grid_png(torch.cat([images[index_tensor], recon]), columns=len(shown_indices),
+# The chosen images only, as floats (a 70,000-image source as floats would be 220 MB).
+chosen_images = dataset.subset(index_tensor).float_images()
+st.image(grid_png(torch.cat([chosen_images, recon]), columns=len(shown_indices),
                   scale=scale), output_format="PNG", width=_grid_width(len(shown_indices), scale),
          caption="Top: the selected images (" + ", ".join(
              f"#{index} {dataset.class_names[labels[index]]}" for index in shown_indices[:8])
@@ -263,7 +283,8 @@ if len(shown_indices) > 1:
                          format_func=lambda i: f"#{i} ({dataset.class_names[labels[i]]})")
 near = [int(i) for i in nearest_neighbours(codes, codes[focus], NEIGHBOURS + 1)
         if int(i) != focus][:NEIGHBOURS]
-st.image(grid_png(images[torch.tensor([focus, *near])], columns=NEIGHBOURS + 1, scale=3),
+near_images = dataset.subset(torch.tensor([focus, *near])).float_images()
+st.image(grid_png(near_images, columns=NEIGHBOURS + 1, scale=3),
          output_format="PNG", width=_grid_width(NEIGHBOURS + 1, 3),
          caption=f"#{focus} and its {NEIGHBOURS} nearest neighbours in the code space: "
                  + ", ".join(f"#{i} {dataset.class_names[labels[i]]}" for i in near))

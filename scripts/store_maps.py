@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 from ae_core.checkpoint import EXTRA_PREFIX, load_checkpoint  # noqa: E402
+from ae_core.data import dataset_kind  # noqa: E402
 from ae_core.projection import embedded_umap_extras, precomputed_key  # noqa: E402
 
 N_COMPONENTS = 3
@@ -48,6 +49,10 @@ def store_3d_map(path: Path, force: bool = False) -> str:
     checkpoint = load_checkpoint(path)
     if checkpoint.model.latent_dim < N_COMPONENTS:
         return f"{path.name}: a {checkpoint.model.latent_dim}-D code, no 3-D map; skipped"
+    if checkpoint.train_config is not None and \
+            dataset_kind(checkpoint.train_config.dataset) != "mnist":
+        return (f"{path.name}: opens on its own test set, whose 3-D map "
+                f"scripts/train_checkpoints.py stores; skipped")
     metadata, tensors = _read_raw(path)
     key = precomputed_key("umap", "embedded", n_components=N_COMPONENTS)
     if EXTRA_PREFIX + key in tensors and not force:

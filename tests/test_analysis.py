@@ -94,6 +94,22 @@ def test_roc_auc_matches_scikit_learn_with_ties(seed):
     assert (np.diff(fpr) >= 0).all() and (np.diff(tpr) >= 0).all()
 
 
+def test_roc_of_a_hand_checked_case():
+    """Normal 1, 2, 3; anomalous 2.5, 4. Flagging scores >= t for t = 4, 3, 2.5, 2, 1 gives
+    (FPR, TPR) (0, 1/2), (1/3, 1/2), (1/3, 1), (2/3, 1), (1, 1); the area is 5/6, the share
+    of (anomalous, normal) pairs ranked right: 4 beats all three, 2.5 beats 1 and 2."""
+    fpr, tpr, auc = anomaly.roc(np.array([1.0, 2.0, 3.0]), np.array([2.5, 4.0]))
+    np.testing.assert_allclose(fpr, [0, 0, 1 / 3, 1 / 3, 2 / 3, 1])
+    np.testing.assert_allclose(tpr, [0, 0.5, 0.5, 1, 1, 1])
+    assert auc == pytest.approx(5 / 6)
+
+
+def test_ood_auc_of_a_dataset_against_itself_is_chance(digits: Dataset):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(family="ae", latent_dim=4, hidden_sizes=(32,)))
+    assert anomaly.ood_auc(model, digits, digits, count=50) == pytest.approx(0.5)
+
+
 def test_roc_of_separated_and_identical_scores():
     assert roc_auc(np.array([0.1, 0.2]), np.array([0.5, 0.9])) == 1.0
     assert roc_auc(np.array([0.5, 0.9]), np.array([0.1, 0.2])) == 0.0

@@ -63,7 +63,7 @@ def test_fashion_images_are_anomalies_to_a_digit_model(checkpoint_dir, monkeypat
     if not sources.source_available("fashion-test"):
         pytest.skip("Fashion-MNIST is not in /usr/share/datasets/fashion-mnist")
     at = open_page("app_pages/anomaly.py", checkpoint_dir, monkeypatch, "ae_32")
-    at.radio(key="anomaly_kind").set_value("fashion").run()
+    at.radio(key="anomaly_kind").set_value("ood").run()
     assert not at.exception and float(metric(at, "ROC AUC")) > 0.8
 
 
@@ -71,3 +71,17 @@ def test_a_conditional_model_is_refused_with_a_reason(checkpoint_dir, monkeypatc
     at = open_page("app_pages/anomaly.py", checkpoint_dir, monkeypatch, "tiny_cvae")
     assert any("conditional model" in warning.value for warning in at.warning)
     assert not at.metric
+
+
+def test_digits_are_out_of_distribution_to_a_fashion_model(monkeypatch):
+    if not (SHIPPED / "fashion_conv_ae_32.safetensors").is_file() or not all(
+            sources.source_available(source) for source in ("fashion-test", "mnist-test")):
+        pytest.skip("needs checkpoints/fashion_conv_ae_32.safetensors and both test sets")
+    at = open_page("app_pages/anomaly.py", SHIPPED, monkeypatch, "fashion_conv_ae_32")
+    assert at.selectbox(key="anomaly_source").options == [sources.SOURCES["fashion-test"]]
+    at.radio(key="anomaly_kind").set_value("ood").run()
+    assert not at.exception
+    assert "MNIST digits" in at.radio(key="anomaly_kind").options[1]
+    histogram, roc = at.get("plotly_chart")
+    assert len(json.loads(roc.proto.spec)["data"]) >= 1
+    assert 0.0 <= float(metric(at, "ROC AUC")) <= 1.0

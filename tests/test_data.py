@@ -373,3 +373,18 @@ def test_read_idx_names_the_missing_file(tmp_path: Path):
     with pytest.raises(DataError, match="file not found") as error:
         read_idx(tmp_path / "nothing-idx3-ubyte", IMAGES_MAGIC)
     assert str(tmp_path / "nothing-idx3-ubyte") in str(error.value)
+
+
+def test_load_full_joins_both_splits_of_a_folder(tmp_path: Path, train_part, test_part):
+    write_split(tmp_path, "train", train_part, gzipped=True)
+    write_split(tmp_path, "t10k", test_part, gzipped=False)
+    full = data.load_full(str(tmp_path))
+    assert len(full) == 150 and full.name == f"{tmp_path.name}-all"
+    assert torch.equal(full.images[:100], train_part.images)  # training images first
+    assert torch.equal(full.labels[100:], test_part.labels)
+
+
+def test_dataset_kind_tells_fashion_from_digits():
+    assert data.dataset_kind("fashion-mnist") == "fashion-mnist"
+    assert {data.dataset_kind(source) for source in ("mnist", "mnist-embedded", "/some/folder")
+            } == {"mnist"}

@@ -123,6 +123,19 @@ def test_encode_dataset(digits: Dataset):
     torch.testing.assert_close(encoded.errors, errors)
 
 
+def test_batched_encoding_of_uint8_images_equals_one_batch_of_floats(digits: Dataset):
+    """What a 70,000-image map relies on: batches of 7 straight from the uint8 images give
+    exactly the codes and errors of one float batch holding every image."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(family="conv_ae", latent_dim=3))
+    whole = encode_dataset(model, digits.float_images(), digits.labels, batch_size=len(digits))
+    batched = encode_dataset(model, digits.images, digits.labels, batch_size=7)
+    torch.testing.assert_close(batched.codes, whole.codes)
+    torch.testing.assert_close(batched.errors, whole.errors)
+    with pytest.raises(ValueError, match="batch_size"):
+        encode_dataset(model, digits.images, digits.labels, batch_size=0)
+
+
 def test_encode_dataset_leaves_the_mode_as_it_found_it(digits: Dataset):
     model = small_model("ae").train()
     encode_dataset(model, digits.float_images()[:10], digits.labels[:10])

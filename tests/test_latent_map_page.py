@@ -12,7 +12,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages import all_urls, numbers, open_page
+from tests.pages import SHIPPED, all_urls, numbers, open_page
 from ui import sources, state
 
 
@@ -110,8 +110,19 @@ def test_the_mnist_test_set_can_be_mapped(checkpoint_dir, monkeypatch, submitted
     at.button(key="FormSubmitter:latent_map_form-Draw map").click().run()
     assert not at.exception
     spec = map_spec(at)
-    assert sum(len(trace["customdata"]) for trace in spec["data"]) == 10_000
+    # 5,000 of the 10,000 drawn by default, a seeded sample; every code is projected.
+    drawn = [int(row[0]) for trace in spec["data"] for row in trace["customdata"]]
+    assert len(drawn) == len(set(drawn)) == 5000 and max(drawn) < 10_000
+    assert "5,000 of 10,000 images" in spec["layout"]["title"]["text"]
+    assert all(trace["type"] == "scattergl" for trace in spec["data"])  # WebGL
     assert submitted[-1][0].source == "mnist-test"  # nothing stored for it: computed
+    assert submitted[-1][1][0] == 10_000
+    at.selectbox(key="latent_map_points").set_value("all").run()
+    every = [int(row[0]) for trace in map_spec(at)["data"] for row in trace["customdata"]]
+    assert sorted(every) == list(range(10_000)) and set(drawn) <= set(every)
+    at.selectbox(key="latent_map_points").set_value(5000).run()
+    assert [int(row[0]) for trace in map_spec(at)["data"]
+            for row in trace["customdata"]] == drawn  # the same sample again
     at.number_input(key="latent_map_index").set_value(9999).run()
     assert not at.exception and at.get("image")
     assert not [button for button in at.button if button.key == "latent_map_to_sliders"]
@@ -178,3 +189,15 @@ def test_a_two_dimensional_code_offers_no_3d_view(checkpoint_dir, monkeypatch, s
     at = open_page("app_pages/latent_map.py", checkpoint_dir, monkeypatch, "tiny_2d")
     assert at.segmented_control(key="latent_map_view").disabled
     assert any("3-D view: not offered" in caption.value for caption in at.caption)
+
+
+def test_a_fashion_model_opens_on_its_own_test_set_with_clothes_names(monkeypatch, submitted):
+    if not (SHIPPED / "fashion_vae_20.safetensors").is_file() or \
+            not sources.source_available("fashion-test"):
+        pytest.skip("needs checkpoints/fashion_vae_20.safetensors and Fashion-MNIST")
+    at = open_page("app_pages/latent_map.py", SHIPPED, monkeypatch, "fashion_vae_20")
+    assert at.selectbox(key="latent_map_source").value == "fashion-test"
+    spec = map_spec(at)
+    assert [trace["name"] for trace in spec["data"]][:2] == ["T-shirt/top", "Trouser"]
+    assert x_title(spec) == "UMAP 1" and not submitted  # the stored map of its test set
+    assert "5,000 of 10,000 images" in spec["layout"]["title"]["text"]

@@ -40,3 +40,20 @@ def test_map_csv_takes_a_3d_map():
     codes = np.zeros((4, 5))
     csv = projection.map_csv(codes, np.ones((4, 3)), np.arange(4), np.zeros(4)).decode()
     assert csv.splitlines()[0] == "index,label,error,x,y,z,z0,z1,z2,z3,z4"
+
+
+def test_subsample_is_seeded_sorted_and_grows_by_adding_points():
+    subsample = projection.subsample
+    small, large = subsample(70_000, 5000), subsample(70_000, 20_000)
+    assert len(small) == 5000 and len(np.unique(small)) == 5000
+    assert (np.diff(small) > 0).all() and 0 <= small[0] and small[-1] < 70_000
+    np.testing.assert_array_equal(small, subsample(70_000, 5000))  # the same every rerun
+    assert np.isin(small, large).all()  # a bigger sample keeps the points already drawn
+    assert not np.array_equal(small, subsample(70_000, 5000, seed=1))
+    # Uniform: each tenth of the dataset holds about a tenth of the sample.
+    per_tenth = np.bincount(small // 7000, minlength=10)
+    assert per_tenth.min() > 400 and per_tenth.max() < 600
+    np.testing.assert_array_equal(subsample(300, None), np.arange(300))
+    np.testing.assert_array_equal(subsample(300, 1000), np.arange(300))
+    with pytest.raises(ValueError, match="size"):
+        subsample(10, 0)

@@ -31,8 +31,6 @@ from ae_core.quality import importance_weighted_nll
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINTS = ROOT / "checkpoints"
 SIZE_LIMIT = 25 * 1024 * 1024
-UMAP_KEY = precomputed_key("umap", "embedded")
-UMAP_3D_KEY = precomputed_key("umap", "embedded", n_components=3)
 
 
 def _specs() -> dict:
@@ -46,6 +44,15 @@ def _specs() -> dict:
 
 
 SPECS = _specs()
+
+
+def _stored_map(name: str, n_components: int = 2) -> tuple[str, int]:
+    """(extras key, points) of the map a shipped model stores: the embedded digits' for a
+    digit model; a Fashion-MNIST model's test set's (its first 5,000 in 3-D)."""
+    if SPECS[name].fashion:
+        return (precomputed_key("umap", "fashion-test", n_components=n_components),
+                10_000 if n_components == 2 else 5000)
+    return precomputed_key("umap", "embedded", n_components=n_components), 5000
 
 
 def _need_test_set() -> None:
@@ -69,6 +76,16 @@ def test_every_page_family_is_shipped():
     names = {path.stem for path in list_checkpoints(CHECKPOINTS)}
     assert {"ae_2", "ae_32", "conv_ae_32", "dae_32", "vae_2", "vae_20", "beta_vae_20"} <= names
     assert "ae_32" in names  # the app's default model (ui.state.DEFAULT_CHECKPOINT)
+    assert {"fashion_conv_ae_32", "fashion_vae_20"} <= names  # the second dataset (issue 13)
+
+
+def test_fashion_models_learnt_all_60000_training_images():
+    for name in ("fashion_conv_ae_32", "fashion_vae_20"):
+        checkpoint = load_checkpoint(CHECKPOINTS / f"{name}.safetensors")
+        assert checkpoint.train_config.dataset == "fashion-mnist"
+        assert checkpoint.info["training_digits"] == 60_000
+        assert checkpoint.info["evaluated_on"].startswith("Fashion-MNIST test set (10,000")
+        assert checkpoint.metrics["mse_per_pixel"] < checkpoint.metrics["pca_mse_per_pixel"]
 
 
 def test_folder_is_under_25_mb():
@@ -94,12 +111,13 @@ def test_checkpoint_carries_metrics_and_how_it_was_made(shipped):
     assert checkpoint.train_config.epochs == checkpoint.info["epochs_completed"]
 
 
-def test_checkpoint_stores_the_latent_map_of_the_embedded_digits(shipped):
-    _, checkpoint = shipped
-    assert UMAP_KEY in checkpoint.extras
-    stored = checkpoint.extras[UMAP_KEY]
-    assert tuple(stored.shape) == (5000, 2)
-    coords = precomputed_projection(checkpoint.extras, UMAP_KEY, 5000)
+def test_checkpoint_stores_the_latent_map_of_its_home_images(shipped):
+    name, checkpoint = shipped
+    key, count = _stored_map(name)
+    assert key in checkpoint.extras
+    stored = checkpoint.extras[key]
+    assert tuple(stored.shape) == (count, 2)
+    coords = precomputed_projection(checkpoint.extras, key, count)
     assert coords is not None  # finite, the shape the latent map page reads
     assert (coords.std(axis=0) > 0.1).all()  # a spread-out map, not a collapsed one
 
@@ -107,13 +125,14 @@ def test_checkpoint_stores_the_latent_map_of_the_embedded_digits(shipped):
 def test_checkpoint_stores_the_3d_map_unless_its_code_has_two_numbers(shipped):
     """The latent map's 3-D view opens at once: 5,000 points, float16 like the 2-D map. A
     2-D code has no 3-D view (the 2-D map is the whole code), so it stores none."""
-    _, checkpoint = shipped
+    name, checkpoint = shipped
+    key, count = _stored_map(name, 3)
     if checkpoint.model.latent_dim < 3:
-        assert UMAP_3D_KEY not in checkpoint.extras
+        assert key not in checkpoint.extras
         return
-    stored = checkpoint.extras[UMAP_3D_KEY]
-    assert tuple(stored.shape) == (5000, 3) and stored.dtype == torch.float16
-    coords = precomputed_projection(checkpoint.extras, UMAP_3D_KEY, 5000, n_components=3)
+    stored = checkpoint.extras[key]
+    assert tuple(stored.shape) == (count, 3) and stored.dtype == torch.float16
+    coords = precomputed_projection(checkpoint.extras, key, count, n_components=3)
     assert coords is not None and (coords.std(axis=0) > 0.1).all()
 
 
@@ -183,6 +202,9 @@ def test_quality_command_writes_the_table(tmp_path, tiny_test_folder, capsys):
     pca_row = next(line for line in page.splitlines() if line.startswith("| mnist-embedded"))
     assert "| 2 |" in pca_row  # PCA with as many components as vae_2's code
     assert "## Targets" not in page  # the acceptance targets are tests, below
+    if "fashion-mnist-test" in page:  # Fashion-MNIST is here: the out-of-distribution AUC
+        auc = next(line for line in page.splitlines() if line.startswith("| `vae_2` | vae | 0."))
+        assert 0.5 < float(auc.strip("|").split("|")[2]) <= 1.0
 
 
 def test_quality_command_prints_tables_without_out(tmp_path, tiny_test_folder, capsys):

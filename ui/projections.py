@@ -32,7 +32,7 @@ from ui.models import ActiveModel, is_session_key
 
 # Set to "0" to skip compiling UMAP at app start (page tests, which never wait for it).
 WARM_UP_ENV = "LATENT_LAB_UMAP_WARMUP"
-MAX_PROJECTIONS = 48  # finished projections kept (5,000 x 2 floats each: 40 kB)
+MAX_PROJECTIONS = 48  # finished projections kept (5,000 x 2 floats: 40 kB; 70,000: 560 kB)
 
 
 @dataclass(frozen=True)
@@ -209,9 +209,10 @@ def map_projection(model: ActiveModel, request: ProjectionRequest,
     projection_jobs().release_with(model)
     if not request.slow or codes.shape[1] <= axes:
         return MapProjection(_fast(codes, request))
-    if request.method == "umap" and request.source == "embedded":
-        key = precomputed_key(request.method, "embedded", request.n_neighbors, request.min_dist,
-                              axes)
+    if request.method == "umap":  # a shipped map: the embedded digits', or a Fashion-MNIST
+        # model's test set's (scripts/train_checkpoints.py)
+        key = precomputed_key(request.method, request.source, request.n_neighbors,
+                              request.min_dist, axes)
         stored = precomputed_projection(model.checkpoint.extras, key, len(codes), axes)
         if stored is not None:
             name = METHOD_NAMES[request.method]

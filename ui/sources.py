@@ -6,6 +6,9 @@ What is done with the codes in the background (UMAP, t-SNE) lives in ui/projecti
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -15,11 +18,14 @@ from ae_core.data import (
     DEFAULT_DATA_ROOT,
     EMBEDDED,
     FASHION_SYSTEM_DIR,
+    SPLITS,
     DataError,
     Dataset,
     available_splits,
+    dataset_kind,
     evaluation_set,
     load_dataset,
+    load_full,
     shared_test_set_available,
 )
 from ae_core.latent import EncodedSet, encode_dataset
@@ -28,7 +34,8 @@ from ui.models import (
     embedded_digits,
     embedded_images,
     encoded_digits,
-    model_cache,
+    is_session_key,
+    session_result,
 )
 
 SOURCES = {
@@ -36,21 +43,57 @@ SOURCES = {
     "heldout": "Held-out embedded digits (500, never trained on)",
     "mnist-test": "MNIST test set (10,000)",
     "fashion-test": "Fashion-MNIST test set (10,000)",
+    "mnist-all": "MNIST, all 70,000 (train + test)",
+    "fashion-all": "Fashion-MNIST, all 70,000 (train + test)",
 }
 TEST_SETS = {"mnist-test": "mnist", "fashion-test": "fashion-mnist"}  # ae_core.data names
+FULL_SETS = {"mnist-all": "mnist", "fashion-all": "fashion-mnist"}
+# The images a model of each kind (ae_core.data.dataset_kind of its training data) is shown
+# first, and the test set of the other kind: its out-of-distribution images.
+HOME_SOURCES = {"mnist": "embedded", "fashion-mnist": "fashion-test"}
+TEST_SOURCES = {"mnist": "mnist-test", "fashion-mnist": "fashion-test"}
+NORMAL_SOURCES = {"mnist": ("heldout", "mnist-test"), "fashion-mnist": ("fashion-test",)}
+ENCODINGS_KEPT = 16  # encoded sources kept for the stored models (a 70,000 x 32 set: 9 MB)
 
 
 def source_available(source: str) -> bool:
     """Whether `source` can be loaded here, from cheap file checks only."""
     if source in ("embedded", "heldout"):
         return True
-    folders = [DEFAULT_DATA_ROOT / TEST_SETS[source], DEFAULT_DATA_ROOT]
-    if source == "mnist-test" and shared_test_set_available():
+    name = TEST_SETS.get(source) or FULL_SETS[source]
+    needed = ("test",) if source in TEST_SETS else SPLITS
+    folders = [DEFAULT_DATA_ROOT / name, DEFAULT_DATA_ROOT]
+    if name == "mnist" and source in TEST_SETS and shared_test_set_available():
         return True
-    if source == "fashion-test":
+    if name == "fashion-mnist":
         folders.insert(0, FASHION_SYSTEM_DIR)
-    return any(Path(folder).is_dir() and "test" in available_splits(folder)
+    return any(Path(folder).is_dir() and set(needed) <= set(available_splits(folder))
                for folder in folders)
+
+
+def model_kind(model: ActiveModel) -> str:
+    """"fashion-mnist" for a model trained on Fashion-MNIST, else "mnist"."""
+    config = model.checkpoint.train_config
+    return dataset_kind(config.dataset) if config is not None else "mnist"
+
+
+def home_first(model: ActiveModel, sources: tuple[str, ...]) -> list[str]:
+    """The available `sources`, the model's own kind of images first (Fashion-MNIST's test set
+    for a Fashion-MNIST model, the embedded digits for a digit model)."""
+    home = HOME_SOURCES[model_kind(model)]
+    ordered = sorted(sources, key=lambda source: source != home)
+    return available_sources(tuple(ordered))
+
+
+def normal_sources(model: ActiveModel) -> list[str]:
+    """The available sources of the model's own kind of images that it never trained on."""
+    return available_sources(NORMAL_SOURCES[model_kind(model)])
+
+
+def other_test_source(model: ActiveModel) -> str:
+    """The test set of the kind of images the model never saw: its out-of-distribution set."""
+    kind = model_kind(model)
+    return next(source for other, source in TEST_SOURCES.items() if other != kind)
 
 
 def available_sources(sources: tuple[str, ...]) -> list[str]:
@@ -66,6 +109,8 @@ def load_source(source: str) -> Dataset:
         return evaluation_set(EMBEDDED)
     if source in TEST_SETS:
         return load_dataset(TEST_SETS[source], "test")
+    if source in FULL_SETS:
+        return load_full(FULL_SETS[source])
     raise DataError(f"unknown data source {source!r}: use one of {', '.join(SOURCES)}")
 
 
@@ -75,19 +120,51 @@ def source_images(source: str) -> torch.Tensor:
     return embedded_images() if source == "embedded" else load_source(source).float_images()
 
 
-def _encode_source(source: str, model: ActiveModel) -> EncodedSet:
+def _encode_source(source: str, model: ActiveModel,
+                   progress: Callable[[float], None] | None) -> EncodedSet:
+    """In batches from the uint8 images: 70,000 never sit in memory as floats."""
     dataset = load_source(source)
-    return encode_dataset(model.checkpoint.model, source_images(source), dataset.labels)
+    return encode_dataset(model.checkpoint.model, dataset.images, dataset.labels,
+                          progress=progress)
 
 
-@model_cache(show_spinner="Encoding the images…", max_entries=16)
-def _encoded_source(model_key: str, source: str, _model: ActiveModel) -> EncodedSet:
-    return _encode_source(source, _model)
+class _EncodingStore:
+    """Process-wide (model key, source) -> EncodedSet, the latest ENCODINGS_KEPT kept. Not an
+    st.cache: a cached function may not draw on the caller's progress bar."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sets: OrderedDict[tuple[str, str], EncodedSet] = OrderedDict()
+
+    def get(self, key: tuple[str, str], compute: Callable[[], EncodedSet]) -> EncodedSet:
+        with self._lock:
+            if key in self._sets:
+                self._sets.move_to_end(key)
+                return self._sets[key]
+        value = compute()  # outside the lock: another session's lookup need not wait
+        with self._lock:
+            self._sets[key] = value
+            while len(self._sets) > ENCODINGS_KEPT:
+                self._sets.popitem(last=False)
+        return value
 
 
-def encoded(model: ActiveModel, source: str) -> EncodedSet:
-    """Codes and errors of a source for a model (the embedded digits share ui.models' cache);
-    a session model's are kept in its session (ui.models.model_cache), not shared."""
+@st.cache_resource(show_spinner=False)
+def _encodings() -> _EncodingStore:
+    return _EncodingStore()
+
+
+def encoded(model: ActiveModel, source: str,
+            progress: Callable[[float], None] | None = None) -> EncodedSet:
+    """Codes and errors of a source for a model, encoded in batches (`progress(fraction)`
+    after each, only when it is computed): shared by all sessions for a stored model (the
+    embedded digits through ui.models' cache), kept in its session for a session model."""
     if source == "embedded":
         return encoded_digits(model.key, model.checkpoint)
-    return _encoded_source(model.key, source, model)
+
+    def compute() -> EncodedSet:
+        return _encode_source(source, model, progress)
+
+    if is_session_key(model.key):
+        return session_result(("encoded", model.key, source), compute)
+    return _encodings().get((model.key, source), compute)

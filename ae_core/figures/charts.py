@@ -119,29 +119,38 @@ SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E0
 
 
 def _map_points(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
-                class_names: Sequence[str]) -> tuple[np.ndarray, ...]:
-    """What both latent maps read per point: coordinates, labels, errors, class names, indices."""
+                class_names: Sequence[str], indices: np.ndarray | None = None
+                ) -> tuple[np.ndarray, ...]:
+    """What both latent maps read per point: coordinates, labels, errors, class names, indices
+    (each point's dataset index: its position unless `indices` says, for a subsample)."""
     coords = np.asarray(coords, dtype=np.float32)
+    indices = np.arange(len(coords)) if indices is None else np.asarray(indices)
+    if len(indices) != len(coords):
+        raise ValueError(f"{len(indices)} indices for {len(coords)} points")
     labels = np.asarray(labels)
     errors = np.asarray(errors, dtype=np.float64)
     names = np.array([class_names[int(label)] if 0 <= int(label) < len(class_names)
                       else str(label) for label in labels], dtype=object)
-    return coords, labels, errors, names, np.arange(len(coords))
+    return coords, labels, errors, names, indices
 
 
 def latent_map(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
                class_names: Sequence[str], colour_by: str = "label",
                axis_titles: Sequence[str] = ("", ""), title: str = "",
-               selected: Sequence[int] = (), height: int = 600) -> go.Figure:
-    """(N, 2) map of a dataset's codes, one point per image.
+               selected: Sequence[int] = (), height: int = 600,
+               indices: np.ndarray | None = None) -> go.Figure:
+    """(N, 2) map of a dataset's codes, one point per image, drawn with WebGL (Scattergl:
+    tens of thousands of points pan and hover smoothly).
 
     Each point's customdata is [dataset index, class name, error], so a selection event names
     the images whatever the trace order; hover shows them. `colour_by` is "label" (one legend
     entry per class) or "error" (a continuous, colour-blind-safe scale clipped at the 99th
-    percentile so a few bad reconstructions do not flatten the rest). `selected` indices are
-    ringed in black.
+    percentile so a few bad reconstructions do not flatten the rest). `selected` dataset
+    indices are ringed in black. `indices`: the dataset index of each point, when the map
+    draws a subsample (default: the position).
     """
-    coords, labels, errors, names, indices = _map_points(coords, labels, errors, class_names)
+    coords, labels, errors, names, indices = _map_points(coords, labels, errors, class_names,
+                                                         indices)
     hover = ("<b>%{customdata[1]}</b> · image #%{customdata[0]}<br>"
              "error %{customdata[2]:.4f}<extra></extra>")
 
@@ -168,8 +177,7 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
                 hovertemplate=hover,
                 marker={"size": 5, "color": CLASS_COLOURS[int(label) % len(CLASS_COLOURS)],
                         "opacity": 0.75}))
-    chosen = np.zeros(len(coords), dtype=bool)
-    chosen[[index for index in selected if 0 <= index < len(coords)]] = True
+    chosen = np.isin(indices, np.asarray(list(selected), dtype=np.int64))
     if chosen.any():
         figure.add_trace(go.Scattergl(
             x=coords[chosen, 0], y=coords[chosen, 1], mode="markers", name="selected",
@@ -188,13 +196,14 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
 def latent_map_3d(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
                   class_names: Sequence[str], colour_by: str = "label",
                   axis_titles: Sequence[str] = ("", "", ""), title: str = "",
-                  height: int = 650) -> go.Figure:
+                  height: int = 650, indices: np.ndarray | None = None) -> go.Figure:
     """(N, 3) map of a dataset's codes as a WebGL `scatter3d`, coloured as `latent_map`.
 
     Each point's customdata is [dataset index, class name, error]; hover names the image
     ("image #12, class 7"). Drag turns the scene, scroll zooms.
     """
-    coords, labels, errors, names, indices = _map_points(coords, labels, errors, class_names)
+    coords, labels, errors, names, indices = _map_points(coords, labels, errors, class_names,
+                                                         indices)
     hover = ("<b>image #%{customdata[0]}, class %{customdata[1]}</b><br>"
              "error %{customdata[2]:.4f}<extra></extra>")
 

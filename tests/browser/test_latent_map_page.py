@@ -217,3 +217,35 @@ def test_the_3d_view_is_a_webgl_scene_that_names_a_hovered_point(page, app_url):
         break
     assert re.search(r"image #\d+, class \d", label), (label, candidates[:5])
     page.screenshot(path=str(PROJECT_ROOT / "docs" / "latent_map_3d.png"))
+
+
+POINT_COUNT = f"""() => (document.querySelector("{CHART}")?._fullData || [])
+    .filter(trace => trace.name !== "selected")
+    .reduce((total, trace) => total + (trace.x?.length || 0), 0)"""
+
+
+@pytest.mark.slow
+def test_a_map_of_70000_images_hovers_and_clicks_with_every_point_drawn(page, app_url):
+    from ui.sources import source_available
+
+    if not source_available("fashion-all"):
+        pytest.skip("Fashion-MNIST (both splits) is not on this machine")
+    open_latent_map(page, app_url)
+    page.locator(".st-key-latent_map_source [data-testid='stSelectbox']").click()
+    page.get_by_role("option", name="Fashion-MNIST, all 70,000 (train + test)").click()
+    draw_pca(page)
+    page.wait_for_function(f"() => ({POINT_COUNT})() === 5000", timeout=120_000)
+    assert page.locator(CHART).locator("canvas").count() > 0  # WebGL
+    page.locator(".st-key-latent_map_points [data-testid='stSelectbox']").click()
+    page.get_by_role("option", name="all", exact=True).click()
+    page.wait_for_function(f"() => ({POINT_COUNT})() === 70000", timeout=120_000)
+    wait_for_app(page, 60_000)
+    point = page.evaluate(OUTERMOST_POINT)
+    page.mouse.move(point["x"], point["y"])
+    hover = page.locator(".hoverlayer .hovertext")
+    hover.first.wait_for(timeout=20_000)
+    assert f"image #{point['index']}" in hover.first.text_content()
+    page.mouse.click(point["x"], point["y"])
+    page.locator("[data-testid='stImage']").filter(
+        has_text=f"Top: the selected images (#{point['index']} {point['label']})"
+    ).wait_for(timeout=60_000)

@@ -1,0 +1,28 @@
+"""ui/sources.py: which images each kind of model is offered first, and its strangers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from ae_core.config import TrainConfig
+from ui import sources
+from ui.models import ActiveModel
+
+
+def model_of(dataset: str) -> ActiveModel:
+    return ActiveModel("shipped: m", "m@1", SimpleNamespace(
+        train_config=TrainConfig(dataset=dataset)))
+
+
+def test_a_model_is_offered_its_own_kind_of_images_first(monkeypatch):
+    monkeypatch.setattr(sources, "source_available", lambda source: True)
+    offered = ("embedded", "mnist-test", "fashion-test", "fashion-all")
+    assert sources.home_first(model_of("fashion-mnist"), offered)[0] == "fashion-test"
+    assert sources.home_first(model_of("mnist-embedded"), offered) == list(offered)
+    assert sources.normal_sources(model_of("fashion-mnist")) == ["fashion-test"]
+    assert sources.normal_sources(model_of("mnist")) == ["heldout", "mnist-test"]
+
+
+def test_the_other_dataset_is_out_of_distribution():
+    assert sources.other_test_source(model_of("fashion-mnist")) == "mnist-test"
+    assert sources.other_test_source(model_of("mnist-embedded")) == "fashion-test"
