@@ -1,4 +1,4 @@
-"""Command line: `python -m ae_core train|evaluate|quality|sample|families`.
+"""Command line: `python -m ae_core train|evaluate|quality|sample|map|families`.
 
 Every config field is an option, generated from TrainConfig and from the settings each model
 family declares (ae_core.registry), so a new family's setting is reachable for free. A user's
@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
@@ -26,6 +27,8 @@ from ae_core.data import (
     load_dataset,
 )
 from ae_core.device import pick_device
+from ae_core.mapping import MAP_SPLITS
+from ae_core.projection import METHODS
 from ae_core.registry import Setting, all_settings, families
 from ae_core.saving import check_target, keep
 from ae_core.train import EpochReport, ReportProgress, prepare_data, train_model
@@ -84,31 +87,26 @@ def _chosen_values(args: argparse.Namespace, names: list[str]) -> dict:
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
-class ProgressPrinter(ReportProgress):
-    """One tqdm bar for the whole run, in percent, and one line of losses per epoch, on stderr."""
+class ProgressBar:
+    """One tqdm bar in percent on stderr, redrawn whenever told (callers throttle), with lines
+    written above it: what `train` and `map` show while they work."""
 
     def __init__(self) -> None:
-        super().__init__(self._draw, min_seconds=0.1)  # a terminal needs no more
         self.bar = None
 
-    def _draw(self, fraction: float, message: str) -> None:
+    def draw(self, fraction: float, message: str) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
             self.bar = tqdm(total=100, leave=False, file=sys.stderr,
                             bar_format="{percentage:3.0f}%|{bar}| {desc} [{elapsed}<{remaining}]")
-        # Drawn now, not when tqdm's own timer says: ReportProgress throttles already, and an
+        # Drawn now, not when tqdm's own timer says: the caller throttles already, and an
         # epoch's last step must show before its line of losses is written above the bar.
         self.bar.set_description_str(message, refresh=False)
         self.bar.n = 100 * fraction
         self.bar.refresh()
 
-    def on_epoch_end(self, model, report: EpochReport) -> None:
-        train = " ".join(f"{k}={v:.4g}" for k, v in report.train.items())
-        val = " ".join(f"{k}={v:.4g}" for k, v in report.val.items())
-        extras = " ".join(f"{k}={v:.4g}" for k, v in report.extras.items())
-        line = (f"epoch {report.epoch}/{report.epochs} ({report.seconds:.1f}s) train: {train} | "
-                f"val: {val} {extras}").rstrip()
+    def write(self, line: str) -> None:
         if self.bar is not None:
             self.bar.write(line, file=sys.stderr)  # above the bar, which stays at the bottom
         else:
@@ -118,6 +116,24 @@ class ProgressPrinter(ReportProgress):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+class ProgressPrinter(ReportProgress):
+    """One bar for the whole run, in percent, and one line of losses per epoch, on stderr."""
+
+    def __init__(self) -> None:
+        self.progress_bar = ProgressBar()
+        super().__init__(self.progress_bar.draw, min_seconds=0.1)  # a terminal needs no more
+
+    def on_epoch_end(self, model, report: EpochReport) -> None:
+        train = " ".join(f"{k}={v:.4g}" for k, v in report.train.items())
+        val = " ".join(f"{k}={v:.4g}" for k, v in report.val.items())
+        extras = " ".join(f"{k}={v:.4g}" for k, v in report.extras.items())
+        self.progress_bar.write(f"epoch {report.epoch}/{report.epochs} ({report.seconds:.1f}s) "
+                                f"train: {train} | val: {val} {extras}".rstrip())
+
+    def close(self) -> None:
+        self.progress_bar.close()
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -229,6 +245,40 @@ def command_quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_map(args: argparse.Namespace) -> int:
+    from ae_core.mapping import check_outputs, map_dataset, map_images, write_map
+
+    outputs = [Path(out) for out in args.out]
+    check_outputs(outputs, args.dims)  # a wrong --out fails now, not after the encoding
+    if args.points is not None and args.points < 1:
+        raise ValueError(f"--points {args.points} must be at least 1")
+    checkpoint = load_checkpoint(args.checkpoint)
+    dataset = map_images(args.dataset, args.split)
+    bar = ProgressBar()
+
+    def announce(step: str) -> None:  # a new step: the last one's bar goes
+        bar.close()
+        print(step, file=sys.stderr)
+
+    started = time.perf_counter()
+    try:
+        dataset_map = map_dataset(
+            checkpoint.model, dataset, args.projection, args.dims, args.points, args.seed,
+            progress=lambda fraction: bar.draw(fraction, "encoding"), announce=announce)
+    finally:
+        bar.close()
+    if dataset_map.projection.note:
+        print(f"note: {dataset_map.projection.note}", file=sys.stderr)
+    name = Path(args.checkpoint).stem
+    title = (f"{name} on {dataset_map.dataset}: {dataset_map.projection.name} of "
+             f"{len(dataset_map):,} codes")
+    write_map(dataset_map, outputs, args.codes, title)
+    print(f"wrote {', '.join(map(str, outputs))} ({len(dataset_map):,} images of "
+          f"{dataset_map.dataset}, {dataset_map.projection.name} to {args.dims}-D, "
+          f"{time.perf_counter() - started:.1f} s)")
+    return 0
+
+
 def command_sample(args: argparse.Namespace) -> int:
     from ae_core.figures import grid_png
     from ae_core.sampling import FITTED, sample_digits
@@ -328,6 +378,33 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--scale", type=int, default=3, help="pixels per digit pixel")
     sample.add_argument("--out", default="samples.png", help="where the PNG goes")
     sample.set_defaults(handler=command_sample)
+
+    latent_map = commands.add_parser(
+        "map", help="a latent map of a whole dataset (70,000 images too): codes in batches, "
+                    "projected to 2-D or 3-D, as a CSV table and/or a PNG scatter")
+    latent_map.add_argument("checkpoint")
+    latent_map.add_argument("--dataset", default=EMBEDDED,
+                            help=f"{EMBEDDED} (default), mnist, fashion-mnist, or a folder of "
+                                 f"MNIST-format idx files")
+    latent_map.add_argument("--split", choices=MAP_SPLITS, default=None,
+                            help=f"train, test or all (both: 70,000 for MNIST and "
+                                 f"Fashion-MNIST); default: test ({EMBEDDED}: its 5,000 "
+                                 f"training digits)")
+    latent_map.add_argument("--projection", choices=METHODS, default="pca",
+                            help="pca (default: seconds even for 70,000), umap or tsne (minutes "
+                                 "for tens of thousands)")
+    latent_map.add_argument("--dims", type=int, choices=(2, 3), default=2,
+                            help="axes of the map (a PNG is 2-D only)")
+    latent_map.add_argument("--points", type=int, default=None,
+                            help="map a seeded uniform sample of this many images (default: all)")
+    latent_map.add_argument("--seed", type=int, default=0,
+                            help="seed of the sample and of UMAP / t-SNE")
+    latent_map.add_argument("--codes", action="store_true",
+                            help="also write each image's code (z0, z1, ...) in the CSV")
+    latent_map.add_argument("--out", nargs="+", required=True, metavar="FILE",
+                            help="map.csv (index, label, class, error, coordinates) and/or "
+                                 "map.png (a scatter coloured by class)")
+    latent_map.set_defaults(handler=command_map)
 
     families = commands.add_parser("families", help="list model families and presets")
     families.set_defaults(handler=command_families)

@@ -327,23 +327,47 @@ def subsample(count: int, size: int | None, seed: int = 0) -> np.ndarray:
 
 
 def map_csv(codes: np.ndarray | torch.Tensor, coords: np.ndarray, labels: np.ndarray,
-            errors: np.ndarray) -> bytes:
-    """CSV of a map, one row per image: index, label, error, x, y[, z], z0..z{D-1}."""
+            errors: np.ndarray, indices: np.ndarray | None = None,
+            class_names: tuple[str, ...] | None = None, with_codes: bool = True) -> bytes:
+    """CSV of a map, one row per image: index, label[, class], error, x, y[, z][, z0..z{D-1}].
+
+    `indices`: each row's dataset index (default: its position, for a map of every image);
+    `class_names` adds the class column; `with_codes=False` leaves the code out.
+    """
+    import csv
     import io
 
     codes = _as_matrix(codes)
     count = len(codes)
+    indices = np.arange(count) if indices is None else np.asarray(indices)
     if np.shape(coords) not in ((count, 2), (count, 3)) or len(labels) != count \
-            or len(errors) != count:
-        raise ValueError(f"codes ({count}), coords {np.shape(coords)}, labels ({len(labels)}) "
-                         f"and errors ({len(errors)}) must describe the same images")
-    table = np.column_stack([np.arange(count), labels, errors, coords, codes])
-    header = ",".join(["index", "label", "error", *"xyz"[:np.shape(coords)[1]],
-                       *(f"z{dim}" for dim in range(codes.shape[1]))])
-    buffer = io.StringIO()
-    np.savetxt(buffer, table, delimiter=",", header=header, comments="",
-               fmt=["%d", "%d"] + ["%.6g"] * (table.shape[1] - 2))
-    return buffer.getvalue().encode()
+            or len(errors) != count or len(indices) != count:
+        raise ValueError(f"codes ({count}), coords {np.shape(coords)}, labels ({len(labels)}), "
+                         f"errors ({len(errors)}) and indices ({len(indices)}) must describe "
+                         f"the same images")
+    numbers = [errors, coords, *([codes] if with_codes else [])]
+    header = ["index", "label", *(["class"] if class_names is not None else []), "error",
+              *"xyz"[:np.shape(coords)[1]],
+              *(f"z{dim}" for dim in range(codes.shape[1]) if with_codes)]
+
+    def lines(table: np.ndarray, fmt: str | list[str]) -> list[str]:
+        buffer = io.StringIO()
+        np.savetxt(buffer, table, delimiter=",", fmt=fmt)
+        return buffer.getvalue().splitlines()
+
+    first = lines(np.column_stack([indices, labels]), "%d")
+    rest = lines(np.column_stack(numbers), "%.6g")
+    if class_names is not None:
+        # Through the csv module, so a class name with a comma or a quote stays one field.
+        names = io.StringIO()
+        writer = csv.writer(names, lineterminator="\n")
+        for label in np.asarray(labels):
+            writer.writerow([class_names[int(label)] if 0 <= int(label) < len(class_names)
+                             else str(int(label))])
+        first = [f"{row},{name}" for row, name in zip(first, names.getvalue().splitlines(),
+                                                       strict=True)]
+    body = [f"{row},{numbers_row}" for row, numbers_row in zip(first, rest, strict=True)]
+    return ("\n".join([",".join(header), *body]) + "\n").encode()
 
 
 def _as_matrix(codes: np.ndarray | torch.Tensor) -> np.ndarray:
