@@ -227,13 +227,13 @@ def command_evaluate(args: argparse.Namespace) -> int:
 
 def command_quality(args: argparse.Namespace) -> int:
     from ae_core.quality import load_test_set, quality_report
-    from ae_core.quality_markdown import markdown_document, markdown_tables
+    from ae_core.quality_markdown import markdown_document, markdown_results
 
     test = load_test_set(args.dataset or SHARED_MNIST_DIR)
     report = quality_report(args.checkpoints, test, args.denoise_sigma, args.iw_samples,
                             progress=lambda name: print(f"scoring {name}", file=sys.stderr))
     if args.out is None:
-        print(markdown_tables(report), end="")
+        print(markdown_results(report), end="")
         return 0
     given = [f"--{name.replace('_', '-')} {getattr(args, name)}"
              for name in ("checkpoints", "dataset", "out") if getattr(args, name) is not None]

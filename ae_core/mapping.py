@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ae_core.data import EMBEDDED, DataError, Dataset, load_dataset, load_embedded, load_full
+from ae_core.data import EMBEDDED, DataError, Dataset, load_dataset, load_full
 from ae_core.latent import EncodedSet, encode_dataset
 from ae_core.models import Autoencoder
 from ae_core.projection import METHOD_NAMES, METHODS, Projection, map_csv, project, subsample
@@ -33,7 +33,8 @@ def map_images(source: str, split: str | None = None) -> Dataset:
     if split not in MAP_SPLITS:
         raise DataError(f"split={split!r} is not one of {', '.join(MAP_SPLITS)}")
     if split == "all":
-        return load_embedded() if source == EMBEDDED else load_full(source)
+        # The embedded digits are one split: all of them are its training digits.
+        return load_dataset(source, "train") if source == EMBEDDED else load_full(source)
     return load_dataset(source, split)
 
 

@@ -340,6 +340,12 @@ def markdown_files(checkpoint_folder: Path | str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def markdown_results(report: QualityReport) -> str:
+    """Every table: the models of the test set's kind, then a section for each other kind's
+    (Fashion-MNIST models on Fashion-MNIST's test set). What `quality` prints without --out."""
+    return "\n".join([markdown_tables(report), *(markdown_other(other) for other in report.others)])
+
+
 def markdown_document(report: QualityReport, command: str,
                       checkpoint_folder: Path | str | None = None) -> str:
     """The whole docs page: how it was made, the tables, the references, the files."""
@@ -358,8 +364,7 @@ def markdown_document(report: QualityReport, command: str,
         "digits' codes (logistic regression on standardised codes; 5-nearest-neighbour vote). "
         "Noise for the last column is drawn with a fixed seed and clipped to [0, 1].",
         "",
-        markdown_tables(report),
-        *(markdown_other(other) for other in report.others),
+        markdown_results(report),
         "## Published reference figures",
         "",
         markdown_references(),

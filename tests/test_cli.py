@@ -345,3 +345,24 @@ def test_evaluate_model(digits: Dataset, embedded: Dataset):
     assert {"recon_loss", "kl_loss", "neg_elbo"} <= set(metrics) and "loss" not in metrics
     assert evaluate_model(model, digits) == pytest.approx(
         {k: v for k, v in metrics.items() if k in evaluate_model(model, digits)})
+
+
+def test_quality_without_out_prints_the_other_datasets_section(capsys, monkeypatch):
+    """The printed tables are the --out page's: the Fashion-MNIST models' section included."""
+    from ae_core import quality
+    from ae_core.quality import QualityReport, QualityRow
+
+    def report(name: str, model: str, others=()) -> QualityReport:
+        row = QualityRow(model, "ae", 32, f"{name}/train", "1 epochs",
+                         {"mse_per_pixel": 0.01, "psnr_db": 20.0}, (name, 32))
+        return QualityReport([row], {}, f"{name}-test", 100, 1.0, others=list(others))
+
+    scored = report("mnist", "ae_32", [report("fashion-mnist", "fashion_conv_ae_32")])
+    monkeypatch.setattr(quality, "load_test_set", lambda source: None)
+    monkeypatch.setattr(quality, "quality_report", lambda *args, **kwargs: scored)
+    code, out, _ = run_main(capsys, "quality", "--checkpoints", "checkpoints")
+    assert code == 0
+    assert "| `ae_32` | ae | 32 |" in out
+    assert "## Models of another dataset: fashion-mnist-test" in out
+    assert out.index("`ae_32`") < out.index("fashion-mnist-test") < out.index(
+        "| `fashion_conv_ae_32` | ae | 32 |")

@@ -57,3 +57,12 @@ def test_subsample_is_seeded_sorted_and_grows_by_adding_points():
     np.testing.assert_array_equal(subsample(300, 1000), np.arange(300))
     with pytest.raises(ValueError, match="size"):
         subsample(10, 0)
+
+
+def test_map_csv_names_classes_and_dataset_indices():
+    codes = np.arange(6, dtype=float).reshape(3, 2)
+    csv = projection.map_csv(codes, np.zeros((3, 2)), np.array([0, 1, 0]), np.zeros(3),
+                             indices=np.array([4, 7, 9]), class_names=("Coat", "a, b"),
+                             with_codes=False).decode()
+    assert csv.splitlines() == ["index,label,class,error,x,y", "4,0,Coat,0,0,0",
+                                '7,1,"a, b",0,0,0', "9,0,Coat,0,0,0"]
