@@ -8,6 +8,7 @@ The same library steps as the Latent map page (`encode_dataset`, `project`, `sub
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,11 @@ def check_outputs(paths: list[Path], dims: int = 2) -> None:
                              f"written as .csv only")
         if path.is_dir():
             raise ValueError(f"--out {path} is a folder")
+        # The nearest folder that exists must take a new file: a read-only or mistyped place
+        # fails now, not after minutes of encoding.
+        existing = next(parent for parent in path.absolute().parents if parent.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise ValueError(f"--out {path}: {existing} is not a folder that can be written")
 
 
 @dataclass

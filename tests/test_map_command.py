@@ -144,6 +144,17 @@ def test_bad_map_arguments(capsys, tmp_path, monkeypatch, cvae_3, args, fragment
     assert out == "" and list(tmp_path.iterdir()) == []
 
 
+def test_an_out_under_a_file_fails_before_any_work(capsys, tmp_path, cvae_3, monkeypatch):
+    from ae_core import mapping
+
+    monkeypatch.setattr(mapping, "encode_dataset", None)  # never reached
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    code, _, err = run_main(capsys, "map", str(cvae_3), "--out", str(blocker / "m.csv"))
+    assert code == 2
+    assert_one_line_error(code, err, str(blocker), "not a folder that can be written")
+
+
 def test_a_missing_checkpoint_or_a_2d_code_in_3d(capsys, tmp_path, tiny_checkpoints):
     missing = tmp_path / "nothing.safetensors"
     code, _, err = run_main(capsys, "map", str(missing), "--out", str(tmp_path / "m.csv"))
