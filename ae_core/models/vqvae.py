@@ -29,17 +29,19 @@ RESEED_IMAGES = 256  # dead entries are re-seeded from encoder outputs of this m
 BATCH_SIZE = 1000  # images per batch when counting codes over a whole training set
 NATS_PER_BIT = math.log(2)
 
-# Epochs of the learned prior fitted once the VQ-VAE has trained. Measured on the Train page's
-# default data (4,500 digits' 7x7 grids, one busy CPU core): about 10 s an epoch; after 1 epoch
-# the prior is worse than independent positions (3.81 bits per position on the 500 validation
-# digits against 3.45), after 3 better (3.07), after 5 3.89 -> 2.89. 3 keeps a default run
-# (10 epochs of VQ-VAE, ~36 s) near a minute; the shipped model's prior had 30 (about 2.1).
+# Epochs of the learned prior fitted once the VQ-VAE has trained. Measured after a default
+# Train-page run (10 epochs on the embedded set's 4,500 training digits, ~36 s on one busy CPU
+# core): about 5 to 12 s an epoch of the prior on their 7x7 grids. After 1 epoch it is worse
+# than independent positions (3.81 bits per position on the 500 validation digits against
+# 3.45), after 3 better (3.07), after 5 2.89; batches of 128 or 256 were no better per second.
+# 3 keeps the default VQ-VAE run near a minute; the shipped model's prior had 30 (about 2.1).
 CODE_PRIOR_EPOCHS = Setting(
     "code_prior_epochs", int, 3,
     "epochs of the learned prior over the code grid (a small causal transformer, "
     "ae_core.vq_prior), fitted to the training digits' codes once the VQ-VAE has trained; "
-    "about 10 s an epoch for 4,500 digits on one CPU core, 3 beat independent positions, 30 "
-    "made the shipped one's; 0: no learned prior, samples draw each position independently",
+    "about 5-12 s an epoch for 4,500 digits on one CPU core; 3 beat independent positions "
+    "(3.1 bits per position against 3.5), the shipped one had 30 (2.1); 0: no learned prior, "
+    "samples draw each position independently",
     label="Code prior epochs", bounds=(0, 500))
 
 
