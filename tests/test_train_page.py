@@ -299,6 +299,6 @@ def test_a_run_cut_while_fitting_its_code_prior_keeps_the_model_without_it(monke
                                                     [report], model, fitting="code prior")
     at.run()
     assert not at.exception
-    assert ("stopped while fitting its code prior, after all 1 epochs: the model is kept "
-            "without it") in " ".join(info.value for info in at.info)
+    assert ("stopped while fitting its code prior, once its 1 epoch had run: the model is "
+            "kept without it") in " ".join(info.value for info in at.info)
     assert at.session_state[state.TRAIN_RUN].checkpoint.model.code_prior is None

@@ -345,8 +345,9 @@ def finish(run: TrainingRun, stop_reason: str | None, diverged: bool = False) ->
 def finish_interrupted(run: TrainingRun) -> None:
     """A script run ended mid-training (Stop, or another click): keep the last epoch."""
     if run.fitting is not None:  # every epoch ran; what was fitted after them did not finish
-        finish(run, f"stopped while fitting its {run.fitting}, after all {run.epochs_done} "
-                    f"epochs: the model is kept without it")
+        epochs = f"{run.epochs_done} epoch{'s' * (run.epochs_done != 1)}"
+        finish(run, f"stopped while fitting its {run.fitting}, once its {epochs} had run: "
+                    f"the model is kept without it")
         return
     finish(run, f"stopped after epoch {run.epochs_done} of {run.train_config.epochs}")
 
