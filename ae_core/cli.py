@@ -31,7 +31,13 @@ from ae_core.mapping import MAP_SPLITS
 from ae_core.projection import METHODS
 from ae_core.registry import Setting, all_settings, families
 from ae_core.saving import check_target, keep
-from ae_core.train import EpochReport, ReportProgress, prepare_data, train_model
+from ae_core.train import (
+    EpochReport,
+    ReportProgress,
+    after_training_message,
+    prepare_data,
+    train_model,
+)
 
 # OSError covers a missing folder, a full disk or a read-only --out as well as
 # FileNotFoundError and PermissionError.
@@ -112,6 +118,15 @@ class ProgressBar:
         else:
             print(line, file=sys.stderr)
 
+    def on_after_training_epoch(self, report) -> None:
+        super().on_after_training_epoch(report)  # the bar
+        if report.epoch:  # and a line per epoch of the fit (a VQ-VAE's code prior)
+            line = after_training_message(report)
+            if self.bar is not None:
+                self.bar.write(line, file=sys.stderr)
+            else:
+                print(line, file=sys.stderr)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -188,6 +203,9 @@ def command_train(args: argparse.Namespace) -> int:
     processes = f" x {result.world_size} processes" if result.world_size > 1 else ""
     print(f"saved {kept.path} ({result.epochs_completed} epochs on {result.device}"
           f"{processes})")
+    if result.after_training:  # what the family fitted after training, e.g. its code prior
+        print("after training: " + " ".join(f"{name}={value:.4g}"
+                                            for name, value in result.after_training.items()))
     return 1 if result.diverged else 0
 
 

@@ -18,6 +18,7 @@ from ae_core.config import ModelConfig, TrainConfig, check_overcomplete
 from ae_core.data import Dataset, load_dataset, train_val_split
 from ae_core.device import pick_device
 from ae_core.models import Autoencoder, build_model
+from ae_core.models.base import AfterTrainingReport
 from ae_core.noise import corrupt
 
 
@@ -58,6 +59,9 @@ class Callback:
 
     def on_epoch_end(self, model: Autoencoder, report: EpochReport) -> None: ...
 
+    def on_after_training_epoch(self, report: AfterTrainingReport) -> None:
+        """An epoch of what the family fits once training is over (`after_training`)."""
+
 
 # A run whose final loss is more than this many times its best epoch's blew up (a learning rate
 # far too high: `--lr 10` once ended at a validation loss of 7e11, finite, 1e13 times its best).
@@ -70,6 +74,14 @@ Progress = Callable[[float, str], None]  # (fraction of the whole job done in [0
 def step_message(report: StepReport) -> str:
     return (f"epoch {report.epoch}/{report.epochs} · step {report.step}/{report.steps} · "
             f"loss {report.loss:.4g}")
+
+
+def after_training_message(report: AfterTrainingReport) -> str:
+    """"fitting the code prior: epoch 2/3 · 3.21 bits per position (train)"."""
+    if report.epoch == 0:
+        return f"fitting the {report.what} ({report.epochs} epoch{'s' * (report.epochs != 1)})…"
+    return (f"fitting the {report.what}: epoch {report.epoch}/{report.epochs}"
+            + (f" · {report.figure}" if report.figure else ""))
 
 
 class ReportProgress(Callback):
@@ -94,6 +106,11 @@ class ReportProgress(Callback):
         low, high = self.span
         self.progress(low + (high - low) * report.fraction, self.describe(report))
 
+    def on_after_training_epoch(self, report: AfterTrainingReport) -> None:
+        # A second, shorter job once training is done: the fraction is this fit's own.
+        low, high = self.span
+        self.progress(low + (high - low) * report.fraction, after_training_message(report))
+
 
 @dataclass
 class TrainResult:
@@ -111,6 +128,9 @@ class TrainResult:
     kept_best: str | None = None
     world_size: int = 1  # processes that trained it together (torchrun)
     backend: str | None = None  # their process group's: "gloo" or "nccl"
+    # Figures of what the family fitted once training was over (`after_training`: a VQ-VAE's
+    # code prior, its bits per position); empty when it fitted nothing.
+    after_training: dict[str, float] = field(default_factory=dict)
 
     @property
     def epochs_completed(self) -> int:
@@ -122,7 +142,7 @@ class TrainResult:
         if not self.history:
             return {}
         kept = self.history[(self.best_epoch or len(self.history)) - 1]
-        return dict(kept.val or kept.train)
+        return {**(kept.val or kept.train), **self.after_training}
 
 
 def epoch_loss(report: EpochReport) -> float:
@@ -335,7 +355,10 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
     where it happened in `stop_reason`; `should_stop()` returning True ends it after the step.
     However it ended, when the epoch whose weights the model holds is far worse than the best
     (`blew_up`; past any KL warm-up), the best epoch's weights are put back and the result says
-    so (`kept_best`, `best_epoch`, `diverged`).
+    so (`kept_best`, `best_epoch`, `diverged`). When every epoch ran, the family's
+    `after_training` hook fits what it learns from the trained model (a VQ-VAE's code prior),
+    each of its epochs heard by `Callback.on_after_training_epoch`; its figures are
+    `TrainResult.after_training`.
 
     Inside a torch.distributed process group (ae_core.distributed: the CLI under torchrun)
     every rank calls this: each trains the model wrapped in DDP on its own share of every
@@ -419,8 +442,16 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
         model.load_state_dict(best_state)
         best_epoch, kept_best, diverged = best, best_epoch_note(history, best), True
     model.eval()
+    after_training = {}
+    if history and stop_reason is None:  # every epoch ran (a blow-up's best weights kept)
+        # Every rank fits it, from the same weights, digits and seed: their models stay equal.
+        def report(after: AfterTrainingReport) -> None:
+            for callback in callbacks:
+                callback.on_after_training_epoch(after)
+
+        after_training = model.after_training(images, val_images, config.seed, report)
     return TrainResult(model, history, str(device), stop_reason, diverged, best_epoch,
-                       kept_best, world.size, world.backend)
+                       kept_best, world.size, world.backend, after_training)
 
 
 def prepare_data(config: TrainConfig) -> tuple[Dataset, Dataset]:

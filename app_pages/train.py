@@ -20,6 +20,7 @@ from ui.training import (
     is_variational,
     noise_panel,
     parse_sizes,
+    prior_panel,
     save,
     settings_for,
     start_run,
@@ -187,6 +188,7 @@ with results:
         st.warning("No epoch completed, so there is nothing to keep.")
         st.stop()
     st.success(f"**{run.label}** is this session's active model: the other pages show it.")
+    prior_panel(run)
     noise_panel(run)
 
     st.subheader("Keep it")

@@ -366,3 +366,21 @@ def test_quality_without_out_prints_the_other_datasets_section(capsys, monkeypat
     assert "## Models of another dataset: fashion-mnist-test" in out
     assert out.index("`ae_32`") < out.index("fashion-mnist-test") < out.index(
         "| `fashion_conv_ae_32` | ae | 32 |")
+
+
+def test_train_fits_a_vqvaes_code_prior_as_its_option_says(capsys, tmp_path, cached_embedded):
+    """--code-prior-epochs comes from the VQ-VAE's declaration; each epoch of the fit gets a
+    line, its figures close the run, and the checkpoint carries the prior."""
+    out = tmp_path / "vq.safetensors"
+    code, stdout, err = run_main(
+        capsys, "train", "--family", "vqvae", "--latent-dim", "2", "--conv-channels", "4", "8",
+        "--codebook-size", "8", "--code-prior-epochs", "1", "--epochs", "1",
+        "--batch-size", "256", "--exclude-classes", *map(str, range(1, 10)), "--device", "cpu",
+        "--out", str(out))
+    assert code == 0, err
+    assert "fitting the code prior: epoch 1/1 · " in err and "bits per position (train)" in err
+    assert "after training: prior_bits_per_position=" in stdout
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.model_config.code_prior_epochs == 1
+    assert checkpoint.model.code_prior is not None
+    assert "independent_bits_per_position" in checkpoint.metrics

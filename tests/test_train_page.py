@@ -12,6 +12,7 @@ from ae_core.checkpoint import load_checkpoint
 from ae_core.config import PRESETS, ModelConfig, TrainConfig
 from ae_core.models import REGISTRY
 from ae_core.models.mlp import MLPAutoencoder
+from ae_core.models.vqvae import CODE_PRIOR_EPOCHS
 from ae_core.train import EpochReport, prepare_data, train_model
 from tests.pages import SHIPPED, open_page, sidebar_page
 from ui import state
@@ -229,3 +230,75 @@ def test_the_learning_rate_schedule_is_a_choice_on_the_page(monkeypatch, tmp_pat
     schedule.set_value("cosine").run()
     small_run(at)
     assert at.session_state[state.TRAIN_RUN].train_config.lr_schedule == "cosine"
+
+
+def test_the_code_prior_epochs_are_offered_where_a_family_declares_them(monkeypatch, tmp_path):
+    """The widget comes from the VQ-VAE's declaration (ae_core.models.vqvae), like any
+    family setting: offered for that family, absent for the others."""
+    owners = [name for name, model_class in REGISTRY.items()
+              if CODE_PRIOR_EPOCHS in model_class.settings]
+    assert owners == ["vqvae"]
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
+    for family in ("ae", "vae", "conv_ae", "vqvae"):  # the VQ-VAE last: its widget is read
+        at.selectbox(key="train_family").set_value(family).run()
+        offered = "Code prior epochs" in {widget.label for widget in at.number_input}
+        assert offered == (family in owners), family
+    widget = at.number_input(key="train_code_prior_epochs")
+    assert widget.value == CODE_PRIOR_EPOCHS.default and widget.min == 0
+    assert "0: no learned prior" in widget.help
+
+
+def small_vq_run(at: AppTest, prior_epochs: int) -> None:
+    """A tiny VQ-VAE for one epoch on the zeros only (about 450 digits)."""
+    at.selectbox(key="train_family").set_value("vqvae").run()
+    at.number_input(key="train_latent_dim").set_value(2)
+    at.text_input(key="train_conv_channels").set_value("4, 8")
+    at.number_input(key="train_codebook_size").set_value(8)
+    at.number_input(key="train_code_prior_epochs").set_value(prior_epochs)
+    at.multiselect(key="train_exclude_classes").set_value(list(range(1, 10)))
+    at.number_input(key="train_epochs").set_value(1)
+    at.select_slider(key="train_batch_size").set_value(512)
+    at.text_input(key="train_name").set_value(f"vq{prior_epochs}").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+
+
+def test_a_vqvae_trained_here_samples_from_the_prior_it_was_given(monkeypatch, tmp_path):
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
+    small_vq_run(at, prior_epochs=1)
+    run = at.session_state[state.TRAIN_RUN]
+    assert run.finished and not run.stop_reason
+    assert run.checkpoint.model.code_prior is not None
+    assert {"prior_bits_per_position", "independent_bits_per_position"} <= set(
+        run.checkpoint.metrics)
+    notes = " ".join(info.value for info in at.info)
+    assert "draw from the prior learned over the 7x7 code grid" in notes
+    assert "Prior bits per position" in {metric.label for metric in at.metric}
+    at.text_input(key="train_save_name").set_value("vq_prior").run()
+    at.button(key="train_save").click().run()
+    assert load_checkpoint(state.SAVED_DIR / "vq_prior.safetensors").model.code_prior is not None
+
+    small_vq_run(at, prior_epochs=0)
+    run = at.session_state[state.TRAIN_RUN]
+    assert run.checkpoint.model.code_prior is None
+    assert "prior_bits_per_position" not in run.checkpoint.metrics
+    assert "this model has no learned prior" in " ".join(info.value for info in at.info)
+
+
+def test_a_run_cut_while_fitting_its_code_prior_keeps_the_model_without_it(monkeypatch,
+                                                                          tmp_path, digits):
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
+    model_config = ModelConfig(family="vqvae", latent_dim=2, conv_channels=(4, 8),
+                               codebook_size=8)
+    model = REGISTRY["vqvae"](model_config).eval()
+    fixed, sample = view_digits(digits)
+    report = EpochReport(1, 1, {"loss": 200.0}, {"loss": 190.0}, 1.0, 1e-3, 0.5)
+    # What the callback leaves when a click interrupts the script during the prior's fit.
+    at.session_state[state.TRAIN_RUN] = TrainingRun("cut", "vqvae", model_config,
+                                                    TrainConfig(epochs=1), fixed, sample,
+                                                    [report], model, fitting="code prior")
+    at.run()
+    assert not at.exception
+    assert ("stopped while fitting its code prior, once its 1 epoch had run: the model is "
+            "kept without it") in " ".join(info.value for info in at.info)
+    assert at.session_state[state.TRAIN_RUN].checkpoint.model.code_prior is None

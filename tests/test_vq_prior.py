@@ -11,14 +11,18 @@ from safetensors.torch import load_file
 from safetensors.torch import save_file as save_raw
 
 from ae_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ae_core.models import REGISTRY
+from ae_core.config import TrainConfig
+from ae_core.models import REGISTRY, build_model
+from ae_core.models.base import AfterTrainingReport
 from ae_core.sampling import PRIOR, draw_codes, sample_digits
+from ae_core.train import Callback, fit
 from ae_core.vq_prior import (
     METADATA_KEY,
     PREFIX,
     CodePrior,
     CodePriorConfig,
     bits_per_position,
+    code_grids,
     entry_frequencies,
     fit_code_prior,
     independent_bits_per_position,
@@ -36,8 +40,9 @@ def tiny_prior(codebook_size: int = 8, grid_size: int = 7, seed: int = 0) -> Cod
 
 def tiny_vqvae(with_prior: bool = True):
     torch.manual_seed(0)
+    # No prior fitted by training (code_prior_epochs=0): these tests attach theirs by hand.
     model = REGISTRY["vqvae"](family_config("vqvae", latent_dim=4, conv_channels=(4, 8),
-                                            codebook_size=8)).eval()
+                                            codebook_size=8, code_prior_epochs=0)).eval()
     if with_prior:
         model.attach_code_prior(tiny_prior(8, model.grid_size))
     return model
@@ -230,3 +235,59 @@ def test_the_script_adds_a_prior_without_touching_the_vqvae(tmp_path, monkeypatc
     assert checkpoint.model.code_prior is not None
     assert {"prior_bits_per_position", "independent_bits_per_position"} <= set(checkpoint.metrics)
     assert "skipped" in module.add_code_prior(path, epochs=1)
+
+
+class AfterTrainingRecorder(Callback):
+    def __init__(self) -> None:
+        self.reports: list[AfterTrainingReport] = []
+
+    def on_after_training_epoch(self, report: AfterTrainingReport) -> None:
+        self.reports.append(report)
+
+
+@pytest.mark.parametrize("prior_epochs", [1, 0])
+def test_a_trained_vqvae_carries_the_code_prior_its_config_asks_for(prior_epochs, digits,
+                                                                     tmp_path):
+    """Training fits the learned prior to the training codes once the epochs are over (its
+    epochs heard by the callbacks, its figures in the metrics), and the checkpoint keeps it;
+    code_prior_epochs=0 fits none and samples stay independent."""
+    model_config = family_config("vqvae", latent_dim=4, conv_channels=(4, 8), codebook_size=8,
+                                 code_prior_epochs=prior_epochs)
+    train, val = digits.subset(torch.arange(0, 200, 2)), digits.subset(torch.arange(1, 200, 2))
+    recorder = AfterTrainingRecorder()
+    train_config = TrainConfig(epochs=1, batch_size=50, device="cpu", seed=0)
+    torch.manual_seed(0)
+    result = fit(build_model(model_config), train, val, train_config, [recorder])
+    path = save_checkpoint(tmp_path / "vq.safetensors", result.model, train_config,
+                           result.final_metrics())
+    loaded = load_checkpoint(path)
+    assert loaded.model_config.code_prior_epochs == prior_epochs
+    if prior_epochs == 0:
+        assert recorder.reports == [] and result.after_training == {}
+        assert loaded.model.code_prior is None and "prior_bits_per_position" not in loaded.metrics
+        assert "no learned prior" in sample_digits(loaded.model, 2, seed=1).note
+        return
+    assert [(report.what, report.epoch, report.epochs) for report in recorder.reports] == [
+        ("code prior", 0, 1), ("code prior", 1, 1)]
+    assert "bits per position (train)" in recorder.reports[-1].figure
+    assert loaded.model.code_prior is not None
+    for name, value in result.model.code_prior.state_dict().items():
+        torch.testing.assert_close(loaded.model.code_prior.state_dict()[name], value)
+    # Measured on the validation digits' grids, against independent positions.
+    codes = code_grids(result.model, val.float_images())
+    assert loaded.metrics["prior_bits_per_position"] == pytest.approx(
+        bits_per_position(result.model.code_prior, codes), rel=1e-5)
+    assert 0 < loaded.metrics["independent_bits_per_position"] <= 3  # log2(8) + smoothing
+    assert "learned over the 7x7 code grid" in sample_digits(loaded.model, 2, seed=1).note
+
+
+def test_a_stopped_run_fits_no_code_prior(digits):
+    """Stopped by the user, a VQ-VAE is kept as it was: no prior fitted to a half-trained one."""
+    model_config = family_config("vqvae", latent_dim=4, conv_channels=(4, 8), codebook_size=8,
+                                 code_prior_epochs=1)
+    recorder = AfterTrainingRecorder()
+    result = fit(build_model(model_config), digits, None,
+                 TrainConfig(epochs=2, batch_size=50, device="cpu"), [recorder],
+                 should_stop=lambda: True)
+    assert result.stop_reason and result.epochs_completed == 1
+    assert result.model.code_prior is None and recorder.reports == []

@@ -22,7 +22,10 @@ from tests.conftest import family_config
 # Small sizes so each family trains in a few seconds on 2 CPU cores.
 ZOO = {
     "cvae": ModelConfig(family="cvae", latent_dim=8, hidden_sizes=(128,)),
-    "vqvae": ModelConfig(family="vqvae", latent_dim=8, conv_channels=(16, 32), codebook_size=32),
+    # No learned prior: these tests sample its per-position frequencies (the learned prior a
+    # training run fits is tested in tests/test_vq_prior.py).
+    "vqvae": ModelConfig(family="vqvae", latent_dim=8, conv_channels=(16, 32), codebook_size=32,
+                         code_prior_epochs=0),
     "contractive_ae": ModelConfig(family="contractive_ae", latent_dim=8, hidden_sizes=(128,)),
     "aae": ModelConfig(family="aae", latent_dim=8, hidden_sizes=(128,), prior="mixture"),
     "lstm_ae": ModelConfig(family="lstm_ae", latent_dim=8),

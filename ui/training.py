@@ -36,15 +36,18 @@ from ae_core.data import DIGIT_CLASSES, Dataset
 from ae_core.figures import code_scatter, grid_png, loss_curves
 from ae_core.latent import encode_dataset, model_device
 from ae_core.models import Autoencoder, expected_shapes
+from ae_core.models.base import AfterTrainingReport
 from ae_core.overcomplete import noise_test
 from ae_core.projection import PCAProjection
 from ae_core.registry import Setting, family_class
+from ae_core.sampling import no_prior_reason
 from ae_core.saving import Kept, keep
 from ae_core.train import (
     EpochReport,
     ReportProgress,
     StepReport,
     TrainResult,
+    after_training_message,
     prepare_data,
     train_model,
 )
@@ -183,6 +186,10 @@ class TrainingRun:
     diverged: bool = False
     best_epoch: int | None = None  # the epoch `model` is from, when not the last (a blow-up)
     device: str = ""
+    # What the family is fitting once every epoch has run (its code prior) while it does, and
+    # the figures of that fit once done (TrainResult.after_training).
+    fitting: str | None = None
+    after_training: dict[str, float] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
     label: str | None = None  # its label in the sidebar's model picker
 
@@ -290,6 +297,12 @@ class LiveTraining(ReportProgress):
                            f"{time.monotonic() - self.started:.1f} s")
         self.view.draw(self.run)
 
+    def on_after_training_epoch(self, report: AfterTrainingReport) -> None:
+        self.run.fitting = report.what  # an interruption now keeps the model without it
+        message = after_training_message(report)
+        self.view.progress(report.fraction, f"{message[0].upper()}{message[1:]} · "
+                                            f"{time.monotonic() - self.started:.1f} s")
+
 
 def start_run(name: str, choice: str, model_config: ModelConfig,
               train_config: TrainConfig) -> tuple[TrainingRun, Dataset, Dataset]:
@@ -305,8 +318,10 @@ def train(run: TrainingRun, train_data: Dataset, val_data: Dataset, view: Traini
     """Fit a fresh model (never a cached, shared one) in this script run, drawing as it goes."""
     result = train_model(run.model_config, run.train_config, [LiveTraining(run, view)],
                          data=(train_data, val_data))
-    if result.best_epoch is not None:  # the run blew up: keep its best epoch, not its last
+    if result.stop_reason is None:  # every epoch ran: the model with what was fitted after
+        # (a VQ-VAE's code prior), and its best epoch's weights if the run blew up
         run.model, run.best_epoch = copy.deepcopy(result.model).cpu().eval(), result.best_epoch
+        run.fitting, run.after_training = None, result.after_training
     reasons = [reason for reason in (result.stop_reason, result.kept_best) if reason]
     finish(run, "; ".join(reasons) or None, result.diverged)
 
@@ -317,7 +332,7 @@ def finish(run: TrainingRun, stop_reason: str | None, diverged: bool = False) ->
     if run.model is None:
         return  # no epoch completed: nothing learned to keep
     result = TrainResult(run.model, run.history, run.device, stop_reason, diverged,
-                         run.best_epoch)
+                         run.best_epoch, after_training=run.after_training)
     info = {"name": run.name, "preset": run.choice, "dataset": run.train_config.dataset,
             "epochs_completed": result.epochs_completed, "device": run.device,
             "stop_reason": stop_reason,
@@ -329,7 +344,31 @@ def finish(run: TrainingRun, stop_reason: str | None, diverged: bool = False) ->
 
 def finish_interrupted(run: TrainingRun) -> None:
     """A script run ended mid-training (Stop, or another click): keep the last epoch."""
+    if run.fitting is not None:  # every epoch ran; what was fitted after them did not finish
+        epochs = f"{run.epochs_done} epoch{'s' * (run.epochs_done != 1)}"
+        finish(run, f"stopped while fitting its {run.fitting}, once its {epochs} had run: "
+                    f"the model is kept without it")
+        return
     finish(run, f"stopped after epoch {run.epochs_done} of {run.train_config.epochs}")
+
+
+def prior_panel(run: TrainingRun) -> None:
+    """Which prior the trained model's samples draw from, and the figures of what was fitted
+    after training (a VQ-VAE's code prior: bits per position, against independent ones)."""
+    model = run.model
+    if model is None:
+        return
+    if model.has_prior:
+        st.info(f"Its samples (the Samples page) draw from the prior {model.prior_name}.",
+                icon=":material/casino:")
+    else:
+        st.info(f"Samples: {no_prior_reason(model)}", icon=":material/casino:")
+    figures = run.after_training
+    if figures:
+        for column, (name, value) in zip(st.columns(len(figures)), figures.items(),
+                                         strict=True):
+            column.metric(name.replace("_", " ").capitalize(), f"{value:.3f}",
+                          help="Measured on the validation digits once training was over")
 
 
 def make_active(name: str, checkpoint: Checkpoint) -> str:

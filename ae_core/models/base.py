@@ -6,6 +6,7 @@ applies the sigmoid, so pages always get images in [0, 1].
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -31,6 +32,25 @@ class ForwardOutput:
     def recon(self) -> torch.Tensor:
         """(B, 1, 28, 28) reconstruction in [0, 1]."""
         return torch.sigmoid(self.logits)
+
+
+@dataclass
+class AfterTrainingReport:
+    """One epoch of what a family fits to its model once training is over (a VQ-VAE's code
+    prior); epoch 0 says the fit begins."""
+
+    what: str  # what is being fitted, for a progress line: "code prior"
+    epoch: int  # 1-based; 0 before the first
+    epochs: int
+    figure: str = ""  # the epoch's training figure in words: "3.07 bits per position (train)"
+
+    @property
+    def fraction(self) -> float:
+        """How much of this fit is done, in [0, 1]."""
+        return self.epoch / max(1, self.epochs)
+
+
+AfterTrainingProgress = Callable[[AfterTrainingReport], None]
 
 
 def reconstruction_loss(x: torch.Tensor, logits: torch.Tensor, kind: str) -> torch.Tensor:
@@ -144,6 +164,14 @@ class Autoencoder(nn.Module):
     def after_epoch(self, train_images: torch.Tensor) -> dict:
         """Called by the loop after each epoch with (N, 1, 28, 28) training images; returns
         figures to log (e.g. codebook usage)."""
+        return {}
+
+    def after_training(self, train_images: torch.Tensor, val_images: torch.Tensor | None,
+                       seed: int, progress: AfterTrainingProgress) -> dict[str, float]:
+        """Called by the loop once, when every epoch has run, with (N, 1, 28, 28) training and
+        validation images (None: none): a family fits what it learns from the trained model
+        (a VQ-VAE's prior over its code grid, as its settings say), reporting each epoch to
+        `progress`. Returns figures for the checkpoint's metrics."""
         return {}
 
     def sample_prior(self, count: int, generator: torch.Generator | None = None,
