@@ -9,8 +9,11 @@ def test_home_shows_digits_and_reconstructions(page, app_url):
     page.get_by_text("Digits and their reconstructions").wait_for()
     image = page.locator("[data-testid='stImage'] img").first
     image.wait_for()
-    # The picture is a real PNG of 2 rows x 10 digits, not a broken image.
-    assert image.evaluate("img => img.complete && img.naturalWidth") > 500
+    # The picture is a real PNG of 2 rows x 10 digits, not a broken image (once it has loaded:
+    # the element can come a moment before its bytes).
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=image.element_handle(), timeout=60_000)
+    assert image.evaluate("img => img.naturalWidth") > 500
     assert page.get_by_text("Compression").count() >= 1
 
 
