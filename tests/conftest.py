@@ -134,15 +134,16 @@ def fashion_or_skip() -> None:
 
 
 @pytest.fixture(scope="session")
-def fashion_checkpoints(tmp_path_factory) -> Path:
+def fashion_checkpoints(tmp_path_factory, embedded: Dataset) -> Path:
     """A tiny model trained (one epoch) on 1,000 Fashion-MNIST images, its training data
-    recorded as "fashion-mnist": the pages show it clothes."""
+    recorded as "fashion-mnist" (the pages show it clothes), and a tiny digit model beside it."""
     fashion_or_skip()
     folder = tmp_path_factory.mktemp("fashion_checkpoints")
     clothes = load_dataset("fashion-mnist", "test")
     clothes = clothes.subset(torch.arange(0, len(clothes), 10))
-    _train(folder, "tiny_fashion", ModelConfig(latent_dim=6, hidden_sizes=(64,)), clothes,
-           dataset="fashion-mnist")
+    small = {"latent_dim": 6, "hidden_sizes": (64,)}
+    _train(folder, "tiny_fashion", ModelConfig(**small), clothes, dataset="fashion-mnist")
+    _train(folder, "tiny_digits", ModelConfig(**small), embedded.subset(torch.arange(0, 5000, 5)))
     return folder
 
 

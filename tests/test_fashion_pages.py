@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ae_core.data import FASHION_CLASSES
 from tests.pages import open_page
+from tests.test_draw_page import data_url, stroke_png
+from ui import state
 from ui.sources import SOURCES
 
 MODEL = "tiny_fashion"
@@ -33,6 +35,38 @@ def test_a_link_index_names_an_image_of_the_fashion_test_set(fashion_checkpoints
     at.number_input(key="sliders_digit_index").set_value(9999).run()  # the embedded set has 5,000
     assert not at.exception, at.exception
     assert at.number_input(key="sliders_digit_index").value == 9999
+
+
+def test_another_models_fewer_images_keep_a_linked_index_in_range(fashion_checkpoints,
+                                                                   monkeypatch):
+    at = open_page("app_pages/sliders.py", fashion_checkpoints, monkeypatch, MODEL)
+    at.radio(key="sliders_digit_mode").set_value("By index").run()
+    at.number_input(key="sliders_digit_index").set_value(9999).run()
+    at.session_state[state.ACTIVE_MODEL] = "shipped: tiny_digits"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="sliders_digit_index").value == 4999  # the last embedded digit
+    assert at.selectbox(key="sliders_traverse_dim")  # the page went on drawing
+
+
+def test_a_drawing_is_read_as_clothes_and_placed_among_them(fashion_checkpoints, monkeypatch):
+    at = open_page("app_pages/draw.py", fashion_checkpoints, monkeypatch, MODEL)
+    at.session_state["draw_input"] = ("canvas", data_url(stroke_png()))
+    at.run()
+    assert not at.exception, at.exception
+    assert "learned from clothes" in texts(at, "info")
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["The linear probe's guess"] in FASHION_CLASSES
+    captions = " | ".join(caption for image in at.get("image") for caption in image.captions)
+    assert any(f"({name})" in captions for name in FASHION_CLASSES), captions
+
+
+def test_ae_vs_vae_walks_between_the_left_models_clothes(fashion_checkpoints, monkeypatch):
+    at = open_page("app_pages/ae_vs_vae.py", fashion_checkpoints, monkeypatch)
+    at.selectbox(key="ae_vs_vae_left_model").set_value("shipped: tiny_fashion").run()
+    assert not at.exception, at.exception
+    assert SOURCE_LABEL in texts(at, "caption")
+    assert at.selectbox(key="ae_vs_vae_start_class").options == list(FASHION_CLASSES)
 
 
 def test_samples_say_they_are_clothes(fashion_checkpoints, monkeypatch):

@@ -88,13 +88,15 @@ def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
         st.image(image_png(drawing.image, scale=3), output_format="PNG",
                  caption="The digit you sent from the Draw page")
         return DRAWING
-    if mode == "By index":
-        st.session_state.setdefault(f"{prefix}_index", 0)
+    if mode == "By index":  # kept in range: another model's images may be fewer
+        index_key = f"{prefix}_index"
+        st.session_state[index_key] = min(int(st.session_state.get(index_key, 0)),
+                                          len(dataset) - 1)
         return int(st.number_input("Index in the dataset", 0, len(dataset) - 1,
                                    key=f"{prefix}_index"))
     if mode == "Random":
         random_key = f"{prefix}_random"
-        if random_key not in st.session_state:
+        if st.session_state.get(random_key, len(dataset)) >= len(dataset):
             _reroll(random_key, len(dataset))
         st.button("Another random digit", key=f"{prefix}_reroll", on_click=_reroll,
                   args=(random_key, len(dataset)), icon=":material/casino:")
