@@ -54,6 +54,8 @@ HOME_SOURCES = {"mnist": "embedded", "fashion-mnist": "fashion-test"}
 TEST_SOURCES = {"mnist": "mnist-test", "fashion-mnist": "fashion-test"}
 NORMAL_SOURCES = {"mnist": ("heldout", "mnist-test"), "fashion-mnist": ("fashion-test",)}
 NOUNS = {"mnist": "digits", "fashion-mnist": "clothes"}  # what a page calls a kind of images
+# The TrainConfig.dataset a page trains a quick model of each kind on.
+TRAIN_SETS = {"mnist": "mnist-embedded", "fashion-mnist": "fashion-mnist"}
 ENCODINGS_KEPT = 16  # encoded sources kept for the stored models (a 70,000 x 32 set: 9 MB)
 
 
