@@ -77,3 +77,36 @@ def test_samples_say_they_are_clothes(fashion_checkpoints, monkeypatch):
 def test_home_shows_clothes_and_their_reconstructions(fashion_checkpoints, monkeypatch):
     at = open_page("app_pages/home.py", fashion_checkpoints, monkeypatch, MODEL)
     assert at.subheader[0].value == "Clothes and their reconstructions"
+
+
+def test_denoising_corrupts_clothes(fashion_checkpoints, monkeypatch):
+    at = open_page("app_pages/denoise.py", fashion_checkpoints, monkeypatch, MODEL)
+    assert at.selectbox(key="denoise_source").options == [SOURCE_LABEL]
+    assert at.selectbox(key="denoise_class").options == ["any", *FASHION_CLASSES]
+
+
+def test_the_bottleneck_scores_a_fashion_model_on_clothes_only(fashion_checkpoints, monkeypatch):
+    at = open_page("app_pages/bottleneck.py", fashion_checkpoints, monkeypatch, MODEL)
+    assert at.selectbox(key="bottleneck_source").value == "fashion-test"
+    assert list(at.dataframe[0].value["model"]) == ["shipped: tiny_fashion"]
+    assert "not scored here: shipped: tiny_digits" in texts(at, "caption")
+
+
+def test_few_labels_come_from_fashion_mnist(fashion_checkpoints, monkeypatch):
+    at = open_page("app_pages/few_labels.py", fashion_checkpoints, monkeypatch, MODEL)
+    at.slider(key="few_labels_per_class").set_value(1)
+    at.button(key="FormSubmitter:few_labels_form-Train and compare").click().run()
+    assert not at.exception, at.exception
+    assert "10 labelled clothes (1 per class) from fashion-mnist" in at.caption[0].value
+
+
+def test_the_anomaly_page_holds_out_a_class_of_clothes(fashion_checkpoints, monkeypatch):
+    at = open_page("app_pages/anomaly.py", fashion_checkpoints, monkeypatch, MODEL)
+    assert at.selectbox(key="anomaly_class").options == list(FASHION_CLASSES)
+    assert "saw T-shirt/tops in training" in texts(at, "warning")
+    at.slider(key="anomaly_train_epochs").set_value(1)
+    at.select_slider(key="anomaly_train_latent").set_value(4)
+    at.button(key="FormSubmitter:anomaly_train-Train without T-shirt/tops").click().run()
+    assert not at.exception, at.exception
+    trained = at.session_state[state.SESSION_MODELS]["session: ae_4_no0"].train_config
+    assert (trained.dataset, trained.exclude_classes) == ("fashion-mnist", (0,))
