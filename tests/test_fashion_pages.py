@@ -110,3 +110,13 @@ def test_the_anomaly_page_holds_out_a_class_of_clothes(fashion_checkpoints, monk
     assert not at.exception, at.exception
     trained = at.session_state[state.SESSION_MODELS]["session: ae_4_no0"].train_config
     assert (trained.dataset, trained.exclude_classes) == ("fashion-mnist", (0,))
+
+
+def test_the_map_sends_a_fashion_test_image_to_the_sliders(fashion_checkpoints, monkeypatch,
+                                                           submitted):
+    at = open_page("app_pages/latent_map.py", fashion_checkpoints, monkeypatch, MODEL)
+    at.number_input(key="latent_map_index").set_value(9999).run()
+    at.button(key="latent_map_to_sliders").click().run()
+    assert not at.exception, at.exception
+    assert at.radio(key="sliders_digit_mode").value == "By index"
+    assert at.number_input(key="sliders_digit_index").value == 9999
