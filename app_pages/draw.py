@@ -1,5 +1,6 @@
 """Draw a digit: your own digit in MNIST's form, through the model: what it rebuilds, where its
-code lands among the 5,000 embedded digits, its neighbours, how unusual it is, which class."""
+code lands among the model's own images (ui.sources.own_source: digits, or clothes for a
+Fashion-MNIST model), its neighbours, how unusual it is, which class."""
 
 from __future__ import annotations
 
