@@ -62,7 +62,7 @@ def randomise(net, codes: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -
         st.session_state["sliders_random_from"] = "the model's prior"
     else:
         code = sample_codes(codes, 1)[0]
-        st.session_state["sliders_random_from"] = "a Gaussian fitted to the digits' codes"
+        st.session_state["sliders_random_from"] = "a Gaussian fitted to the images' codes"
     set_code(code, low, high)
 
 
