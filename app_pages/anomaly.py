@@ -37,6 +37,11 @@ OOD_NAMES = {"fashion-test": ("Fashion-MNIST clothes", "clothes"),
              "mnist-test": ("MNIST digits", "digits")}  # (option, what the charts call them)
 RULES = {"quantile": "Quantile of the normal errors", "mean_std": "Mean + k standard deviations"}
 GALLERY = 16
+HELD_OUT_HELP = {  # by ae_core.data kind of the normal images
+    "mnist": "Thin digits (1, 7, 9) are hard to catch: little ink means a small error even "
+             "when the model never saw one.",
+    "fashion-mnist": "A class much like another (a shirt beside T-shirts and pullovers) is "
+                     "hard to catch: the model rebuilds it from its look-alikes."}
 NOISE_COUNT = 500
 
 st.title("Anomaly detection")
@@ -74,9 +79,7 @@ if kind == "class":
     st.session_state.setdefault("anomaly_class", int(excluded[0]) if excluded else 0)
     held_class = int(left.selectbox("Held-out class", range(len(class_names)),
                                     key="anomaly_class", format_func=class_names.__getitem__,
-                                    help="Thin digits (1, 7, 9) are hard to catch: little ink "
-                                         "means a small error even when the model never saw "
-                                         "one."))
+                                    help=HELD_OUT_HELP[normal_set.kind]))
 elif kind == "ood":
     if not available_sources((ood_source,)):
         st.error(f"The {SOURCES[ood_source]} is not on this machine (see README: data). Pick "
