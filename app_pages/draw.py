@@ -39,6 +39,10 @@ ANOMALY_RULE, ANOMALY_VALUE = "quantile", 0.95
 INPUT_KEY = "draw_input"  # ("canvas", PNG data URL) or ("upload", bytes): the latest touched
 CANVAS_KEY = "draw_canvas"
 UPLOAD_KEY = "draw_upload"
+# What the page shows a model of another kind than digits (by ae_core.data kind of its images).
+OTHER_KIND_NOTES = {
+    "fashion-mnist": "This model learned from clothes: your drawing is still prepared like an "
+                     "MNIST digit, then read as one of its classes and placed among the {images}."}
 
 
 @model_cache(show_spinner="Fitting the linear probe…", max_entries=16)
@@ -93,10 +97,9 @@ model = require_model()
 checkpoint = model.checkpoint
 net = checkpoint.model
 digits = own_dataset(model)
-if own_noun(model) != "digits":
-    st.info(f"This model learned from {own_noun(model)}: your drawing is still prepared like an "
-            f"MNIST digit, then read as one of its classes and placed among the "
-            f"{SOURCES[own_source(model)]}.", icon=":material/info:")
+if digits.kind in OTHER_KIND_NOTES:
+    st.info(OTHER_KIND_NOTES[digits.kind].format(images=SOURCES[own_source(model)]),
+            icon=":material/info:")
 
 draw_column, seen_column, verdict_column = st.columns([1.15, 1, 1.25], gap="medium")
 with draw_column:
