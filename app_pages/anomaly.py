@@ -22,7 +22,9 @@ from ae_core.latent import decode_codes, encode_dataset
 from ae_core.train import ReportProgress, StepReport, train_model
 from ui.models import ActiveModel, model_cache, require_model
 from ui.sources import (
+    NOUNS,
     SOURCES,
+    TRAIN_SETS,
     available_sources,
     load_source,
     normal_sources,
@@ -35,6 +37,11 @@ OOD_NAMES = {"fashion-test": ("Fashion-MNIST clothes", "clothes"),
              "mnist-test": ("MNIST digits", "digits")}  # (option, what the charts call them)
 RULES = {"quantile": "Quantile of the normal errors", "mean_std": "Mean + k standard deviations"}
 GALLERY = 16
+HELD_OUT_HELP = {  # by ae_core.data kind of the normal images
+    "mnist": "Thin digits (1, 7, 9) are hard to catch: little ink means a small error even "
+             "when the model never saw one.",
+    "fashion-mnist": "A class much like another (a shirt beside T-shirts and pullovers) is "
+                     "hard to catch: the model rebuilds it from its look-alikes."}
 NOISE_COUNT = 500
 
 st.title("Anomaly detection")
@@ -63,15 +70,16 @@ excluded = model.checkpoint.train_config.exclude_classes if model.checkpoint.tra
 normal_source = right.selectbox("Normal images from", normal_sources(model),
                                 format_func=SOURCES.get, key="anomaly_source",
                                 help="Images of the model's own kind it was not trained on.")
+normal_set = load_source(normal_source)  # its class names, and what a quick model trains on
+class_names = normal_set.class_names
 held_class = None
 if kind == "class":
     # 0 and 2 make clear anomalies (ROC AUC about 0.9 for a quick model); thin digits (1, 7,
     # 9) have so little ink that even an unseen one rebuilds with a small error.
     st.session_state.setdefault("anomaly_class", int(excluded[0]) if excluded else 0)
-    held_class = int(left.selectbox("Held-out class", range(10), key="anomaly_class",
-                                    help="Thin digits (1, 7, 9) are hard to catch: little ink "
-                                         "means a small error even when the model never saw "
-                                         "one."))
+    held_class = int(left.selectbox("Held-out class", range(len(class_names)),
+                                    key="anomaly_class", format_func=class_names.__getitem__,
+                                    help=HELD_OUT_HELP[normal_set.kind]))
 elif kind == "ood":
     if not available_sources((ood_source,)):
         st.error(f"The {SOURCES[ood_source]} is not on this machine (see README: data). Pick "
@@ -87,20 +95,23 @@ def _progress_text(report: StepReport) -> str:
 
 
 def _train_without(digit: int) -> None:
-    """Quick training on the embedded digits minus one class; the result becomes active."""
+    """Quick training on the model's own kind of images (the embedded digits, or Fashion-MNIST's
+    training set) minus one class; the result becomes active."""
+    name, dataset = class_names[digit], TRAIN_SETS[normal_set.kind]
     with st.form("anomaly_train"):
-        st.markdown(f"**Train a model that never sees a {digit}** (MLP autoencoder, embedded "
-                    f"digits without the {digit}s; kept in this session).")
+        st.markdown(f"**Train a model that never sees a {name}** (MLP autoencoder, {dataset} "
+                    f"without the {name}s; kept in this session).")
         size, epochs = st.columns(2)
         latent_dim = size.select_slider("Latent size", [4, 8, 16, 32], 16,
                                         key="anomaly_train_latent")
         epoch_count = epochs.slider("Epochs", 1, 30, 5, key="anomaly_train_epochs")
-        start = st.form_submit_button(f"Train without {digit}s", type="primary",
+        start = st.form_submit_button(f"Train without {name}s", type="primary",
                                       icon=":material/model_training:")
     if not start:
         return
     model_config = ModelConfig(family="ae", latent_dim=int(latent_dim))
-    train_config = TrainConfig(epochs=int(epoch_count), exclude_classes=(digit,))
+    train_config = TrainConfig(epochs=int(epoch_count), exclude_classes=(digit,),
+                               dataset=dataset)
     bar = st.progress(0.0, "Starting…")
     result = train_model(model_config, train_config,
                          [ReportProgress(bar.progress, _progress_text, PROGRESS_SECONDS)])
@@ -113,7 +124,8 @@ def _train_without(digit: int) -> None:
 
 
 if kind == "class" and held_class not in excluded:
-    st.warning(f"**{model.label}** saw {held_class}s in training, so to it they are not "
+    st.warning(f"**{model.label}** saw {class_names[held_class]}s in training, so to it they "
+               f"are not "
                f"anomalies: expect a weak detector. Train one without them below, or pick "
                f"such a model in the sidebar.", icon=":material/info:")
     _train_without(held_class)
@@ -147,7 +159,7 @@ def _scores(model_key: str, source: str, kind: str, held_class: int | None, ood_
 normal_images, _, anomalous_images = _sets(normal_source, kind, held_class, ood_source)
 normal_scores, anomalous_scores = _scores(model.key, normal_source, kind, held_class, ood_source,
                                           model)
-anomaly_name = {"class": f"class {held_class}", "ood": OOD_NAMES[ood_source][1],
+anomaly_name = {"class": f"class {class_names[held_class or 0]}", "ood": OOD_NAMES[ood_source][1],
                 "noise": "noise"}[kind]
 
 rule_column, value_column = st.columns(2)
@@ -168,7 +180,8 @@ metrics = st.columns(4)
 metrics[0].metric("Detection rate", f"{found.detection_rate:.1%}",
                   help=f"{found.detected} of {len(anomalous_scores)} {anomaly_name} flagged")
 metrics[1].metric("False-alarm rate", f"{found.false_alarm_rate:.1%}",
-                  help=f"{found.false_alarms} of {len(normal_scores)} normal digits flagged")
+                  help=f"{found.false_alarms} of {len(normal_scores)} normal "
+                       f"{NOUNS[normal_set.kind]} flagged")
 metrics[2].metric("ROC AUC", f"{auc:.3f}", help="1: perfect separation; 0.5: chance")
 metrics[3].metric("Threshold (MSE / pixel)", f"{cut:.4f}")
 

@@ -1,4 +1,5 @@
-"""Denoising: corrupt digits, let two or more models rebuild them, compare PSNR and SSIM."""
+"""Denoising: corrupt images, let two or more models rebuild them, compare PSNR and SSIM. The
+images are the active model's own kind (ui.sources.normal_sources): digits, or clothes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ae_core.metrics import psnr, ssim
 from ae_core.noise import corrupt
 from ae_core.sweep import corrupted_copies, denoise, input_psnr, noise_levels, psnr_against_noise
 from ui.models import model_by_label, model_cache, model_labels, require_model
-from ui.sources import SOURCES, available_sources, load_source
+from ui.sources import SOURCES, available_sources, load_source, normal_sources
 
 CORRUPTIONS = {"gaussian": "Gaussian noise", "salt_pepper": "Salt and pepper",
                "mask": "Masked block"}
@@ -47,8 +48,13 @@ st.session_state["denoise_models"] = [label for label in st.session_state["denoi
 left, middle, right = st.columns([3, 2, 2])
 chosen = left.multiselect("Models to compare", labels, key="denoise_models",
                           help="Shipped checkpoints and the ones you trained or uploaded.")
-source = left.selectbox("Digits from", available_sources(("heldout", "mnist-test")),
-                        format_func=SOURCES.get, key="denoise_source")
+# The active model's own kind of images it never trained on, the embedded held-out digits
+# where those are not on this machine.
+sources = normal_sources(active) or available_sources(("heldout",))
+if st.session_state.get("denoise_source") not in sources:  # another model, another kind
+    st.session_state.pop("denoise_source", None)
+source = left.selectbox("Images from", sources, format_func=SOURCES.get, key="denoise_source")
+dataset = load_source(source)
 kind = middle.radio("Corruption", list(CORRUPTIONS), format_func=CORRUPTIONS.get,
                     key="denoise_kind")
 level = middle.slider("Level", 0.0, 1.0, 0.3 if kind != "mask" else 0.2, 0.05,
@@ -60,7 +66,9 @@ clip = kind != "gaussian" or middle.checkbox(
 if not clip:
     middle.caption("Unclipped, as in the tutorials: the noisy pixels leave [0, 1].")
 count = right.slider("Digits", 2, 12, 6, key="denoise_count")
-digit_class = right.selectbox("Class", ["any", *range(10)], key="denoise_class")
+digit_class = right.selectbox("Class", ["any", *range(len(dataset.class_names))],
+                              key="denoise_class", format_func=lambda c: c if c == "any"
+                              else dataset.class_names[c])
 st.session_state.setdefault(SEED_KEY, 0)
 right.button("Other digits", icon=":material/casino:", key="denoise_reroll",
              on_click=lambda: st.session_state.update({SEED_KEY: st.session_state[SEED_KEY] + 1}))
@@ -70,7 +78,6 @@ if not chosen:
     st.stop()
 models = [model for model in (model_by_label(label) for label in chosen) if model is not None]
 
-dataset = load_source(source)
 pool = (torch.arange(len(dataset)) if digit_class == "any"
         else torch.nonzero(dataset.labels == int(digit_class)).squeeze(1))
 generator = torch.Generator().manual_seed(int(st.session_state[SEED_KEY]))

@@ -1,5 +1,6 @@
 """Draw a digit: your own digit in MNIST's form, through the model: what it rebuilds, where its
-code lands among the 5,000 embedded digits, its neighbours, how unusual it is, which class."""
+code lands among the model's own images (ui.sources.own_source: digits, or clothes for a
+Fashion-MNIST model), its neighbours, how unusual it is, which class."""
 
 from __future__ import annotations
 
@@ -18,42 +19,56 @@ from ae_core.metrics import fit_linear_probe
 from ae_core.projection import PCAProjection
 from ui import state
 from ui.draw_canvas import draw_canvas
-from ui.models import embedded_digits, embedded_images, encoded_digits, model_cache, require_model
-from ui.sources import load_source, source_images
+from ui.models import ActiveModel, model_cache, require_model
+from ui.sources import (
+    SOURCES,
+    load_source,
+    normal_sources,
+    own_codes,
+    own_dataset,
+    own_images,
+    own_noun,
+    own_source,
+    source_images,
+)
 from ui.widgets import DRAWING, Drawing, guarded
 
 NEIGHBOURS = 8
-# The anomaly page's defaults: its normal digits (the first source it offers) and its rule.
-ANOMALY_SOURCE = "heldout"
+# The anomaly page's defaults: its normal images (the first source it offers) and its rule.
 ANOMALY_RULE, ANOMALY_VALUE = "quantile", 0.95
 INPUT_KEY = "draw_input"  # ("canvas", PNG data URL) or ("upload", bytes): the latest touched
 CANVAS_KEY = "draw_canvas"
 UPLOAD_KEY = "draw_upload"
+# What the page shows a model of another kind than digits (by ae_core.data kind of its images).
+OTHER_KIND_NOTES = {
+    "fashion-mnist": "This model learned from clothes: your drawing is still prepared like an "
+                     "MNIST digit, then read as one of its classes and placed among the {images}."}
 
 
 @model_cache(show_spinner="Fitting the linear probe…", max_entries=16)
-def class_probe(model_key: str, _checkpoint: Checkpoint):
-    """The linear probe (ae_core.metrics) fitted once per model on the embedded digits' codes."""
-    encoded = encoded_digits(model_key, _checkpoint)
+def class_probe(model_key: str, source: str, _model: ActiveModel):
+    """The linear probe (ae_core.metrics) fitted once per model on its own images' codes."""
+    encoded = own_codes(_model)
     return fit_linear_probe(encoded.codes.numpy(), encoded.labels.numpy())
 
 
 @model_cache(show_spinner="Projecting the codes…", max_entries=16)
-def code_map(model_key: str, _checkpoint: Checkpoint) -> tuple[np.ndarray, PCAProjection | None]:
-    """(5000, 2) map of the embedded digits: the code itself when 2-D, else its PCA."""
-    codes = encoded_digits(model_key, _checkpoint).codes.numpy()
+def code_map(model_key: str, source: str,
+             _model: ActiveModel) -> tuple[np.ndarray, PCAProjection | None]:
+    """(N, 2) map of the model's own images: the code itself when 2-D, else its PCA."""
+    codes = own_codes(_model).codes.numpy()
     if codes.shape[1] == 2:
         return codes, None
     projection = PCAProjection(2).fit(codes)
     return projection.transform(codes), projection
 
 
-@model_cache(st.cache_data, show_spinner="Scoring the held-out digits…", max_entries=16)
-def anomaly_threshold(model_key: str, _checkpoint: Checkpoint) -> float:
-    """The anomaly page's default threshold: the 95th percentile of the held-out errors."""
-    normal = load_source(ANOMALY_SOURCE)
-    scores = reconstruction_scores(_checkpoint.model, source_images(ANOMALY_SOURCE),
-                                   normal.labels)
+@model_cache(st.cache_data, show_spinner="Scoring the held-out images…", max_entries=16)
+def anomaly_threshold(model_key: str, source: str, _checkpoint: Checkpoint) -> float:
+    """The anomaly page's default threshold: the 95th percentile of the errors on `source`,
+    the first normal source it offers (ui.sources.normal_sources)."""
+    normal = load_source(source)
+    scores = reconstruction_scores(_checkpoint.model, source_images(source), normal.labels)
     return threshold(scores, ANOMALY_RULE, ANOMALY_VALUE)
 
 
@@ -81,7 +96,10 @@ st.markdown(
 model = require_model()
 checkpoint = model.checkpoint
 net = checkpoint.model
-digits = embedded_digits()
+digits = own_dataset(model)
+if digits.kind in OTHER_KIND_NOTES:
+    st.info(OTHER_KIND_NOTES[digits.kind].format(images=SOURCES[own_source(model)]),
+            icon=":material/info:")
 
 draw_column, seen_column, verdict_column = st.columns([1.15, 1, 1.25], gap="medium")
 with draw_column:
@@ -115,7 +133,7 @@ if encoded is None:
     st.stop()
 code, score = encoded.codes[0], float(encoded.errors[0])  # (D,), MSE per pixel
 if guess is None:
-    chances = class_probe(model.key, checkpoint).predict_proba(code.numpy()[None])[0]
+    chances = class_probe(model.key, own_source(model), model).predict_proba(code.numpy()[None])[0]
     guess = int(np.argmax(chances))
 recon = decode_codes(net, code.unsqueeze(0), label if net.is_conditional else None)
 
@@ -128,23 +146,25 @@ with verdict_column:
     name = digits.class_names[guess]
     if chances is not None:
         st.metric("The linear probe's guess", name, border=True,
-                  help="A logistic regression fitted on this model's codes of the 5,000 "
-                       "embedded digits (as in the quality report).")
+                  help=f"A logistic regression fitted on this model's codes of the "
+                       f"{SOURCES[own_source(model)]} (as in the quality report).")
         ranked = np.argsort(-chances)[:3]
         st.caption(" · ".join(f"{digits.class_names[c]}: {chances[c]:.0%}" for c in ranked))
     else:
         st.metric("The class it rebuilds best", name, border=True,
                   help="A conditional model is told the class; this is the one whose "
                        "reconstruction is closest to your digit.")
-    cut = anomaly_threshold(model.key, checkpoint) if not net.is_conditional else None
+    normal = normal_sources(model)
+    cut = (anomaly_threshold(model.key, normal[0], checkpoint)
+           if normal and not net.is_conditional else None)
     st.metric("Anomaly score (MSE / pixel)", f"{score:.4f}", border=True,
               help="The reconstruction error. The threshold is the Anomaly detection page's "
-                   "default: the 95th percentile of the held-out digits' errors.")
+                   "default: the 95th percentile of its normal test images' errors.")
     if cut is not None and score > cut:
         st.warning(f"Above the anomaly threshold ({cut:.4f}): unusual for this model.",
                    icon=":material/warning:")
     elif cut is not None:
-        st.success(f"Below the anomaly threshold ({cut:.4f}): a digit like the ones it knows.",
+        st.success(f"Below the anomaly threshold ({cut:.4f}): like the images it knows.",
                    icon=":material/check_circle:")
 
     version = int(hashlib.sha256(image.numpy().tobytes()).hexdigest()[:12], 16)
@@ -161,13 +181,13 @@ with verdict_column:
         st.switch_page("app_pages/interpolate.py")
 
 map_column, neighbours_column = st.columns([3, 2], gap="large")
-codes = encoded_digits(model.key, checkpoint)
-coords, projection = code_map(model.key, checkpoint)
+codes = own_codes(model)
+coords, projection = code_map(model.key, own_source(model), model)
 point = code.numpy()[None] if projection is None else projection.transform(code.numpy()[None])
 axes = ("z[0]", "z[1]") if projection is None else ("PC 1", "PC 2")
 with map_column:
     figure = latent_map(coords, codes.labels.numpy(), codes.errors.numpy(), digits.class_names,
-                        "label", axes, f"Your digit among the {len(coords):,} embedded digits "
+                        "label", axes, f"Your drawing among {len(coords):,} {own_noun(model)} "
                         f"({'its 2-D code' if projection is None else 'PCA of the codes'})",
                         height=460)
     st.plotly_chart(add_marked_point(figure, point[0]), key="draw_map",
@@ -175,6 +195,6 @@ with map_column:
 with neighbours_column:
     near = nearest_neighbours(codes.codes, code, NEIGHBOURS)  # (8,) nearest first
     st.markdown(f"**Its {NEIGHBOURS} nearest neighbours** in the code space")
-    st.image(grid_png(embedded_images()[near], columns=4, scale=4), output_format="PNG",
+    st.image(grid_png(own_images(model)[near], columns=4, scale=4), output_format="PNG",
              caption="Nearest first: " + ", ".join(
                  f"#{int(i)} ({digits.class_names[int(digits.labels[i])]})" for i in near))

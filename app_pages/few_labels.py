@@ -5,6 +5,7 @@ import streamlit as st
 from ae_core.config import TrainConfig
 from ae_core.semisupervised import few_labels
 from ui.models import ActiveModel, model_cache, require_model
+from ui.sources import NOUNS, TRAIN_SETS, own_dataset
 from ui.training import split_data
 
 st.title("Few labels")
@@ -14,11 +15,13 @@ st.markdown(
     "the labelled digits, and the **same network from a fresh start** is trained on the same "
     "digits alone; both are scored on held-out digits neither has seen.")
 model = require_model()
+kind = own_dataset(model).kind  # labelled and held-out images of the model's own kind
 
 
 @model_cache(st.cache_data, show_spinner="Training both classifiers…", max_entries=32)
-def _result(model_key: str, per_class: int, _model: ActiveModel):
-    train, test = split_data(TrainConfig())  # the split the shipped models were trained on
+def _result(model_key: str, per_class: int, kind: str, _model: ActiveModel):
+    # The split the shipped models of this kind were trained on.
+    train, test = split_data(TrainConfig(dataset=TRAIN_SETS[kind]))
     return few_labels(_model.checkpoint.model, train, test, per_class=per_class)
 
 
@@ -32,11 +35,13 @@ if model.checkpoint.model.is_conditional:
     st.stop()
 if run or st.session_state.get("few_labels_shown") == (model.key, per_class):
     st.session_state["few_labels_shown"] = (model.key, per_class)
-    result = _result(model.key, per_class, model)
+    result = _result(model.key, per_class, kind, model)
+    held_out = len(split_data(TrainConfig(dataset=TRAIN_SETS[kind]))[1])
     pretrained, scratch = st.columns(2)
     pretrained.metric("Pretrained encoder, fine-tuned", f"{result.pretrained_accuracy:.1%}",
                       f"{result.pretrained_accuracy - result.scratch_accuracy:+.1%} "
                       f"over a fresh start")
     scratch.metric("The same network from a fresh start", f"{result.scratch_accuracy:.1%}")
-    st.caption(f"{result.labelled} labelled digits ({per_class} per class), 300 full-batch "
-               f"Adam steps each; accuracy on the 500 held-out embedded digits.")
+    st.caption(f"{result.labelled} labelled {NOUNS[kind]} ({per_class} per class) from "
+               f"{TRAIN_SETS[kind]}, 300 full-batch Adam steps each; accuracy on its "
+               f"{held_out:,} held-out {NOUNS[kind]}.")

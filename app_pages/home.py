@@ -18,12 +18,10 @@ from ui import state
 from ui.models import (
     SHIPPED_PREFIX,
     ActiveModel,
-    embedded_digits,
-    embedded_images,
-    encoded_digits,
     model_cache,
     require_model,
 )
+from ui.sources import SOURCES, own_codes, own_dataset, own_images, own_noun, own_source
 from ui.tour import start_tour
 
 # One card per page, in app.py's order: (page, preview in ae_core.previews, one sentence).
@@ -56,17 +54,17 @@ CARDS_PER_ROW = 5
 
 
 @model_cache(st.cache_data, show_spinner="Drawing the previews…", max_entries=16)
-def _previews(model_key: str, _model: ActiveModel) -> dict[str, bytes]:
-    """The cards' pictures for one model, drawn once (keyed by the model's identity)."""
+def _previews(model_key: str, source: str, _model: ActiveModel) -> dict[str, bytes]:
+    """The cards' pictures for one model, drawn once from its own images (`source`)."""
     checkpoint = _model.checkpoint
-    digits = embedded_digits()
-    encoded = encoded_digits(model_key, checkpoint)
-    key = precomputed_key("umap", "embedded")
+    encoded = own_codes(_model)
+    key = precomputed_key("umap", source)
     coords = precomputed_projection(checkpoint.extras, key, len(encoded.codes))
     if coords is None:  # no stored map: PCA (or the code itself) is instant
         coords = project(encoded.codes, "pca").coords
     history = (checkpoint.info.get("history") or {}).get("train_loss") or []
-    return page_previews(checkpoint.model, embedded_images(), digits.labels, encoded.codes,
+    return page_previews(checkpoint.model, own_images(_model), own_dataset(_model).labels,
+                         encoded.codes,
                          encoded.errors, coords, history)
 
 
@@ -108,18 +106,21 @@ tour_text.markdown("New here? The tour walks through the story in a few steps: t
                    "**bottleneck**, the autoencoder against PCA, denoising, a VAE's smooth "
                    "codes, interpolation, the map and anomalies.")
 
-digits = embedded_digits()
-# One digit of each class, the same ones every visit, so the picture is a stable reference.
-indices = torch.stack([torch.nonzero(digits.labels == label)[0, 0] for label in range(10)])
-images = embedded_images()[indices]
+digits = own_dataset(model)
+noun = own_noun(model)
+# One image of each class, the same ones every visit, so the picture is a stable reference.
+indices = torch.stack([torch.nonzero(digits.labels == label)[0, 0]
+                       for label in range(len(digits.class_names))])
+images = own_images(model)[indices]
 with torch.inference_mode():
     rebuilt = model.checkpoint.model.reconstruct(images, digits.labels[indices])
 
 left, right = st.columns([3, 1])
 with left:
-    st.subheader("Digits and their reconstructions")
+    st.subheader(f"{noun.capitalize()} and their reconstructions")
     st.image(grid_png(torch.cat([images, rebuilt]), columns=10, scale=4),
-             caption="Top: real digits. Bottom: what the model rebuilds from the code alone.",
+             caption=f"Top: real {noun}, one of each class ({SOURCES[own_source(model)]}). "
+                     f"Bottom: what the model rebuilds from the code alone.",
              output_format="PNG")
 with right:
     st.metric("Input size", "784 pixels")
@@ -127,7 +128,7 @@ with right:
     st.metric("Compression", f"{784 / latent_dim:.1f}×")
 
 st.subheader("What you can do")
-pictures = _previews(model.key, model)
+pictures = _previews(model.key, own_source(model), model)
 for start in range(0, len(CARDS), CARDS_PER_ROW):
     for column, (page, preview, sentence) in zip(
             st.columns(CARDS_PER_ROW), CARDS[start:start + CARDS_PER_ROW], strict=False):

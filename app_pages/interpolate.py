@@ -8,7 +8,8 @@ from ae_core.latent import INTERPOLATIONS, decode_codes, interpolate, interpolat
 from ui import state, url_state
 from ui.browser_decoder import live_view, retry_button, send_decoder
 from ui.copy_link import copy_link
-from ui.models import embedded_digits, require_model
+from ui.models import require_model
+from ui.sources import SOURCES, own_dataset, own_source
 from ui.widgets import DRAWING, digit_picker, guarded, labels_for, picked_digit, send_to_picker
 
 METHODS = {"linear": "Linear", "slerp": "Spherical (slerp)"}
@@ -24,7 +25,7 @@ copy_link("interpolate_link")
 link = url_state.from_link((*ENDS, url_state.PATH, url_state.STEPS))
 reason = send_decoder(model)  # early: the browser loads its runtime while the page is drawn
 net = model.checkpoint.model
-digits = embedded_digits()
+digits = own_dataset(model)  # the pickers' and the link's indices are into this set
 
 ends = st.session_state.get(state.INTERPOLATION_ENDS)
 if ends is not None and list(ends) != st.session_state.get(TAKEN_KEY):
@@ -46,8 +47,9 @@ with first:
     start = digit_picker(PICKERS[0], digits, "From", default_class=1)
 with second:
     end = digit_picker(PICKERS[1], digits, "To", default_class=7)
-first_digit = picked_digit(start, model.key, model.checkpoint)  # a dataset digit or a drawing
-last_digit = picked_digit(end, model.key, model.checkpoint)
+st.caption(f"From the {SOURCES[own_source(model)]}, the images this model knows.")
+first_digit = picked_digit(start, model)  # a dataset image or a drawing
+last_digit = picked_digit(end, model)
 with settings:
     steps = st.slider("Steps", *STEPS, key="interpolate_steps")
     method = st.radio("Path", INTERPOLATIONS, format_func=METHODS.get, key="interpolate_method",

@@ -24,7 +24,7 @@ from ui.browser_decoder import live_view, send_decoder
 from ui.copy_link import copy_link
 from ui.models import require_model
 from ui.projections import ProjectionRequest, map_projection, projection_jobs
-from ui.sources import SOURCES, encoded, home_first, load_source
+from ui.sources import SOURCES, encoded, home_first, load_source, own_source
 
 METHOD_LABELS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE (slow)"}
 COLOURINGS = {"label": "Class", "error": "Reconstruction error"}
@@ -289,9 +289,9 @@ st.image(grid_png(near_images, columns=NEIGHBOURS + 1, scale=3),
          caption=f"#{focus} and its {NEIGHBOURS} nearest neighbours in the code space: "
                  + ", ".join(f"#{i} {dataset.class_names[labels[i]]}" for i in near))
 
-if source != "embedded":
-    st.caption("The sliders and interpolation pages work on the embedded digits: pick "
-               "*Embedded MNIST digits* above to send a digit there.")
+if source != own_source(model):  # the other pages' indices are into the model's own images
+    st.caption(f"The sliders and interpolation pages work on the {SOURCES[own_source(model)]}: "
+               f"pick it above to send an image there.")
     st.stop()
 ends = list(st.session_state.get(state.INTERPOLATION_ENDS) or [None, None])
 send = st.columns(4)

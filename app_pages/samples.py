@@ -6,10 +6,10 @@ import random
 
 import streamlit as st
 
-from ae_core.checkpoint import Checkpoint
 from ae_core.figures import grid_png
 from ae_core.sampling import FITTED, sample_digits
-from ui.models import encoded_digits, model_cache, require_model
+from ui.models import ActiveModel, model_cache, require_model
+from ui.sources import own_codes, own_dataset, own_noun, own_source
 from ui.widgets import guarded
 
 SEED_KEY = "samples_seed"
@@ -23,11 +23,13 @@ def _new_seed() -> None:
 
 
 @model_cache(st.cache_data, show_spinner="Drawing digits…", max_entries=64)
-def samples_png(model_key: str, _checkpoint: Checkpoint, count: int, temperature: float,
-                seed: int, digit_class: int | None) -> tuple[bytes, str, str, int]:
-    """PNG grid of `count` samples, where they came from, the note and the grid's columns."""
-    net = _checkpoint.model
-    codes = None if net.has_prior else encoded_digits(model_key, _checkpoint).codes
+def samples_png(model_key: str, source: str, _model: ActiveModel, count: int,
+                temperature: float, seed: int, digit_class: int | None
+                ) -> tuple[bytes, str, str, int]:
+    """PNG grid of `count` samples, where they came from, the note and the grid's columns.
+    Without a prior, codes come from a Gaussian fitted to the codes of `source` (own_source)."""
+    net = _model.checkpoint.model
+    codes = None if net.has_prior else own_codes(_model).codes
     every_class = net.is_conditional and digit_class == EVERY_CLASS
     samples = sample_digits(net, count, temperature, seed, codes,
                             None if every_class else digit_class, every_class,
@@ -37,12 +39,14 @@ def samples_png(model_key: str, _checkpoint: Checkpoint, count: int, temperature
 
 
 st.title("Samples")
-st.markdown("New digits nobody drew: codes drawn at random from the model's **prior** and "
+st.markdown("New images nobody drew: codes drawn at random from the model's **prior** and "
             "decoded. **Temperature** scales the prior's spread: near 0 every draw is the "
             "prior's most typical code, 1 is the prior the model was trained towards, above 1 "
             "codes the model rarely saw.")
 model = require_model()
 net = model.checkpoint.model
+class_names = own_dataset(model).class_names
+st.caption(f"This model learned from {own_noun(model)}: its samples are {own_noun(model)}.")
 st.session_state.setdefault(SEED_KEY, 0)
 
 controls, gallery = st.columns([1, 3], gap="large")
@@ -52,8 +56,8 @@ with controls:
         choices = [EVERY_CLASS, *range(net.config.num_classes)]
         digit_class = st.selectbox("Class", choices, key="samples_class",
                                    format_func=lambda c: "Every class (a row each)"
-                                   if c == EVERY_CLASS else str(c),
-                                   help="A conditional model draws the digit you ask for.")
+                                   if c == EVERY_CLASS else class_names[c],
+                                   help="A conditional model draws the class you ask for.")
     if digit_class == EVERY_CLASS:
         count = st.slider("Samples per class", 1, 16, 8, key="samples_per_class",
                           help="Each column is one code, decoded as every class: one style.")
@@ -66,7 +70,7 @@ with controls:
                            help="The same seed draws the same digits.")
     st.button("New seed", on_click=_new_seed, key="samples_new_seed", icon=":material/casino:")
 
-drawn = guarded("Sampling", samples_png, model.key, model.checkpoint, int(count),
+drawn = guarded("Sampling", samples_png, model.key, own_source(model), model, int(count),
                 float(round(temperature, 2)), int(seed), digit_class)
 if drawn is None:
     st.stop()

@@ -8,7 +8,8 @@ from ae_core.latent import decode_codes, sample_codes, traverse
 from ui import state, url_state
 from ui.browser_decoder import live_view, problem, retry_button, send_decoder
 from ui.copy_link import copy_link
-from ui.models import embedded_digits, encoded_digits, require_model
+from ui.models import require_model
+from ui.sources import SOURCES, own_codes, own_dataset, own_noun, own_source
 from ui.widgets import (
     DRAWING,
     digit_picker,
@@ -61,7 +62,7 @@ def randomise(net, codes: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -
         st.session_state["sliders_random_from"] = "the model's prior"
     else:
         code = sample_codes(codes, 1)[0]
-        st.session_state["sliders_random_from"] = "a Gaussian fitted to the digits' codes"
+        st.session_state["sliders_random_from"] = "a Gaussian fitted to the images' codes"
     set_code(code, low, high)
 
 
@@ -188,9 +189,9 @@ link = url_state.from_link((url_state.DIGIT, url_state.CODE, url_state.CLASS))
 browser_problem = send_decoder(model) if st.session_state.get(BROWSER_KEY, True) else None
 checkpoint = model.checkpoint
 net = checkpoint.model
-digits = embedded_digits()
-encoded = encoded_digits(model.key, checkpoint)
-summary = latent_summary(model.key, checkpoint)
+digits = own_dataset(model)
+encoded = own_codes(model)
+summary = latent_summary(model)
 latent_dim = encoded.codes.shape[1]
 
 sent = st.session_state.pop(state.SELECTED_DIGIT, None)  # a message: followed once
@@ -202,11 +203,12 @@ if linked is not None:
 
 pick, view = st.columns([3, 2], gap="large")
 with pick:
-    index = digit_picker("sliders_digit", digits, "Start from a digit")
+    index = digit_picker("sliders_digit", digits, "Start from an image")
+    st.caption(f"From the {SOURCES[own_source(model)]}, the images this model knows.")
 url_state.show({url_state.DIGIT: None if index == DRAWING else str(index)})
 with view:
     measure = ("mean KL from the prior" if summary.importance_kind == "KL"
-               else "variance across the digits")
+               else f"variance across the {own_noun(model)}")
     st.markdown(f"**{latent_dim}** code dimensions, the ones that matter most first "
                 f"(by {measure}).")
     server_sliders_shown = not st.session_state.get(BROWSER_KEY, True)  # the browser shows all
@@ -216,7 +218,7 @@ dimensions = summary.order[:MAX_SLIDERS if show_all else FIRST_SLIDERS]
 if show_all and latent_dim > MAX_SLIDERS:
     st.caption(f"The {latent_dim - MAX_SLIDERS} least important dimensions keep their values.")
 
-picked = picked_digit(index, model.key, checkpoint)  # a dataset digit or the user's drawing
+picked = picked_digit(index, model)  # a dataset digit or the user's drawing
 start, label = picked.code, picked.label
 low, high = torch.minimum(summary.low, start), torch.maximum(summary.high, start)
 if st.session_state.get(ORIGIN_KEY) != (model.key, picked.origin) or \

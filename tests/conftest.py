@@ -11,7 +11,7 @@ import torch
 
 from ae_core.checkpoint import save_checkpoint
 from ae_core.config import ModelConfig, TrainConfig
-from ae_core.data import Dataset, load_embedded
+from ae_core.data import FASHION_SYSTEM_DIR, Dataset, load_dataset, load_embedded
 from ae_core.models import build_model
 from ae_core.projection import precomputed_key
 from ae_core.registry import family_class
@@ -83,7 +83,7 @@ def _train(folder: Path, name: str, model_config: ModelConfig, train_data: Datas
     result = fit(model, train_data, None, config)
     extras = extras_for(result.model) if extras_for else None
     save_checkpoint(folder / f"{name}.safetensors", result.model, config,
-                    result.final_metrics(), {"dataset": "mnist-embedded"}, extras)
+                    result.final_metrics(), {"dataset": config.dataset}, extras)
 
 
 UMAP_KEY = precomputed_key("umap", "embedded")
@@ -121,6 +121,29 @@ def checkpoint_dir(tmp_path_factory, embedded: Dataset) -> Path:
     shipped_ae = Path(__file__).resolve().parents[1] / "checkpoints" / "ae_32.safetensors"
     if shipped_ae.is_file():
         shutil.copy(shipped_ae, folder / "ae_32.safetensors")
+    return folder
+
+
+def fashion_or_skip() -> None:
+    """Skip when the system Fashion-MNIST is absent; under CI=true fail instead."""
+    if (FASHION_SYSTEM_DIR / "t10k-images-idx3-ubyte.gz").is_file():
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {FASHION_SYSTEM_DIR} has no Fashion-MNIST")
+    pytest.skip(f"{FASHION_SYSTEM_DIR} is absent (Debian package dataset-fashion-mnist)")
+
+
+@pytest.fixture(scope="session")
+def fashion_checkpoints(tmp_path_factory, embedded: Dataset) -> Path:
+    """A tiny model trained (one epoch) on 1,000 Fashion-MNIST images, its training data
+    recorded as "fashion-mnist" (the pages show it clothes), and a tiny digit model beside it."""
+    fashion_or_skip()
+    folder = tmp_path_factory.mktemp("fashion_checkpoints")
+    clothes = load_dataset("fashion-mnist", "test")
+    clothes = clothes.subset(torch.arange(0, len(clothes), 10))
+    small = {"latent_dim": 6, "hidden_sizes": (64,)}
+    _train(folder, "tiny_fashion", ModelConfig(**small), clothes, dataset="fashion-mnist")
+    _train(folder, "tiny_digits", ModelConfig(**small), embedded.subset(torch.arange(0, 5000, 5)))
     return folder
 
 

@@ -30,7 +30,7 @@ def test_a_sweep_adds_its_curve_and_can_be_cleared(checkpoint_dir, monkeypatch):
     assert not at.exception
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     sweep = next(trace for trace in spec["data"] if trace["name"].startswith("sweep:"))
-    assert sweep["name"] == "sweep: linear_ae, 1 epochs" and numbers(sweep["x"]) == [2, 4]
+    assert sweep["name"] == "sweep: linear_ae, 1 epochs, digits" and numbers(sweep["x"]) == [2, 4]
     table = at.dataframe[0].value
     assert len(table) == rows_before + 2
     angles = table[table["model"] == sweep["name"]]["largest angle to PCA"]

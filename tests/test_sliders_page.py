@@ -88,7 +88,7 @@ def test_randomise_draws_from_the_codes_without_a_prior(monkeypatch):
     before = decoded_url(at)
     at.button(key="sliders_randomise").click().run()
     assert decoded_url(at) != before
-    assert any("fitted to the digits' codes" in caption.value for caption in at.caption)
+    assert any("fitted to the images' codes" in caption.value for caption in at.caption)
 
 
 def test_traversal_sweeps_the_chosen_dimension(monkeypatch):

@@ -26,3 +26,13 @@ def test_a_model_is_offered_its_own_kind_of_images_first(monkeypatch):
 def test_the_other_dataset_is_out_of_distribution():
     assert sources.other_test_source(model_of("fashion-mnist")) == "mnist-test"
     assert sources.other_test_source(model_of("mnist-embedded")) == "fashion-test"
+
+
+def test_every_page_shows_a_model_its_own_images_or_the_digits_where_they_are_absent(
+        monkeypatch):
+    monkeypatch.setattr(sources, "source_available", lambda source: True)
+    assert sources.own_source(model_of("fashion-mnist")) == "fashion-test"
+    assert sources.own_source(model_of("mnist-embedded")) == "embedded"
+    assert sources.own_source(model_of("mnist")) == "embedded"
+    monkeypatch.setattr(sources, "source_available", lambda source: source == "embedded")
+    assert sources.own_source(model_of("fashion-mnist")) == "embedded"

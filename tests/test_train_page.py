@@ -220,7 +220,7 @@ def test_a_trained_models_results_stay_in_its_session(monkeypatch, tmp_path):
     key = at.session_state[state.SESSION_MODELS]["session: tiny"].info["session_key"]
     kept = {name for name, model_key, *_ in at.session_state[state.SESSION_RESULTS]
             if model_key == repr(key)}
-    assert {"encoded_digits", "latent_summary"} <= kept
+    assert {"encoded_digits", "_latent_summary"} <= kept
 
 
 def test_the_learning_rate_schedule_is_a_choice_on_the_page(monkeypatch, tmp_path):

@@ -53,6 +53,9 @@ FULL_SETS = {"mnist-all": "mnist", "fashion-all": "fashion-mnist"}
 HOME_SOURCES = {"mnist": "embedded", "fashion-mnist": "fashion-test"}
 TEST_SOURCES = {"mnist": "mnist-test", "fashion-mnist": "fashion-test"}
 NORMAL_SOURCES = {"mnist": ("heldout", "mnist-test"), "fashion-mnist": ("fashion-test",)}
+NOUNS = {"mnist": "digits", "fashion-mnist": "clothes"}  # what a page calls a kind of images
+# The TrainConfig.dataset a page trains a quick model of each kind on.
+TRAIN_SETS = {"mnist": "mnist-embedded", "fashion-mnist": "fashion-mnist"}
 ENCODINGS_KEPT = 16  # encoded sources kept for the stored models (a 70,000 x 32 set: 9 MB)
 
 
@@ -83,6 +86,33 @@ def home_first(model: ActiveModel, sources: tuple[str, ...]) -> list[str]:
     home = HOME_SOURCES[model_kind(model)]
     ordered = sorted(sources, key=lambda source: source != home)
     return available_sources(tuple(ordered))
+
+
+def own_source(model: ActiveModel) -> str:
+    """The images every page shows a model: its own kind (Fashion-MNIST's test set for a
+    Fashion-MNIST model, the embedded digits for a digit model), the embedded digits where
+    its own are not on this machine. Page links' indices (`digit`, `a`, `b`) index this set."""
+    home = HOME_SOURCES[model_kind(model)]
+    return home if source_available(home) else "embedded"
+
+
+def own_dataset(model: ActiveModel) -> Dataset:
+    return load_source(own_source(model))
+
+
+def own_images(model: ActiveModel) -> torch.Tensor:
+    """(N, 1, 28, 28) floats in [0, 1] of own_source(model)."""
+    return source_images(own_source(model))
+
+
+def own_codes(model: ActiveModel) -> EncodedSet:
+    """Codes and errors of own_source(model), encoded once (see `encoded`)."""
+    return encoded(model, own_source(model))
+
+
+def own_noun(model: ActiveModel) -> str:
+    """"digits" or "clothes": what the images of own_source(model) are."""
+    return NOUNS[own_dataset(model).kind]
 
 
 def normal_sources(model: ActiveModel) -> list[str]:

@@ -26,11 +26,11 @@ from ae_core.code_text import CodeTextError, code_from_text, code_to_text, resto
 from ui import state
 
 MODEL = "model"  # a checkpoint's name (ui.models.model_name), on every page
-DIGIT = "digit"  # index of an embedded digit (sliders)
+DIGIT = "digit"  # index into the model's own images, ui.sources.own_source (sliders)
 CODE = "code"  # the sliders' code as ae_core.code_text, when moved from the digit's own
 CLASS = "class"  # the class a conditional model draws on the sliders page
-START = "a"  # interpolation: index of the digit the path starts from
-END = "b"  # interpolation: index of the digit the path ends at
+START = "a"  # interpolation: index (into the model's own images) of the path's start
+END = "b"  # interpolation: index of the image the path ends at
 PATH = "path"  # interpolation method: "linear" or "slerp"
 STEPS = "steps"  # interpolation: decoded steps between the two digits
 PROJECTION = "proj"  # latent map projection: "umap", "pca" or "tsne"

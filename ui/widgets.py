@@ -21,7 +21,8 @@ from ae_core.latent import (
     manifold_grid,
 )
 from ui import state
-from ui.models import embedded_digits, embedded_images, encoded_digits, model_cache
+from ui.models import ActiveModel, model_cache
+from ui.sources import own_codes, own_dataset, own_images, own_source
 
 PICK_MODES = ("By class", "By index", "Random")
 DRAWING_MODE = "Your drawing"  # offered by digit_picker once the Draw page sent a drawing
@@ -58,16 +59,17 @@ def send_to_picker(prefix: str, index: int) -> None:
     st.session_state[f"{prefix}_index"] = int(index)
 
 
-def picked_digit(index: int, model_key: str, checkpoint: Checkpoint) -> PickedDigit:
-    """The image, code and label of what digit_picker returned (a dataset index or DRAWING)."""
+def picked_digit(index: int, model: ActiveModel) -> PickedDigit:
+    """The image, code and label of what digit_picker returned: an index into the model's own
+    images (ui.sources.own_source), or DRAWING."""
     drawing = st.session_state.get(state.DRAWN_DIGIT)
     if index == DRAWING and drawing is not None:
         label = torch.tensor([drawing.label])
-        code = encode_dataset(checkpoint.model, drawing.image.unsqueeze(0), label).codes[0]
+        code = encode_dataset(model.checkpoint.model, drawing.image.unsqueeze(0), label).codes[0]
         return PickedDigit(drawing.image, code, drawing.label, f"drawing-{drawing.version}")
     index = max(0, index)
-    return PickedDigit(embedded_images()[index], encoded_digits(model_key, checkpoint).codes[index],
-                       int(embedded_digits().labels[index]), str(index))
+    return PickedDigit(own_images(model)[index], own_codes(model).codes[index],
+                       int(own_dataset(model).labels[index]), str(index))
 
 
 def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
@@ -86,13 +88,15 @@ def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
         st.image(image_png(drawing.image, scale=3), output_format="PNG",
                  caption="The digit you sent from the Draw page")
         return DRAWING
-    if mode == "By index":
-        st.session_state.setdefault(f"{prefix}_index", 0)
+    if mode == "By index":  # kept in range: another model's images may be fewer
+        index_key = f"{prefix}_index"
+        st.session_state[index_key] = min(int(st.session_state.get(index_key, 0)),
+                                          len(dataset) - 1)
         return int(st.number_input("Index in the dataset", 0, len(dataset) - 1,
                                    key=f"{prefix}_index"))
     if mode == "Random":
         random_key = f"{prefix}_random"
-        if random_key not in st.session_state:
+        if st.session_state.get(random_key, len(dataset)) >= len(dataset):
             _reroll(random_key, len(dataset))
         st.button("Another random digit", key=f"{prefix}_reroll", on_click=_reroll,
                   args=(random_key, len(dataset)), icon=":material/casino:")
@@ -140,7 +144,7 @@ def labels_for(checkpoint: Checkpoint, label: int | None, count: int) -> torch.T
 
 @dataclass
 class LatentSummary:
-    """What the sliders need about a model's codes of the embedded digits."""
+    """What the sliders need about a model's codes of its own images."""
 
     low: torch.Tensor  # (D,) slider bounds from the real codes' spread
     high: torch.Tensor  # (D,)
@@ -149,14 +153,19 @@ class LatentSummary:
     importance_kind: str  # "KL" or "variance"
 
 
+def latent_summary(model: ActiveModel) -> LatentSummary:
+    """Ranges and importance of every code dimension of one model, over its own images."""
+    return _latent_summary(model.key, own_source(model), model)
+
+
 @model_cache(show_spinner="Measuring the code dimensions…", max_entries=16)
-def latent_summary(model_key: str, _checkpoint: Checkpoint) -> LatentSummary:
-    """Ranges and importance of every code dimension of one model (shared, read-only)."""
-    codes = encoded_digits(model_key, _checkpoint).codes
+def _latent_summary(model_key: str, source: str, _model: ActiveModel) -> LatentSummary:
+    """Shared, read-only; `source` (own_source) is in the key: it names the images measured."""
+    codes = own_codes(_model).codes
     low, high = code_ranges(codes)
-    kind = "KL" if _checkpoint.model.is_variational else "variance"
-    importance = dimension_importance(_checkpoint.model, embedded_images(),
-                                      embedded_digits().labels, codes)
+    kind = "KL" if _model.checkpoint.model.is_variational else "variance"
+    importance = dimension_importance(_model.checkpoint.model, own_images(_model),
+                                      own_dataset(_model).labels, codes)
     order = torch.argsort(importance, descending=True).tolist()
     return LatentSummary(low, high, importance, order, kind)
 

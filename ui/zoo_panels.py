@@ -7,7 +7,6 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from ae_core.checkpoint import Checkpoint
 from ae_core.figures import (
     code_activation_histogram,
     code_grid_figure,
@@ -21,10 +20,11 @@ from ae_core.figures import (
 from ae_core.latent import decode_codes
 from ae_core.models.vae import UNUSED_KL_THRESHOLD, per_dimension_kl, unused_dimensions
 from ae_core.sparsity import INACTIVE_SHARE, fraction_inactive, units_by_class
-from ui.models import ActiveModel, embedded_digits, embedded_images, encoded_digits, model_cache
+from ui.models import ActiveModel, model_cache
+from ui.sources import SOURCES, own_codes, own_dataset, own_images, own_source
 from ui.widgets import guarded
 
-KL_DIGITS = 1000  # embedded digits the per-dimension KL is averaged over
+KL_DIGITS = 1000  # images (the model's own, ui.sources) the per-dimension KL is averaged over
 VQ_INDICES_KEY = "sliders_vq_indices"  # the edited code: (positions,) entry numbers, a list
 VQ_START_KEY = "sliders_vq_start"  # the chosen digit's own entries, for the reset
 VQ_ORIGIN_KEY = "sliders_vq_origin"  # (model key, digit index) the edited code started from
@@ -44,19 +44,19 @@ def has_posterior(net: torch.nn.Module) -> bool:
 # Cached measurements -------------------------------------------------------------------------
 
 
-@model_cache(show_spinner="Counting codebook use over the digits…", max_entries=8)
-def codebook_frequencies(model_key: str, _checkpoint: Checkpoint) -> torch.Tensor:
-    """(K,) how many grid positions of the 5,000 embedded digits chose each entry."""
+@model_cache(show_spinner="Counting codebook use over the images…", max_entries=8)
+def codebook_frequencies(model_key: str, source: str, _model: ActiveModel) -> torch.Tensor:
+    """(K,) how many grid positions of the model's own images (`source`) chose each entry."""
     with torch.inference_mode():
-        return _checkpoint.model.code_counts(embedded_images()).sum(dim=0).cpu()
+        return _model.checkpoint.model.code_counts(own_images(_model)).sum(dim=0).cpu()
 
 
 @model_cache(show_spinner="Measuring KL per dimension…", max_entries=16)
-def kl_per_dimension(model_key: str, _checkpoint: Checkpoint) -> torch.Tensor:
-    """(D,) mean KL(q(z_d|x) || N(0, 1)) over the first KL_DIGITS embedded digits."""
-    images = embedded_images()[:KL_DIGITS]
-    labels = embedded_digits().labels[:KL_DIGITS]
-    return per_dimension_kl(_checkpoint.model, images, labels).cpu()
+def kl_per_dimension(model_key: str, source: str, _model: ActiveModel) -> torch.Tensor:
+    """(D,) mean KL(q(z_d|x) || N(0, 1)) over the first KL_DIGITS of the model's own images."""
+    images = own_images(_model)[:KL_DIGITS]
+    labels = own_dataset(_model).labels[:KL_DIGITS]
+    return per_dimension_kl(_model.checkpoint.model, images, labels).cpu()
 
 
 # VQ-VAE codebook editor ----------------------------------------------------------------------
@@ -111,9 +111,9 @@ def vq_editor(model: ActiveModel, index: int, original: torch.Tensor) -> None:
                 "decoder reads. Pick a position and swap its entry: the digit changes there.")
     _vq_fragment(model, original)
 
-    frequencies = codebook_frequencies(model.key, model.checkpoint)
+    frequencies = codebook_frequencies(model.key, own_source(model), model)
     used = int((frequencies > 0).sum())
-    st.markdown(f"**Codebook use** over the 5,000 embedded digits: **{used} of {entries}** "
+    st.markdown(f"**Codebook use** over the {SOURCES[own_source(model)]}: **{used} of {entries}** "
                 f"entries used, **{entries - used}** dead (never the nearest). Orange: the "
                 "entries of the code above.")
     st.plotly_chart(codebook_usage_figure(frequencies, st.session_state[VQ_INDICES_KEY]),
@@ -173,7 +173,7 @@ def kl_panel(model: ActiveModel) -> None:
         return
     st.subheader("Which dimensions carry information?")
     kl = guarded("Measuring the KL per dimension", kl_per_dimension, model.key,
-                 model.checkpoint)
+                 own_source(model), model)
     if kl is None:
         return
     unused = unused_dimensions(kl)
@@ -189,8 +189,9 @@ def kl_panel(model: ActiveModel) -> None:
     else:
         st.markdown(f"**All {dims} dimensions in use** (each above {UNUSED_KL_THRESHOLD:g} "
                     "nats).")
-    st.caption(f"Mean KL(q(z|x) ‖ N(0, I)) of each dimension over {min(KL_DIGITS, 5000):,} "
-               f"embedded digits; {total:.1f} nats in all. Grey bars are below "
+    st.caption(f"Mean KL(q(z|x) ‖ N(0, I)) of each dimension over the first "
+               f"{min(KL_DIGITS, len(own_dataset(model))):,} of the {SOURCES[own_source(model)]}; "
+               f"{total:.1f} nats in all. Grey bars are below "
                f"{UNUSED_KL_THRESHOLD:g} nats: posterior collapse.")
     beta = float(net.config.beta)
     if beta != 1.0:
@@ -212,13 +213,13 @@ def sparsity_panel(model: ActiveModel) -> None:
     if not net.is_sparse:
         return
     st.subheader("How sparse is the code?")
-    encoded = guarded("Encoding the digits", encoded_digits, model.key, model.checkpoint)
+    encoded = guarded("Encoding the images", own_codes, model)
     if encoded is None:
         return
     fractions = fraction_inactive(encoded.codes)
     units = encoded.codes.shape[1]
     st.markdown(f"**{float(fractions.mean()):.0%} of the {units} units are inactive** for a "
-                f"typical digit (mean over {len(fractions):,} embedded digits; median "
+                f"typical image (mean over the {SOURCES[own_source(model)]}; median "
                 f"{float(fractions.median()):.0%}).")
     left, right = st.columns(2)
     with left:
@@ -231,7 +232,7 @@ def sparsity_panel(model: ActiveModel) -> None:
         st.caption(f"A unit is inactive for a digit below {INACTIVE_SHARE:g} × its largest "
                    "activation over the digits.")
     st.plotly_chart(units_by_class_figure(units_by_class(encoded.codes, encoded.labels),
-                                          embedded_digits().class_names),
+                                          own_dataset(model).class_names),
                     key="sliders_sparse_classes", config={"displaylogo": False})
     st.caption("Mean activation of each unit for each digit class: which units fire for which "
                "digit.")
