@@ -135,9 +135,12 @@ def test_umap_replaces_pca_when_it_is_ready(checkpoint_dir, monkeypatch):
     at.slider(key="latent_map_neighbours").set_value(12)
     at.button(key="FormSubmitter:latent_map_form-Draw map").click().run()
     assert x_title(map_spec(at)).startswith("PC1") and at.info
-    deadline = time.monotonic() + 400
+    # The job runs at a lowered CPU priority (slider steps go first) behind any earlier
+    # tests' jobs: ~1 min here alone, but over 400 s once on a machine busy at full load. The
+    # wait ends as soon as UMAP is there; the limit only stops a job that never finishes.
+    deadline = time.monotonic() + 1200
     while x_title(map_spec(at)) != "UMAP 1":
-        assert time.monotonic() < deadline, "UMAP did not arrive within 400 s"
+        assert time.monotonic() < deadline, "UMAP did not arrive within 1200 s"
         time.sleep(2)
         at.run()  # what the page's polling fragment does every second in a browser
     assert not at.info and not at.exception
