@@ -32,6 +32,7 @@ from ae_core.projection import METHODS
 from ae_core.registry import Setting, all_settings, families
 from ae_core.saving import check_target, keep
 from ae_core.train import (
+    AfterTrainingReport,
     EpochReport,
     ReportProgress,
     after_training_message,
@@ -118,15 +119,6 @@ class ProgressBar:
         else:
             print(line, file=sys.stderr)
 
-    def on_after_training_epoch(self, report) -> None:
-        super().on_after_training_epoch(report)  # the bar
-        if report.epoch:  # and a line per epoch of the fit (a VQ-VAE's code prior)
-            line = after_training_message(report)
-            if self.bar is not None:
-                self.bar.write(line, file=sys.stderr)
-            else:
-                print(line, file=sys.stderr)
-
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -146,6 +138,11 @@ class ProgressPrinter(ReportProgress):
         extras = " ".join(f"{k}={v:.4g}" for k, v in report.extras.items())
         self.progress_bar.write(f"epoch {report.epoch}/{report.epochs} ({report.seconds:.1f}s) "
                                 f"train: {train} | val: {val} {extras}".rstrip())
+
+    def on_after_training_epoch(self, report: AfterTrainingReport) -> None:
+        super().on_after_training_epoch(report)  # the bar
+        if report.epoch:  # and a line per epoch of the fit (a VQ-VAE's code prior)
+            self.progress_bar.write(after_training_message(report))
 
     def close(self) -> None:
         self.progress_bar.close()

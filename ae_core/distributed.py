@@ -103,6 +103,11 @@ def _collective_device(tensor: torch.Tensor, world: World) -> torch.device:
     return torch.device("cpu") if world.backend == "gloo" else tensor.device
 
 
+def _flag_device(world: World) -> torch.device:
+    """Where a one-number message between the ranks lives: nccl sends only from a card."""
+    return torch.device("cuda" if world.backend == "nccl" else "cpu")
+
+
 def _all_reduce(tensor: torch.Tensor, world: World, largest: bool = False) -> torch.Tensor:
     """A reduced copy of `tensor` (the sum, or the `largest`), made where the backend reduces,
     back on its own device. (ReduceOp is named only here: torch builds without distributed
@@ -123,7 +128,7 @@ def any_rank(flag: bool, world: World) -> bool:
     """True on every rank when it is True on any (a stop one rank was asked for)."""
     if not world.is_distributed:
         return flag
-    flag_tensor = torch.tensor([int(flag)], device="cuda" if world.backend == "nccl" else "cpu")
+    flag_tensor = torch.tensor([int(flag)], device=_flag_device(world))
     return bool(_all_reduce(flag_tensor, world, largest=True).item())
 
 
@@ -131,7 +136,7 @@ def from_main(value: int, world: World) -> int:
     """Rank 0's `value` on every rank (a decision only rank 0 could make)."""
     if not world.is_distributed:
         return value
-    tensor = torch.tensor([value], device="cuda" if world.backend == "nccl" else "cpu")
+    tensor = torch.tensor([value], device=_flag_device(world))
     dist.broadcast(tensor, src=0)
     return int(tensor.item())
 

@@ -111,11 +111,9 @@ def map_dataset(model: Autoencoder, dataset: Dataset, method: str = "pca", dims:
     chosen = torch.from_numpy(indices)
     images = dataset.images if points is None else dataset.images[chosen]  # (N, 28, 28) uint8
     labels = dataset.labels if points is None else dataset.labels[chosen]  # (N,)
-    if dims == 3:  # one image says how long the code is, before thousands are encoded
-        code_size = encode_dataset(model, images[:1], labels[:1]).codes.shape[1]
-        if code_size < 3:
-            raise ValueError(f"a 3-D map needs codes of at least 3 numbers, this model's "
-                             f"have {code_size}")
+    if dims == 3 and model.latent_dim < 3:  # said before thousands of images are encoded
+        raise ValueError(f"a 3-D map needs codes of at least 3 numbers, this model's "
+                         f"have {model.latent_dim}")
     if announce is not None:
         announce(f"encoding {len(images):,} images of {dataset.name} in batches of "
                  f"{batch_size:,}")

@@ -37,7 +37,7 @@ from ae_core.figures import code_scatter, grid_png, loss_curves
 from ae_core.latent import encode_dataset, model_device
 from ae_core.models import Autoencoder, expected_shapes
 from ae_core.models.base import AfterTrainingReport
-from ae_core.overcomplete import noise_test
+from ae_core.overcomplete import NoiseTest, noise_test
 from ae_core.projection import PCAProjection
 from ae_core.registry import Setting, family_class
 from ae_core.sampling import no_prior_reason
@@ -192,6 +192,7 @@ class TrainingRun:
     after_training: dict[str, float] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
     label: str | None = None  # its label in the sidebar's model picker
+    noise: NoiseTest | None = None  # an overcomplete model's copy test, once it has run
 
     @property
     def epochs_done(self) -> int:
@@ -258,7 +259,9 @@ def noise_panel(run: TrainingRun) -> None:
     that learned the identity gives the noise back; one that learned digits does not."""
     if run.model is None or not is_overcomplete(run.model_config):
         return
-    test = noise_test(run.model, run.sample.float_images())
+    if run.noise is None:  # the finished run's model does not change: test it once
+        run.noise = noise_test(run.model, run.sample.float_images())
+    test = run.noise
     st.subheader("Does it copy its input?")
     images, figures = st.columns([2, 1])
     images.image(grid_png(test.shown, columns=len(test.shown) // 2, scale=3),
