@@ -19,6 +19,7 @@ from ui.models import (
     model_by_label,
     model_cache,
     model_labels,
+    model_name,
 )
 from ui.sources import NOUNS, SOURCES, encoded, load_source, own_source, source_images
 from ui.widgets import digit_picker, labels_for
@@ -111,7 +112,7 @@ for side, default, column in zip(SIDES, DEFAULTS, columns, strict=True):
         label = model_picker(side, default)
         model = model_by_label(label)
         net = model.checkpoint.model
-        name = label.split(": ", 1)[-1]
+        name = model_name(label)
         codes = encoded(model, source).codes
         fraction, mean_confidence = midpoint_fraction(model.key, source, model)
         st.metric(f"Confident midpoints · {name}", f"{fraction:.0%}",

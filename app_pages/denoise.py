@@ -12,7 +12,7 @@ from ae_core.figures import grid_png, psnr_curves
 from ae_core.metrics import psnr, ssim
 from ae_core.noise import corrupt
 from ae_core.sweep import corrupted_copies, denoise, input_psnr, noise_levels, psnr_against_noise
-from ui.models import model_by_label, model_cache, model_labels, require_model
+from ui.models import model_by_label, model_cache, model_labels, model_name, require_model
 from ui.sources import SOURCES, available_sources, load_source, normal_sources
 
 CORRUPTIONS = {"gaussian": "Gaussian noise", "salt_pepper": "Salt and pepper",
@@ -89,13 +89,9 @@ results = {model.label: denoise(model.checkpoint.model, clean, noisy, digit_labe
            for model in models}
 
 
-def _short(label: str) -> str:
-    return label.split(": ", 1)[-1]
-
-
 columns = st.columns(2 + len(models))
 strips = [("Clean", clean), (f"{CORRUPTIONS[kind]} {level:.2f}", noisy),
-          *((_short(label), result.recon) for label, result in results.items())]
+          *((model_name(label), result.recon) for label, result in results.items())]
 for column, (name, strip) in zip(columns, strips, strict=True):
     column.markdown(f"**{name}**")
     column.image(grid_png(strip, columns=1, scale=3), output_format="PNG")
@@ -105,8 +101,8 @@ table = {"digit": [f"#{int(i)} ({dataset.class_names[int(y)]})"
          "corrupted PSNR": psnr(clean, noisy).clamp_max(100).numpy(),
          "corrupted SSIM": ssim(clean, noisy).numpy()}
 for label, result in results.items():
-    table[f"{_short(label)} PSNR"] = result.psnr.numpy()
-    table[f"{_short(label)} SSIM"] = result.ssim.numpy()
+    table[f"{model_name(label)} PSNR"] = result.psnr.numpy()
+    table[f"{model_name(label)} SSIM"] = result.ssim.numpy()
 frame = pd.DataFrame(table)
 frame.loc[len(frame)] = ["average", *frame.drop(columns="digit").mean().to_numpy()]
 st.dataframe(frame, hide_index=True, column_config={
@@ -114,7 +110,7 @@ st.dataframe(frame, hide_index=True, column_config={
     for name in frame.columns if name != "digit"})
 best = max(results, key=lambda label: float(results[label].psnr.mean()))
 st.caption(f"PSNR in dB against the clean digit, SSIM from 0 to 1 (Wang et al. 2004). "
-           f"Best on these digits: **{_short(best)}**.")
+           f"Best on these digits: **{model_name(best)}**.")
 
 
 @model_cache(st.cache_data, show_spinner="Scoring every model at every noise level…",
@@ -130,7 +126,7 @@ def _curves(model_keys: tuple[str, ...], source: str, kind: str, clip: bool,
     copies = corrupted_copies(images, kind, levels, clip=clip)
     curves = {f"corrupted input ({len(images)} digits)": input_psnr(images, copies)}
     for model in _models:
-        curves[_short(model.label)] = psnr_against_noise(model.checkpoint.model, images,
+        curves[model_name(model.label)] = psnr_against_noise(model.checkpoint.model, images,
                                                          digit_labels, copies)
     return {"levels": levels, "curves": curves}
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from ae_core.figures import grid_png
 from ae_core.sampling import FITTED, sample_digits
-from ui.models import ActiveModel, model_cache, require_model
+from ui.models import ActiveModel, model_cache, model_name, require_model
 from ui.sources import own_codes, own_dataset, own_noun, own_source
 from ui.widgets import guarded
 
@@ -81,7 +81,7 @@ with gallery:
     caption = (f"{note} Seed {seed}." if source != FITTED else
                f"Temperature {temperature:g}, seed {seed}.")
     st.image(png, output_format="PNG", caption=caption, width=(30 * columns - 2) * SCALE)
-    name = model.label.split(": ", 1)[-1]
+    name = model_name(model.label)
     st.download_button("Download the grid (PNG)", png, icon=":material/image:",
                        file_name=f"samples_{name}_t{temperature:g}_seed{seed}.png",
                        mime="image/png", key="samples_png", on_click="ignore")
