@@ -28,6 +28,7 @@ from ae_core.data import (
 )
 from ae_core.device import pick_device
 from ae_core.mapping import MAP_SPLITS
+from ae_core.own_images import checkpoint_info, is_own_images
 from ae_core.projection import METHODS
 from ae_core.registry import Setting, all_settings, families
 from ae_core.saving import check_target, keep
@@ -155,6 +156,9 @@ def command_train(args: argparse.Namespace) -> int:
     model_config, train_config = resolve_preset(
         args.family, _chosen_values(args, [setting.name for setting in model_settings()]),
         _chosen_values(args, [spec.name for spec in dataclasses.fields(TrainConfig)]))
+    if is_own_images(train_config.dataset):  # recorded whole, so the model finds it again
+        train_config = dataclasses.replace(train_config,
+                                           dataset=str(Path(train_config.dataset).resolve()))
     out = Path(args.out)
     if out.suffix != ".safetensors":
         raise ValueError(f"--out {out} must end in .safetensors")
@@ -191,6 +195,7 @@ def command_train(args: argparse.Namespace) -> int:
                 info={"preset": args.family, "dataset": train_config.dataset,
                       "epochs_completed": result.epochs_completed, "device": result.device,
                       "world_size": result.world_size,
+                      **checkpoint_info(train_config.dataset),
                       **({"backend": result.backend} if result.backend else {}),
                       **({"best_epoch": result.best_epoch} if result.best_epoch else {})})
     if kept.note:
@@ -356,8 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="test metrics of a checkpoint")
     evaluate.add_argument("checkpoint")
     evaluate.add_argument("--dataset", default=EMBEDDED,
-                          help=f"{EMBEDDED} (its validation split), mnist, fashion-mnist, or a "
-                               f"folder with the t10k idx files")
+                          help=f"{EMBEDDED} (its validation split), mnist, fashion-mnist, a "
+                               f"folder with the t10k idx files, or your own images (a folder "
+                               f"of class subfolders, an .npz or a .zip: their test split)")
     evaluate.add_argument("--probes", action="store_true",
                           help="also linear-probe and k-NN accuracy of the codes")
     evaluate.add_argument("--denoise-sigma", type=float, default=None,
@@ -370,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--checkpoints", default="checkpoints", help="folder of *.safetensors")
     quality.add_argument("--dataset", default=None,
                          help=f"folder with the t10k idx files (default: {SHARED_MNIST_DIR}), "
-                              f"or mnist / fashion-mnist")
+                              f"mnist / fashion-mnist, or your own images (a folder of class "
+                              f"subfolders, an .npz or a .zip)")
     quality.add_argument("--out", default=None,
                          help="write the whole Markdown page here (e.g. docs/quality.md); "
                               "without it the tables go to stdout")
@@ -399,8 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "projected to 2-D or 3-D, as a CSV table and/or a PNG scatter")
     latent_map.add_argument("checkpoint")
     latent_map.add_argument("--dataset", default=EMBEDDED,
-                            help=f"{EMBEDDED} (default), mnist, fashion-mnist, or a folder of "
-                                 f"MNIST-format idx files")
+                            help=f"{EMBEDDED} (default), mnist, fashion-mnist, a folder of "
+                                 f"MNIST-format idx files, or your own images (a folder of "
+                                 f"class subfolders, an .npz or a .zip)")
     latent_map.add_argument("--split", choices=MAP_SPLITS, default=None,
                             help=f"train, test or all (both: 70,000 for MNIST and "
                                  f"Fashion-MNIST); default: test ({EMBEDDED}: its 5,000 "

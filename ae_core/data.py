@@ -258,10 +258,15 @@ def load_dataset(source: str = EMBEDDED, split: str = "train", root: Path | str 
         searched = ", ".join(str(folder) for folder in candidates)
         raise DataError(f"{source} {split} split not found (looked in {searched}); "
                         f"point to a folder of idx files or allow the download (--download)")
+    from ae_core import own_images  # it reads this module's Dataset: imported here
+
+    if own_images.is_own_images(source):  # a folder of class subfolders, an .npz or a .zip
+        return own_images.load_own_split(source, split)
     if Path(source).is_dir():
         return load_idx_folder(Path(source), split)
-    raise DataError(f"unknown dataset {source!r}: use one of {', '.join(SOURCES)} "
-                    f"or a folder of MNIST idx files")
+    raise DataError(f"unknown dataset {source!r}: use one of {', '.join(SOURCES)}, a folder "
+                    f"of MNIST idx files, a folder of class subfolders of images, an .npz "
+                    f"or a .zip")
 
 
 def train_val_split(dataset: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
@@ -291,6 +296,10 @@ def evaluation_set(source: str = EMBEDDED, seed: int = 0, val_fraction: float = 
         unseen = torch.isin(embedded.labels, torch.tensor(exclude_classes, dtype=torch.int64))
         return Dataset(f"{EMBEDDED}/val", torch.cat([val.images, embedded.images[unseen]]),
                        torch.cat([val.labels, embedded.labels[unseen]]), embedded.class_names)
+    from ae_core import own_images
+
+    if own_images.is_own_images(source):  # its own seeded test split
+        return own_images.load_own_split(source, "test")
     if Path(source).is_dir():
         return load_idx_folder(Path(source), "test", f"{Path(source).name}-test")
     return load_dataset(source, "test")

@@ -134,7 +134,10 @@ def load_test_set(source: str | Path) -> Dataset:
     if str(source) == "mnist-embedded":
         raise DataError("the quality table needs a real test set: point --dataset at a folder "
                         "with t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz)")
-    if not Path(source).is_dir() and str(source) not in ("mnist", "fashion-mnist"):
+    from ae_core.own_images import is_own_images
+
+    if (not Path(source).is_dir() and str(source) not in ("mnist", "fashion-mnist")
+            and not is_own_images(source)):  # an .npz or .zip of your own images
         raise DataError(f"{source}: no such folder; the MNIST test set is the t10k idx files "
                         f"(e.g. ../shared/data/mnist)")
     return evaluation_set(str(source))
