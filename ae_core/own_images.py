@@ -378,7 +378,8 @@ def _read_npz(file, source: str, limit: int) -> tuple[np.ndarray, np.ndarray,
                         f"{str(error)[:80]})") from None
     if x is None:
         raise DataError(f"{source}: no array x (the images, N x H x W)")
-    return _npz_images(x, source), *_npz_labels(x, y, classes, source)
+    labels, class_names = _npz_labels(x, y, classes, source)  # the cheap checks first
+    return _npz_images(x, source), labels, class_names
 
 
 def _npy(data: bytes, name: str) -> np.ndarray:
