@@ -7,6 +7,7 @@ from ae_core.data import SOURCES, DataError
 from ae_core.models import REGISTRY, describe_family
 from ae_core.registry import Setting
 from ui import state
+from ui.own_images import images_panel
 from ui.training import (
     TrainingView,
     build_configs,
@@ -117,7 +118,13 @@ with options:
     values["lr_schedule"] = right.selectbox(
         "Learning-rate schedule", list(SCHEDULES), format_func=SCHEDULES.get,
         key="train_lr_schedule", help="How the learning rate changes epoch by epoch")
-    values["dataset"] = st.selectbox("Dataset", SOURCES, key="train_dataset")
+    own = images_panel()  # this session's uploaded images, a dataset like the others
+    sources = [*SOURCES, *([own.source] if own else [])]
+    if st.session_state["train_dataset"] not in sources:  # images replaced since
+        st.session_state["train_dataset"] = SOURCES[0]
+    values["dataset"] = st.selectbox("Dataset", sources, key="train_dataset",
+                                     format_func=lambda source: own.label()
+                                     if own and source == own.source else source)
     left, right = st.columns(2)
     values["noise_kind"] = left.selectbox("Denoising noise", NOISE_KINDS,
                                           key="train_noise_kind",

@@ -29,3 +29,5 @@ TOUR_NOTE = "tour_note"  # one line about the step just applied (a model that is
 TOUR_PENDING_STEP = "tour_pending_step"  # set by an upload: show the tour's step on the next run
 CLASSROOM_MESSAGE = "classroom_message"  # (line, refused) from the teacher's last save or upload
 LINK_WRITTEN = "link_written"  # query parameter -> value this session put in the address bar
+OWN_IMAGES = "own_images"  # ui.own_images.SessionImages: the images this session uploaded
+OWN_IMAGES_REFUSED = "own_images_refused"  # (file id, message) of the last refused image upload

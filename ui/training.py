@@ -38,6 +38,7 @@ from ae_core.latent import encode_dataset, model_device
 from ae_core.models import Autoencoder, expected_shapes
 from ae_core.models.base import AfterTrainingReport
 from ae_core.overcomplete import NoiseTest, noise_test
+from ae_core.own_images import is_own_images
 from ae_core.projection import PCAProjection
 from ae_core.registry import Setting, family_class
 from ae_core.sampling import no_prior_reason
@@ -339,6 +340,9 @@ def finish(run: TrainingRun, stop_reason: str | None, diverged: bool = False) ->
     info = {"name": run.name, "preset": run.choice, "dataset": run.train_config.dataset,
             "epochs_completed": result.epochs_completed, "device": run.device,
             "stop_reason": stop_reason,
+            # Your own images: their class names, for when their temporary folder is gone.
+            **({"class_names": list(run.fixed.class_names)}
+               if is_own_images(run.train_config.dataset) else {}),
             **({"best_epoch": run.best_epoch} if run.best_epoch else {})}
     run.checkpoint = Checkpoint(run.model, run.model_config, run.train_config,
                                 result.final_metrics(), info)
