@@ -100,6 +100,11 @@ def test_a_zip_and_an_npz_give_the_same_images(letters, tmp_path):
     for prefix in ("", "letters/"):  # zipped from inside the folder, or `zip -r` of it
         path = tmp_path / "letters.zip"
         path.write_bytes(zip_folder(letters, prefix))
+        with zipfile.ZipFile(path, "a") as archive:  # what a Mac's or a person's zip adds
+            archive.writestr(f"__MACOSX/{prefix}A/._0.png", b"resource fork")
+            archive.writestr(f"{prefix}.DS_Store", b"finder")
+            archive.writestr(f"{prefix}README.txt", b"letters A, B, C")
+            archive.writestr(f"{prefix}B/", b"")  # a folder entry
         zipped = read_own_images(path)
         assert zipped.class_names == LETTERS
         assert torch.equal(zipped.train.images, folder.train.images)
