@@ -135,8 +135,16 @@ with options:
             st.session_state["train_noise_level"] = DEFAULT_NOISE_LEVEL
         values["noise_level"] = right.slider("Corruption level", 0.05, 1.0, step=0.05,
                                              key="train_noise_level")
+    # Your own images leave out their own classes, by name, and one at least stays.
+    own_chosen = own is not None and values["dataset"] == own.source
+    class_names = own.class_names if own_chosen else tuple(map(str, range(10)))
+    limit = len(class_names) - 1 if own_chosen else len(class_names)
+    st.session_state["train_exclude_classes"] = [
+        label for label in st.session_state["train_exclude_classes"]
+        if label < len(class_names)][:limit]
     values["exclude_classes"] = tuple(st.multiselect(
-        "Leave out classes", range(10), key="train_exclude_classes",
+        "Leave out classes", range(len(class_names)), key="train_exclude_classes",
+        format_func=class_names.__getitem__, max_selections=limit if own_chosen else None,
         help="Train on the other classes only (an anomaly detector for the left-out ones)"))
     auto_name = f"{choice}_{values['latent_dim']}"
     name = st.text_input("Name", key="train_name", placeholder=auto_name,

@@ -51,12 +51,16 @@ def test_an_uploaded_zip_of_letters_trains_a_model_of_letters(monkeypatch, tmp_p
     at.text_input(key="train_hidden_sizes").set_value("32")
     at.number_input(key="train_epochs").set_value(1)
     at.select_slider(key="train_batch_size").set_value(16)
+    classes = at.multiselect(key="train_exclude_classes")
+    assert classes.options == list(LETTERS) and classes.max_selections == 2
+    classes.set_value([1])  # an anomaly detector for B
     at.text_input(key="train_name").set_value("letters").run()
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     run = at.session_state[state.TRAIN_RUN]
     assert run.finished and not run.diverged
-    assert run.sample.class_names == LETTERS
+    assert run.sample.class_names == LETTERS and run.train_config.exclude_classes == (1,)
+    assert set(run.sample.labels.tolist()) <= {0, 2}  # no B learned from
     assert run.checkpoint.train_config.dataset == images.source
     assert run.checkpoint.info["class_names"] == list(LETTERS)
     active = (at.session_state[state.PENDING_ACTIVE_MODEL]
@@ -81,3 +85,7 @@ def test_an_uploaded_zip_of_letters_trains_a_model_of_letters(monkeypatch, tmp_p
     assert image_folders(session_temp) == [replaced.path.parent.name]
     assert at.selectbox(key="train_dataset").value == replaced.source
     assert at.selectbox(key="train_dataset").options[-1] == "Your images: xy.zip (2 classes)"
+    assert at.multiselect(key="train_exclude_classes").options == ["X", "Y"]
+    assert at.multiselect(key="train_exclude_classes").value == [1]  # Y: still one left
+    at.selectbox(key="train_dataset").set_value("mnist-embedded").run()
+    assert at.multiselect(key="train_exclude_classes").options == [str(d) for d in range(10)]
