@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from ae_core.data import SPLITS, DataError, Dataset, available_splits
+from ae_core.data import SOURCES, SPLITS, DataError, Dataset, available_splits
 from ae_core.drawing import DrawingError, brightness, ink_from_brightness, to_mnist
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -67,6 +67,8 @@ class OwnImages:
 def is_own_images(source: str | Path) -> bool:
     """Whether `source` names a user's images: an .npz or .zip path, or a folder that holds
     no MNIST idx files (the folder of class subfolders)."""
+    if str(source) in SOURCES:  # a name, even where a folder of that name exists
+        return False
     path = Path(source)
     if path.suffix.lower() in CONTAINER_SUFFIXES:
         return True

@@ -128,9 +128,12 @@ def test_a_zip_and_an_npz_give_the_same_images(letters, tmp_path):
     assert read_own_images(inner).class_names == LETTERS
 
 
-def test_load_dataset_and_evaluation_set_take_a_path(letters):
+def test_load_dataset_and_evaluation_set_take_a_path(letters, tmp_path, monkeypatch):
     assert is_own_images(letters) and is_own_images("x.zip") and is_own_images("x.NPZ")
-    assert not is_own_images("mnist-embedded")
+    monkeypatch.chdir(tmp_path)
+    for name in ("mnist-embedded", "mnist", "fashion-mnist"):  # names, whatever is here
+        (tmp_path / name).mkdir()
+        assert not is_own_images(name)
     train = load_dataset(str(letters), "train")
     test = evaluation_set(str(letters))
     assert train.class_names == test.class_names == LETTERS
