@@ -153,6 +153,9 @@ def _split(name: str, images: np.ndarray, labels: np.ndarray,
         count = max(1, round(len(members) * TEST_FRACTION)) if len(members) > 1 else 0
         test.append(members[:count])
         train.append(members[count:])
+    if not sum(len(part) for part in test):
+        raise DataError(f"{name}: too few images to hold any out for testing; give a class "
+                        f"two images at least")
     everything = Dataset(name, torch.from_numpy(images), labels_tensor, class_names)
     return OwnImages(name, everything.subset(torch.cat(train).sort().values, f"{name}-train"),
                      everything.subset(torch.cat(test).sort().values, f"{name}-test"))

@@ -214,6 +214,8 @@ def test_one_class_is_refused(tmp_path):
         "one class only", "every image is in A")
     np.savez(tmp_path / "one.npz", x=np.zeros((4, 28, 28), np.uint8), y=np.full(4, 7))
     one_line_refusal(tmp_path / "one.npz", "one class only")
+    pair = make_letters(tmp_path / "pair", per_class=1, letters=("A", "B"))
+    one_line_refusal(pair, "too few images")  # nothing would be left to test on
 
 
 def test_unreadable_and_truncated_images_are_refused(letters, tmp_path):

@@ -4,11 +4,14 @@ model with the letters' class names; a bad zip is refused in one line and keeps 
 
 from __future__ import annotations
 
+import io
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from ae_core.own_images import load_own_images
 from tests.letters import LETTERS, make_letters, zip_folder
 from tests.pages import open_page
 from ui import state
@@ -89,3 +92,12 @@ def test_an_uploaded_zip_of_letters_trains_a_model_of_letters(monkeypatch, tmp_p
     assert at.multiselect(key="train_exclude_classes").value == [1]  # Y: still one left
     at.selectbox(key="train_dataset").set_value("mnist-embedded").run()
     assert at.multiselect(key="train_exclude_classes").options == [str(d) for d in range(10)]
+
+    # An .npz on its own is taken too.
+    buffer = io.BytesIO()
+    images = load_own_images(more)
+    np.savez(buffer, x=images.train.images.numpy(), y=images.train.labels.numpy(),
+             classes=np.array(["ex", "why"]))
+    upload(at, "xy.npz", buffer.getvalue())
+    assert at.session_state[state.OWN_IMAGES].class_names == ("ex", "why")
+    assert at.session_state[state.OWN_IMAGES].path.name == "xy.npz"

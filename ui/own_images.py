@@ -1,6 +1,7 @@
-"""Your own images on the Train page: an uploaded .zip becomes this session's data set.
+"""Your own images on the Train page: an uploaded .zip (or .npz) becomes this session's data
+set.
 
-The zip is kept, as uploaded, in a temporary folder of the session's own (removed when another
+The file is kept, as uploaded, in a temporary folder of the session's own (removed when another
 upload replaces it, or when the session ends) and read by ae_core.own_images, so a training
 run names it by path like any dataset. A refused upload keeps nothing.
 """
@@ -31,7 +32,7 @@ PREVIEW_CLASSES = 12  # rows of the preview at most
 class SessionImages:
     """The images this session uploaded: where the zip lies, and what the page shows of it."""
 
-    path: Path  # the zip, alone in its own temporary folder
+    path: Path  # the .zip or .npz, alone in its own temporary folder
     file_id: str  # the upload it came from
     class_names: tuple[str, ...]
     counts: tuple[int, ...]  # images per class, train and test together
@@ -57,9 +58,10 @@ class SessionImages:
 
 
 def _file_name(name: str) -> str:
-    """The upload's own name, made safe for a file: letters.zip, my_letters.zip."""
+    """The upload's own name, made safe for a file: letters.zip, my_letters.zip, x.npz."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).stem).strip("._")[:48]
-    return f"{stem or 'images'}.zip"
+    suffix = ".npz" if name.lower().endswith(".npz") else ".zip"
+    return f"{stem or 'images'}{suffix}"
 
 
 def _preview(images) -> bytes:
@@ -105,10 +107,11 @@ def images_panel() -> SessionImages | None:
     with st.expander("Your own images", expanded=current is not None,
                      icon=":material/photo_library:"):
         upload = st.file_uploader(
-            "A .zip of your images", type=["zip"], key=UPLOAD_KEY,
+            "A .zip of your images", type=["zip", "npz"], key=UPLOAD_KEY,
             help="One folder per class (the folder names are the class names), PNG, JPEG or "
-                 "BMP of any size or colour; or one .npz with x (N x H x W) and y. Each image "
-                 "is brought to 28x28 the MNIST way, like a drawing on the Draw page")
+                 "BMP of any size or colour; or an .npz with x (N x H x W) and y, alone or in "
+                 "the zip. Each image is brought to 28x28 the MNIST way, like a drawing on the "
+                 "Draw page")
         refused = st.session_state.get(state.OWN_IMAGES_REFUSED)
         if upload is not None and upload.file_id not in (
                 getattr(current, "file_id", None), refused and refused[0]):
