@@ -635,11 +635,9 @@ def load_onnx_paths(*paths: Path | str) -> Checkpoint:
             raise OnnxModelError(f"{path.name}: {path.stat().st_size:,} bytes is over the "
                                  f"{MAX_ONNX_BYTES // 2**20} MB limit")
     if len(paths) == 1:
-        checkpoint = load_onnx_zip(paths[0].read_bytes(), paths[0].name)
-        checkpoint.path = paths[0]
-        return checkpoint
+        return load_onnx_zip(paths[0].read_bytes(), paths[0].name)
     encoder, decoder = paths
-    name = encoder.stem.removesuffix("encoder").strip("_-. ") or "your model"
+    name = encoder.stem.removesuffix("encoder").strip("_-. ") or f"{encoder.name} + {decoder.name}"
     return load_onnx_pair(encoder.read_bytes(), decoder.read_bytes(), name,
                           sources=(encoder.name, decoder.name, META_FILE))
 
