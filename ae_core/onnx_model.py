@@ -615,8 +615,7 @@ def _roles(files: dict[str, bytes], prefix: str) -> tuple[str, str]:
         model = _parse(data, prefix + file_name)
         inputs = _inputs(model)
         dims = _dims(inputs[0]) if len(inputs) == 1 else None
-        if dims and None not in dims[1:] and math.prod(dims[1:]) == INPUT_SIZE and (
-                len(dims) != 2):
+        if dims and None not in dims[1:] and math.prod(dims[1:]) == INPUT_SIZE:
             takes_pixels.append(file_name)
     if len(takes_pixels) == 1:
         encoder = takes_pixels[0]
