@@ -16,6 +16,7 @@ fixed at K is run K images at a time (padded), at the cost the probe measures.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -466,7 +467,9 @@ def _decoder_net(model, data: bytes, source: str) -> _Net:
     return _Net(data, source, (dims[1],) if dims[1] else (-1,), _batch_of(dims))
 
 
+@functools.cache
 def _probe_digits() -> torch.Tensor:
+    """(PROBE_IMAGES, 1, 28, 28) real digits, every class, read once (never written to)."""
     from ae_core.data import load_embedded
 
     digits = load_embedded()
