@@ -146,6 +146,9 @@ def test_a_pair_uploaded_in_this_session_is_kept_for_every_session(plain, monkey
     at.session_state[state.ACTIVE_MODEL] = "session: uploaded"
     at.run()
     assert not at.exception, at.exception
+    captions = [caption.value for caption in at.sidebar.caption]
+    assert any("ONNX pair (mnist): its decoder gives logits; batch free" in caption
+               for caption in captions), captions
     at.button(key="sidebar_onnx_keep").click().run()
     assert [path.name for path in list_onnx_pairs(state.SAVED_DIR)] == ["uploaded.onnx.zip"]
     assert "saved: uploaded" in at.selectbox(key=state.ACTIVE_MODEL).options

@@ -101,6 +101,13 @@ def onnx_uploader(model: ActiveModel | None) -> None:
                      on_change=_handle, help=HELP)
     if st.session_state.get(NOTE):
         st.caption(st.session_state[NOTE])
+    if model is not None and is_onnx_pair(model.checkpoint):
+        info = model.checkpoint.info
+        batch = {info["encoder_batch"], info["decoder_batch"]}
+        st.caption(f"ONNX pair ({info['kind']}): its decoder gives {info['decoder_outputs']}; "
+                   f"batch {' / '.join(map(str, sorted(batch, key=str)))}; "
+                   f"{info['probe_ms_per_image']:.2f} ms per digit on the probe. Training, "
+                   f"fine-tuning and a prior need its insides: not here.")
     if model is not None and is_onnx_pair(model.checkpoint) and is_session_key(model.key):
         st.button("Keep this ONNX model", key="sidebar_onnx_keep", icon=":material/save:",
                   on_click=_keep, args=(model,),
