@@ -32,7 +32,7 @@ def train_plain_autoencoder(steps: int = 150) -> tuple[nn.Module, nn.Module]:
 
 
 def export_pair(encoder: nn.Module, decoder: nn.Module, folder: Path) -> tuple[Path, Path]:
-    """README.md's example, word for word but for the folder."""
+    """Exported as README.md's example does (its block is run by test_onnx_model.py)."""
     batch = {0: "batch"}  # any number of images at once
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation note

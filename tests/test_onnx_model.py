@@ -383,3 +383,18 @@ def test_the_command_line_evaluates_maps_and_samples_a_pair(plain, tmp_path):
     done = run_cli("evaluate", "--encoder", str(encoder_path))
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "--encoder and --decoder go together" in done.stderr
+
+
+def test_the_readme_example_exports_a_pair_that_loads(tmp_path, monkeypatch):
+    """README.md's example block, run as it is written (untrained), gives a pair that loads."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Your own model (ONNX)"):]
+    start = section.index("```python\n") + len("```python\n")
+    block = section[start:section.index("\n```\n", start)]
+    assert "torch.onnx.export(encoder" in block and "torch.onnx.export(decoder" in block
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(block, "README.md", "exec"), {})
+    checkpoint = load_onnx_paths("encoder.onnx", "decoder.onnx")
+    assert checkpoint.model.latent_dim == 8 and checkpoint.info["decoder_outputs"] == "logits"
