@@ -251,6 +251,11 @@ class _Net:
                 raise OnnxModelError(f"{self.source}: onnxruntime failed on a batch "
                                      f"({_first_line(error)})") from None
             self.runs += 1
+            for output in outputs:
+                shape = list(np.shape(output))
+                if not shape or shape[0] != len(chunk):
+                    raise OnnxModelError(f"{self.source}: an output came out {shape} for a "
+                                         f"batch of {len(chunk)}; the batch must come first")
             parts.append([np.asarray(output)[:count] for output in outputs])
         return [np.concatenate([part[index] for part in parts]) for index in range(len(parts[0]))]
 
@@ -528,7 +533,7 @@ def load_onnx_pair(encoder_onnx: bytes, decoder_onnx: bytes, name: str = "your m
                    ) -> Checkpoint:
     """Check an encoder and a decoder, probe them on real digits, and hold them as a
     Checkpoint the pages read like any other (`sources`: the files' names in messages)."""
-    meta = _read_meta(meta_json, name, sources[2])
+    meta = _read_meta(meta_json, name[:80] or "onnx model", sources[2])
     encoder_model = _parse(encoder_onnx, sources[0])
     decoder_model = _parse(decoder_onnx, sources[1])
     _check_file(encoder_model, sources[0])
@@ -536,8 +541,9 @@ def load_onnx_pair(encoder_onnx: bytes, decoder_onnx: bytes, name: str = "your m
     encoder, out_dims = _encoder_net(encoder_model, encoder_onnx, sources[0])
     decoder = _decoder_net(decoder_model, decoder_onnx, sources[1])
     decoder_declared = _dims(_inputs(decoder_model)[0])[1] or None
-    codes, images, seconds = _probe(encoder, decoder, sources[:2], out_dims[1] or None
-                                    if out_dims else None, decoder_declared)
+    declared_code = out_dims[1] if out_dims and out_dims[1] else None
+    codes, images, seconds = _probe(encoder, decoder, sources[:2], declared_code,
+                                    decoder_declared)
     if images.size != PROBE_IMAGES * INPUT_SIZE:
         raise OnnxModelError(f"{sources[1]}: the decoder's image came out "
                              f"{list(images.shape)} for {PROBE_IMAGES} codes; it must be "

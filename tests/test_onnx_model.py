@@ -299,6 +299,18 @@ def test_refuses_shapes_that_do_not_fit_and_says_which():
     refused(linear_encoder(input=double), linear_decoder(), "DOUBLE", "float32")
 
 
+def test_undeclared_shapes_are_read_from_the_probe_and_a_batch_must_come_first():
+    unknown = tensor("z", [None, None])
+    pair = load_onnx_pair(linear_encoder(output=unknown), linear_decoder(), "t")
+    assert pair.model.latent_dim == LATENT
+    scalar = graph([helper.make_node("MatMul", ["z", "w"], ["h"]),
+                    helper.make_node("ReduceMean", ["h"], ["x"], keepdims=0)],
+                   [tensor("z", ["N", LATENT])],
+                   [tensor("x", [None, None])],
+                   [weights("w", LATENT, 784)])
+    refused(linear_encoder(), scalar, "decoder.onnx", "came out []", "batch must come first")
+
+
 def test_refuses_huge_declared_dimensions_before_running():
     huge = tensor("x", ["N", 2**40])
     refused(linear_encoder(input=huge), linear_decoder(), f"[N, {2**40}]")
