@@ -264,7 +264,8 @@ def command_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps({"checkpoint": str(args.checkpoint or name), "dataset": test.name,
                           **metrics}))
         return 0
-    print(f"{name} ({checkpoint.model_config.family}, "
+    print(f"{Path(args.checkpoint).name if args.checkpoint else name} "
+          f"({checkpoint.model_config.family}, "
           f"latent {checkpoint.model_config.latent_dim}) on {test.name}, {len(test)} digits")
     for name, value in metrics.items():
         print(f"  {name:24s} {value:.5g}")

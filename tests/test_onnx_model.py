@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -372,7 +373,7 @@ def test_refuses_zips_that_are_not_a_pair(monkeypatch):
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ae_core", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300,
-                          env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
 def test_the_command_line_evaluates_maps_and_samples_a_pair(plain, tmp_path):
