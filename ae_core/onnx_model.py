@@ -237,6 +237,9 @@ class _Net:
 
     def run(self, items: np.ndarray, options=None) -> list[np.ndarray]:
         """(N, ...) float32 -> each output (N, ...), RUN_IMAGES or the fixed batch at a time."""
+        if not len(items):  # no images: one blank one run for the outputs' shapes, then none
+            return [output[:0] for output in self.run(np.zeros((1, *items.shape[1:]),
+                                                               np.float32), options)]
         step = self.batch or RUN_IMAGES
         parts: list[list[np.ndarray]] = []
         for start in range(0, len(items), step):
@@ -290,8 +293,8 @@ class OnnxAutoencoder(Autoencoder):
         self.device_anchor = nn.Parameter(torch.zeros(0), requires_grad=False)
 
     def _encoded(self, x: torch.Tensor) -> list[torch.Tensor]:
-        items = x.detach().float().cpu().reshape(len(x), -1).numpy()
-        return [torch.from_numpy(np.ascontiguousarray(output, np.float32)).reshape(len(x), -1)
+        items = x.detach().float().cpu().reshape(len(x), INPUT_SIZE).numpy()
+        return [torch.from_numpy(np.ascontiguousarray(output, np.float32)).flatten(1)
                 for output in self.encoder_net.run(items)]
 
     def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

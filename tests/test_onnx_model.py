@@ -205,6 +205,7 @@ def test_a_fixed_batch_is_run_by_looping(plain, embedded, batch):
                                    torch.sigmoid(decoder(encoder(images))), atol=1e-5,
                                    rtol=1e-4)
     assert pair.model.encoder_net.runs > 0
+    assert pair.model.embed(images[:0]).shape == (0, LATENT)  # no images, no error
     if batch == 1:  # the browser decodes one code at a time: a batch of 1 is what it wants
         assert ort.InferenceSession(decoder_onnx(pair.model)).get_inputs()[0].name == "code"
 
