@@ -154,3 +154,18 @@ def test_a_pair_uploaded_in_this_session_is_kept_for_every_session(plain, monkey
     assert "saved: uploaded" in at.selectbox(key=state.ACTIVE_MODEL).options
     assert any("Kept as saved: uploaded" in caption.value for caption in at.sidebar.caption)
 
+
+
+def test_a_pair_said_to_be_for_clothes_opens_on_fashion_mnist(plain, monkeypatch, submitted,
+                                                             tmp_path):
+    """model.json's kind decides the images every page shows it, as a checkpoint's dataset."""
+    from ui import sources
+
+    if not sources.source_available("fashion-test"):
+        pytest.skip("needs Fashion-MNIST's test set")
+    checkpoint = load_onnx_paths(*export_pair(plain[0], plain[1], tmp_path))
+    checkpoint.info["kind"] = "fashion-mnist"
+    at = open_with("latent_map.py", monkeypatch, checkpoint, "clothes")
+    assert at.selectbox(key="latent_map_source").value == "fashion-test"
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [trace["name"] for trace in spec["data"]][:2] == ["T-shirt/top", "Trouser"]
