@@ -47,7 +47,10 @@ def test_an_uploaded_pair_drags_maps_and_scores_like_a_shipped_model(page, app_u
     sidebar.get_by_text("was not loaded").wait_for(timeout=60_000)
     assert "latent size 32" in sidebar.inner_text()  # the model on show stays
 
-    page.locator(UPLOAD).first.set_input_files([str(encoder_path), str(decoder_path)])
+    # One file, then the other: the first waits for its partner.
+    page.locator(UPLOAD).first.set_input_files(str(encoder_path))
+    sidebar.get_by_text("encoder.onnx is in: add the decoder .onnx too").wait_for()
+    page.locator(UPLOAD).first.set_input_files(str(decoder_path))
     sidebar.get_by_text(ONNX_FAMILY).wait_for(timeout=60_000)
     wait_for_app(page, 60_000)
     assert f"latent size {LATENT}" in sidebar.inner_text()
