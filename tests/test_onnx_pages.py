@@ -62,8 +62,10 @@ def vae_pair():
     return load_onnx_pair(*files, "my_vae")
 
 
-def open_with(page: str, monkeypatch, checkpoint, name: str = "mine") -> AppTest:
-    """The app on `page` with `checkpoint` kept in saved_models/ as `name` and picked."""
+def open_with(page: str, monkeypatch, checkpoint, name: str = "mine",
+              before_page: dict | None = None) -> AppTest:
+    """The app on `page` with `checkpoint` kept in saved_models/ as `name` and picked (and
+    `before_page` set in its session state, as another page would, before it opens)."""
     checkpoint.info["name"] = name
     target = state.SAVED_DIR / f"{name}{PAIR_SUFFIX}"
     if not target.exists():
@@ -75,6 +77,8 @@ def open_with(page: str, monkeypatch, checkpoint, name: str = "mine") -> AppTest
     at.session_state["sliders_in_browser"] = False  # AppTest runs no JavaScript
     at.session_state[state.ACTIVE_MODEL] = f"saved: {name}"
     at.run()
+    for key, value in (before_page or {}).items():
+        at.session_state[key] = value
     at.switch_page(f"app_pages/{page}").run()
     assert not at.exception, at.exception
     return at
@@ -169,3 +173,15 @@ def test_a_pair_said_to_be_for_clothes_opens_on_fashion_mnist(plain, monkeypatch
     assert at.selectbox(key="latent_map_source").value == "fashion-test"
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [trace["name"] for trace in spec["data"]][:2] == ["T-shirt/top", "Trouser"]
+
+
+def test_a_drawing_is_rebuilt_scored_and_guessed_by_a_pair(plain, monkeypatch, submitted):
+    from tests.test_draw_page import data_url, stroke_png
+
+    at = open_with("draw.py", monkeypatch, plain[2],
+                   before_page={"draw_input": ("canvas", data_url(stroke_png()))})
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["The linear probe's guess"] in [str(digit) for digit in range(10)]
+    assert 0 < float(metrics["Anomaly score (MSE / pixel)"]) < 0.2
+    captions = " | ".join(caption for image in at.get("image") for caption in image.captions)
+    assert "The model's reconstruction" in captions and "Nearest first: #" in captions
