@@ -97,6 +97,9 @@ def test_every_page_opens_with_a_pair(page, plain, monkeypatch, submitted):
 def test_pages_open_with_a_vae_pair(page, vae_pair, monkeypatch, submitted):
     at = open_with(page, monkeypatch, vae_pair, "my_vae")
     assert not at.error, [error.value for error in at.error]
+    if page == "sliders.py":  # its mean and log-variance give the KL of every dimension
+        assert "Which dimensions carry information?" in [header.value
+                                                         for header in at.subheader]
 
 
 def test_bottleneck_figures_are_the_pairs_own_error(plain, monkeypatch, submitted):
