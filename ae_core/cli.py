@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from ae_core import distributed
-from ae_core.checkpoint import CheckpointError, load_checkpoint
+from ae_core.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from ae_core.config import COMMON_SETTINGS, PRESETS, TrainConfig, resolve_preset
 from ae_core.data import (
     EMBEDDED,
@@ -224,8 +224,38 @@ def _training_digits(dataset: str, train_config: TrainConfig) -> Dataset | None:
         return None
 
 
+def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
+    """A checkpoint, or your own model as an encoder and a decoder exported to ONNX."""
+    parser.add_argument("checkpoint", nargs="?", default=None,
+                        help="a *.safetensors checkpoint (or a kept ONNX pair, *.onnx.zip)")
+    parser.add_argument("--encoder", default=None,
+                        help="your own model's encoder, *.onnx (with --decoder)")
+    parser.add_argument("--decoder", default=None,
+                        help="your own model's decoder, *.onnx (with --encoder)")
+
+
+def _load_model(args: argparse.Namespace) -> tuple[Checkpoint, str]:
+    """The checkpoint or ONNX pair the arguments name, and its name for the output."""
+    from ae_core.onnx_model import PAIR_SUFFIX, load_onnx_paths
+
+    pair = (args.encoder, args.decoder)
+    if args.checkpoint is not None and any(pair):
+        raise ValueError("give a checkpoint or --encoder and --decoder, not both")
+    if any(pair):
+        if not all(pair):
+            raise ValueError("--encoder and --decoder go together")
+        checkpoint = load_onnx_paths(args.encoder, args.decoder)
+        return checkpoint, checkpoint.info["name"]
+    if args.checkpoint is None:
+        raise ValueError("give a checkpoint, or --encoder E.onnx --decoder D.onnx")
+    if args.checkpoint.endswith(PAIR_SUFFIX):
+        return load_onnx_paths(args.checkpoint), Path(args.checkpoint).name.removesuffix(
+            PAIR_SUFFIX)
+    return load_checkpoint(args.checkpoint), Path(args.checkpoint).stem
+
+
 def command_evaluate(args: argparse.Namespace) -> int:
-    checkpoint = load_checkpoint(args.checkpoint)
+    checkpoint, name = _load_model(args)
     train_config = checkpoint.train_config or TrainConfig()
     test = evaluation_set(args.dataset, train_config.seed, train_config.val_fraction,
                           train_config.exclude_classes)
@@ -236,9 +266,11 @@ def command_evaluate(args: argparse.Namespace) -> int:
     metrics = evaluate_model(checkpoint.model, test, train, probes=args.probes,
                              denoise_sigma=args.denoise_sigma)
     if args.json:
-        print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": test.name, **metrics}))
+        print(json.dumps({"checkpoint": str(args.checkpoint or name), "dataset": test.name,
+                          **metrics}))
         return 0
-    print(f"{Path(args.checkpoint).name} ({checkpoint.model_config.family}, "
+    print(f"{Path(args.checkpoint).name if args.checkpoint else name} "
+          f"({checkpoint.model_config.family}, "
           f"latent {checkpoint.model_config.latent_dim}) on {test.name}, {len(test)} digits")
     for name, value in metrics.items():
         print(f"  {name:24s} {value:.5g}")
@@ -272,7 +304,7 @@ def command_map(args: argparse.Namespace) -> int:
     check_outputs(outputs, args.dims)  # a wrong --out fails now, not after the encoding
     if args.points is not None and args.points < 1:
         raise ValueError(f"--points {args.points} must be at least 1")
-    checkpoint = load_checkpoint(args.checkpoint)
+    checkpoint, name = _load_model(args)
     dataset = map_images(args.dataset, args.split)
     bar = ProgressBar()
 
@@ -289,7 +321,6 @@ def command_map(args: argparse.Namespace) -> int:
         bar.close()
     if dataset_map.projection.note:
         print(f"note: {dataset_map.projection.note}", file=sys.stderr)
-    name = Path(args.checkpoint).stem
     title = (f"{name} on {dataset_map.dataset}: {dataset_map.projection.name} of "
              f"{len(dataset_map):,} codes")
     write_map(dataset_map, outputs, args.codes, title)
@@ -308,7 +339,7 @@ def command_sample(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {out} must end in .png")
     if args.n < 1:
         raise ValueError(f"--n {args.n} must be at least 1")
-    checkpoint = load_checkpoint(args.checkpoint)
+    checkpoint, _ = _load_model(args)
     model = checkpoint.model.eval()
     every_class = model.is_conditional and args.digit_class is None
     codes = None
@@ -359,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=command_train)
 
     evaluate = commands.add_parser("evaluate", help="test metrics of a checkpoint")
-    evaluate.add_argument("checkpoint")
+    _add_onnx_options(evaluate)
     evaluate.add_argument("--dataset", default=EMBEDDED,
                           help=f"{EMBEDDED} (its validation split), mnist, fashion-mnist, a "
                                f"folder with the t10k idx files, or your own images (a folder "
@@ -389,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser("sample", help="a PNG grid of new digits from a checkpoint's "
                                  "prior (or a Gaussian fitted to its codes when it has none)")
-    sample.add_argument("checkpoint")
+    _add_onnx_options(sample)
     sample.add_argument("--n", type=int, default=64,
                         help="how many digits (a conditional model without --class: per class)")
     sample.add_argument("--temperature", type=float, default=1.0,
@@ -404,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     latent_map = commands.add_parser(
         "map", help="a latent map of a whole dataset (70,000 images too): codes in batches, "
                     "projected to 2-D or 3-D, as a CSV table and/or a PNG scatter")
-    latent_map.add_argument("checkpoint")
+    _add_onnx_options(latent_map)
     latent_map.add_argument("--dataset", default=EMBEDDED,
                             help=f"{EMBEDDED} (default), mnist, fashion-mnist, a folder of "
                                  f"MNIST-format idx files, or your own images (a folder of "

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ae_core.models.base import Autoencoder
+from ae_core.onnx_model import OnnxAutoencoder
 
 OPSET = 17
 
@@ -38,6 +39,11 @@ def decoder_onnx(model: Autoencoder) -> bytes:
     The TorchScript exporter (`dynamo=False`) is used: the dynamo one fixes the batch size and
     fails on the conditional VAE's data-dependent label check.
     """
+    if isinstance(model, OnnxAutoencoder):  # a pair's decoder is ONNX already
+        if model.decoder_net.batch not in (None, 1):
+            raise ExportError(f"this decoder's batch is fixed at {model.decoder_net.batch}; "
+                              f"the browser decodes one code at a time")
+        return model.browser_decoder_onnx()
     decoder = _Decoder(_float_cpu_copy(model)).eval()
     code = torch.zeros(1, model.latent_dim)
     inputs: tuple[torch.Tensor, ...] = (code,)

@@ -74,3 +74,46 @@ def few_labels(model: Autoencoder, train: Dataset, test: Dataset, per_class: int
     return FewLabelsResult(len(labelled),
                            _train_and_score(pretrained, labelled, test, steps, lr),
                            _train_and_score(scratch, labelled, test, steps, lr))
+
+
+@dataclass
+class FrozenProbeResult:
+    labelled: int  # digits with a label, all classes together
+    codes_accuracy: float  # a linear layer on the model's frozen codes, on the test digits
+    pixels_accuracy: float  # the same linear layer on the pixels
+
+
+def _probe_accuracy(train_features: torch.Tensor, labels: torch.Tensor,
+                    test_features: torch.Tensor, test_labels: torch.Tensor, classes: int,
+                    steps: int, lr: float) -> float:
+    """A linear classifier on standardised (N, F) features, full-batch Adam."""
+    mean, std = train_features.mean(0), train_features.std(0).clamp(min=1e-6)
+    head = nn.Linear(train_features.shape[1], classes)
+    optimizer = torch.optim.Adam(head.parameters(), lr=lr)
+    inputs = (train_features - mean) / std
+    for _ in range(steps):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(head(inputs), labels).backward()
+        optimizer.step()
+    with torch.inference_mode():
+        predicted = head((test_features - mean) / std).argmax(dim=1)
+    return float((predicted == test_labels).float().mean())
+
+
+def frozen_probe(model: Autoencoder, train: Dataset, test: Dataset, per_class: int = 10,
+                 steps: int = 300, lr: float = 1e-2, seed: int = 0) -> FrozenProbeResult:
+    """For a model that cannot be fine-tuned (`is_trainable` False, an ONNX pair): test
+    accuracy of a linear layer on its frozen codes (`embed`) of `per_class` labels per class,
+    against the same layer on the pixels of the same digits."""
+    labelled = labelled_subset(train, per_class, seed)
+    classes = int(train.labels.max()) + 1
+    images, test_images = labelled.float_images(), test.float_images()
+    with torch.inference_mode():
+        codes, test_codes = model.embed(images).float(), model.embed(test_images).float()
+    torch.manual_seed(seed)
+    on_codes = _probe_accuracy(codes.clone(), labelled.labels, test_codes.clone(), test.labels,
+                               classes, steps, lr)
+    torch.manual_seed(seed)
+    on_pixels = _probe_accuracy(images.flatten(1), labelled.labels, test_images.flatten(1),
+                                test.labels, classes, steps, lr)
+    return FrozenProbeResult(len(labelled), on_codes, on_pixels)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ae_core.config import TrainConfig
-from ae_core.semisupervised import few_labels
+from ae_core.semisupervised import few_labels, frozen_probe
 from ui.models import ActiveModel, model_cache, require_model
 from ui.sources import NOUNS, TRAIN_SETS, own_dataset
 from ui.training import split_data
@@ -25,6 +25,12 @@ def _result(model_key: str, per_class: int, kind: str, _model: ActiveModel):
     return few_labels(_model.checkpoint.model, train, test, per_class=per_class)
 
 
+@model_cache(st.cache_data, show_spinner="Training both probes…", max_entries=32)
+def _frozen(model_key: str, per_class: int, kind: str, _model: ActiveModel):
+    train, test = split_data(TrainConfig(dataset=TRAIN_SETS[kind]))
+    return frozen_probe(_model.checkpoint.model, train, test, per_class=per_class)
+
+
 with st.form("few_labels_form"):
     per_class = st.slider("Labelled digits per class", 1, 50, 10, key="few_labels_per_class")
     run = st.form_submit_button("Train and compare", type="primary",
@@ -32,6 +38,20 @@ with st.form("few_labels_form"):
 if model.checkpoint.model.is_conditional:
     st.info("This model reads a digit's label to encode it, so it cannot be asked to find the "
             "label: pick another model in the sidebar.")
+    st.stop()
+if not model.checkpoint.model.is_trainable:  # an ONNX pair: its weights are in its files
+    st.info("This model cannot be fine-tuned here (its weights are in its ONNX files): a "
+            "linear layer on its **frozen codes** is compared with the same layer on the "
+            "**pixels** of the same labelled digits.")
+    if run or st.session_state.get("few_labels_shown") == (model.key, per_class):
+        st.session_state["few_labels_shown"] = (model.key, per_class)
+        probe = _frozen(model.key, per_class, kind, model)
+        codes, pixels = st.columns(2)
+        codes.metric("Linear layer on its frozen codes", f"{probe.codes_accuracy:.1%}",
+                     f"{probe.codes_accuracy - probe.pixels_accuracy:+.1%} over the pixels")
+        pixels.metric("The same layer on the pixels", f"{probe.pixels_accuracy:.1%}")
+        st.caption(f"{probe.labelled} labelled {NOUNS[kind]} ({per_class} per class) from "
+                   f"{TRAIN_SETS[kind]}, 300 full-batch Adam steps each.")
     st.stop()
 if run or st.session_state.get("few_labels_shown") == (model.key, per_class):
     st.session_state["few_labels_shown"] = (model.key, per_class)

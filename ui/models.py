@@ -17,6 +17,7 @@ import torch
 from ae_core.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
 from ae_core.data import Dataset, load_embedded
 from ae_core.latent import EncodedSet, encode_dataset
+from ae_core.onnx_model import PAIR_SUFFIX, list_onnx_pairs, load_onnx_paths
 from ui import state
 
 SHIPPED_PREFIX = "shipped: "
@@ -40,6 +41,8 @@ def load_shipped(path: str, mtime: float) -> Checkpoint:
 
     Shared: pages read it and never train it in place.
     """
+    if path.endswith(PAIR_SUFFIX):  # an ONNX pair kept from the sidebar (ui/onnx_upload.py)
+        return load_onnx_paths(path)
     return load_checkpoint(path)
 
 
@@ -124,10 +127,11 @@ def encoded_digits(model_key: str, _checkpoint: Checkpoint) -> EncodedSet:
 def stored_models() -> dict[str, tuple[str, float]]:
     """Picker label -> (path, mtime) of every checkpoint in the checkpoints folder, then of
     every model saved from the Train page."""
-    return {prefix + path.stem: (str(path), path.stat().st_mtime)
+    return {prefix + path.name.removesuffix(PAIR_SUFFIX).removesuffix(".safetensors"):
+            (str(path), path.stat().st_mtime)
             for prefix, folder in ((SHIPPED_PREFIX, state.CHECKPOINT_DIR),
                                    (SAVED_PREFIX, state.SAVED_DIR))
-            for path in list_checkpoints(folder)}
+            for path in [*list_checkpoints(folder), *list_onnx_pairs(folder)]}
 
 
 def session_models() -> dict[str, Checkpoint]:

@@ -19,6 +19,7 @@ from ui.models import (
     model_labels,
     model_name,
 )
+from ui.onnx_upload import onnx_uploader
 
 # Metrics worth a line on the model card, in this order, with how to show them.
 CARD_METRICS = {
@@ -86,6 +87,7 @@ def sidebar() -> ActiveModel | None:
             model = active_model()
         st.file_uploader("Load a checkpoint (.safetensors)", type=["safetensors"],
                          key="sidebar_upload", on_change=_handle_upload)
+        onnx_uploader(model)  # an encoder + decoder exported to ONNX (ui/onnx_upload.py)
         if state.UPLOAD_ERROR in st.session_state:
             st.error(st.session_state[state.UPLOAD_ERROR])
         if model is not None:

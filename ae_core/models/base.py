@@ -100,6 +100,8 @@ class Autoencoder(nn.Module):
     # The loss pushes most code units to (near) zero for each digit; its code is non-negative,
     # so the sparsity measures (ae_core.sparsity) and the sliders page's panel apply.
     is_sparse: ClassVar[bool] = False
+    # Its weights are torch parameters: it can be trained and fine-tuned (an ONNX pair cannot).
+    is_trainable: ClassVar[bool] = True
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()

@@ -36,7 +36,7 @@ def test_uploading_a_checkpoint_bad_then_good(page, app_url, tmp_path):
     page.goto(app_url)
     wait_for_app(page)
     page.get_by_text("Digits and their reconstructions").wait_for()
-    upload = page.locator("[data-testid='stSidebar'] input[type='file']")
+    upload = page.locator("[data-testid='stSidebar'] .st-key-sidebar_upload input[type='file']")
     sidebar = page.locator("[data-testid='stSidebar']")
 
     hostile = tmp_path / "hostile.safetensors"
