@@ -43,6 +43,9 @@ from ae_core.train import (
 # OSError covers a missing folder, a full disk or a read-only --out as well as
 # FileNotFoundError and PermissionError.
 USER_ERRORS = (ValueError, DataError, CheckpointError, OSError)
+MAX_SAMPLES = 1024  # `sample --n`: a grid of 32x32 digits
+MAX_SCALE = 16  # `sample --scale`: pixels per digit pixel (a digit 448 pixels wide)
+MAX_GRID_PIXELS = 64_000_000  # the PNG's pixels (1,024 digits at scale 8 are 51 M)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -301,11 +304,21 @@ def command_sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise ValueError(f"--out {out} must end in .png")
-    if args.n < 1:
-        raise ValueError(f"--n {args.n} must be at least 1")
+    # Bounded before anything is allocated: 100,000,000 samples or a scale of 100,000 ask
+    # for terabytes; the grid's pixels are bounded too, once the number of classes is known.
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise ValueError(f"--n {args.n} must be in 1..{MAX_SAMPLES:,}")
+    if not 1 <= args.scale <= MAX_SCALE:
+        raise ValueError(f"--scale {args.scale} must be in 1..{MAX_SCALE}")
     checkpoint = load_checkpoint(args.checkpoint)
     model = checkpoint.model.eval()
     every_class = model.is_conditional and args.digit_class is None
+    count = args.n * (model.config.num_classes if every_class else 1)
+    pixels = count * 28 * 28 * args.scale**2
+    if pixels > MAX_GRID_PIXELS:
+        raise ValueError(f"{count:,} digits at --scale {args.scale} make a grid of "
+                         f"{pixels / 1e6:,.0f} M pixels; at most {MAX_GRID_PIXELS / 1e6:.0f} M "
+                         f"(fewer digits or a smaller scale)")
     codes = None
     if not model.has_prior:  # the Gaussian is fitted to the codes of the embedded digits
         from ae_core.data import load_embedded

@@ -1,0 +1,299 @@
+"""Every input gets its one line (issue 24): what an attacker or a careless user hands the app
+in a file or a link (deep nesting, Infinity, huge integers, giant pictures, markdown) is
+refused in one line, in the app (the rest of the page stays) and on the command line."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ae_core import guard
+from ae_core.checkpoint import CheckpointError, load_checkpoint, load_checkpoint_bytes
+from ae_core.cli import main
+from ae_core.config import ModelConfig, TrainConfig
+from ae_core.drawing import DrawingError, digit_from_file
+from ae_core.guard import GuardError, check_image_header, parse_json, whole_number
+from tests.pages import SHIPPED, open_page, sidebar_page
+from tests.test_links import open_link
+from ui import state
+from ui.plain_text import code_literal, inert
+from ui.tour_format import TourError, read_tour
+
+AE_2 = SHIPPED / "ae_2.safetensors"
+IMAGE_LINK = "![seen](http://127.0.0.1:9/beacon.png) [click](https://elsewhere.example/x)"
+PAGES = ["app_pages/home.py", "app_pages/sliders.py"]
+
+
+def variant(tmp_path: Path, **metadata: str) -> Path:
+    """ae_2's file with some metadata fields replaced by the given raw text."""
+    with safe_open(str(AE_2), framework="pt") as reader:
+        tensors = {name: reader.get_tensor(name) for name in reader.keys()}
+        original = reader.metadata()
+    path = tmp_path / "hostile.safetensors"
+    save_file(tensors, str(path), metadata={**original, **metadata})
+    return path
+
+
+def one_line(error: BaseException) -> str:
+    message = str(error)
+    assert "\n" not in message and len(message) < 400, message
+    return message
+
+
+def deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# --- checkpoint metadata -------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["info", "metrics"])
+@pytest.mark.parametrize("depth", [50_000, 100_000])
+def test_deeply_nested_metadata_is_one_line_not_a_recursion_error(tmp_path, key, depth):
+    path = variant(tmp_path, **{key: '{"history": ' + deep(depth) + "}"})
+    with pytest.raises(CheckpointError) as raised:
+        load_checkpoint(path)
+    assert f"nested {depth + 1:,} deep" in one_line(raised.value)
+
+
+@pytest.mark.parametrize(("field", "config", "raw"), [
+    ("latent_dim", "model_config", '{"family": "ae", "latent_dim": Infinity}'),
+    ("latent_dim", "model_config", '{"family": "ae", "latent_dim": 1e999}'),
+    ("exclude_classes", "train_config", '{"exclude_classes": [Infinity]}'),
+    ("exclude_classes", "train_config", '{"exclude_classes": [-Infinity, NaN]}'),
+])
+def test_infinity_in_a_config_names_the_field(tmp_path, field, config, raw):
+    with pytest.raises(CheckpointError) as raised:
+        load_checkpoint(variant(tmp_path, **{config: raw}))
+    assert field in one_line(raised.value)
+
+
+def test_infinity_in_configs_is_a_value_error_naming_the_field():
+    with pytest.raises(ValueError, match="latent_dim"):
+        ModelConfig.from_dict({"family": "ae", "latent_dim": float("inf")})
+    with pytest.raises(ValueError, match="exclude_classes"):
+        TrainConfig.from_dict({"exclude_classes": [float("inf")]})
+    for name in ("seed", "weight_decay", "grad_clip", "kl_warmup_epochs"):
+        with pytest.raises(ValueError, match=name):
+            TrainConfig.from_dict({name: float("nan")})
+
+
+def test_a_huge_integer_in_metadata_is_refused_before_int(tmp_path):
+    path = variant(tmp_path, info='{"epochs_completed": ' + "9" * 5000 + "}")
+    with pytest.raises(CheckpointError, match="5,000 digits"):
+        load_checkpoint(path)
+
+
+def test_an_uploaded_checkpoint_with_deep_metrics_gets_its_line_in_the_sidebar(
+        tmp_path, monkeypatch):
+    """Once, the error was only in the server log: the upload failed without a word."""
+    data = variant(tmp_path, metrics='{"m": ' + deep(60_000) + "}").read_bytes()
+    at = open_page("app_pages/home.py", SHIPPED, monkeypatch)
+    at.sidebar.file_uploader(key="sidebar_upload").upload("deep.safetensors", data)
+    at.run()
+    assert not at.exception, at.exception
+    [error] = at.sidebar.error
+    assert "deep.safetensors was not loaded" in error.value and "nested" in error.value
+    assert at.sidebar.selectbox(key=state.ACTIVE_MODEL).value  # the sidebar stays
+    assert at.title  # and the page
+
+
+# --- links ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("page", "name"), [
+    ("app_pages/sliders.py", "digit"),
+    ("app_pages/interpolate.py", "a"),
+    ("app_pages/interpolate.py", "steps"),
+])
+def test_a_link_number_of_5000_digits_gets_a_note_and_the_default(page, name, monkeypatch):
+    at = open_link(page, {"model": "ae_32", name: "7" * 5000}, SHIPPED, monkeypatch)
+    [note] = at.warning
+    assert f"`{name}`" in note.value and "is not a whole number" in note.value
+    assert "\n" not in note.value and len(note.value) < 200
+
+
+def test_whole_number_counts_digits_before_converting():
+    assert whole_number("0042", 0, 4999) == 42
+    for text in ("9" * 100_000, "-1", "1e3", "٣", "", " 7", "5000"):
+        with pytest.raises(GuardError):
+            whole_number(text, 0, 4999, "digit")
+
+
+# --- tours ---------------------------------------------------------------------------------
+
+def tour(**changes) -> str:
+    data = {"format": "latent-lab-tour", "version": 1, "title": "T",
+            "steps": [{"page": "app_pages/sliders.py", "text": "A sentence."}]}
+    data.update(changes)
+    return json.dumps(data)
+
+
+def test_a_tour_nested_30000_deep_is_refused_in_one_line():
+    raw = '{"format": "latent-lab-tour", "version": 1, "steps": ' + deep(30_000) + "}"
+    with pytest.raises(TourError, match="nested 30,001 deep") as raised:
+        read_tour(raw, PAGES)
+    one_line(raised.value)
+
+
+@pytest.mark.parametrize("version", ["true", "1.0", "1e0", "Infinity", "9" * 5000])
+def test_a_tour_version_must_be_the_integer_1(version):
+    raw = tour().replace('"version": 1', f'"version": {version}')
+    with pytest.raises(TourError) as raised:
+        read_tour(raw, PAGES)
+    one_line(raised.value)
+
+
+# --- pictures ------------------------------------------------------------------------------
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_30000_pixel_square_png_is_refused_not_a_decompression_bomb():
+    data = png(Image.new("1", (30_000, 30_000)))  # about 100 KB on disk
+    assert len(data) < 200_000
+    with pytest.raises(DrawingError) as raised:
+        digit_from_file(data)
+    assert "too large" in one_line(raised.value) or "megapixels" in str(raised.value)
+
+
+def test_a_16_bit_picture_of_25_megapixels_is_refused_from_its_header():
+    image = Image.new("I;16", (4999, 4999))
+    data = png(image)
+    with pytest.raises(DrawingError, match="megapixels"):
+        digit_from_file(data)
+    header = Image.open(io.BytesIO(data))  # lazily: the pixels are never decoded
+    with pytest.raises(GuardError, match="4999x4999"):
+        check_image_header(header)
+
+
+def test_the_decoded_size_is_bounded_as_well_as_the_pixels():
+    header = Image.open(io.BytesIO(png(Image.new("RGBA", (4000, 4000)))))
+    with pytest.raises(GuardError, match="MB decoded"):
+        check_image_header(header, max_decoded_bytes=32 * 2**20)
+    check_image_header(header)  # 16 MP of RGBA: 61 MB, within the default
+
+
+def test_a_phones_multi_picture_jpeg_reads_its_first_picture():
+    first = np.full((120, 90), 255, dtype=np.uint8)
+    first[20:100, 40:50] = 0  # a dark "1" on paper
+    second = np.zeros((120, 90), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(first).convert("RGB").save(
+        buffer, format="MPO", save_all=True,
+        append_images=[Image.fromarray(second).convert("RGB")])
+    assert Image.open(io.BytesIO(buffer.getvalue())).format == "MPO"
+    digit = digit_from_file(buffer.getvalue())
+    assert digit.shape == (1, 28, 28) and digit.max() > 0.9
+
+
+def test_the_draw_page_says_one_line_for_a_decompression_bomb(monkeypatch):
+    at = open_page("app_pages/draw.py", SHIPPED, monkeypatch, "ae_32")
+    at.file_uploader(key="draw_upload").upload("bomb.png", png(Image.new("1", (30_000, 30_000))),
+                                               "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    [warning] = at.warning
+    assert "bomb" not in warning.value and "\n" not in warning.value
+    assert at.title[0].value == "Draw a digit"  # the page stays
+
+
+# --- the command line ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("options", "says"), [
+    (["--n", "100000000"], "--n 100000000 must be in 1..1,024"),
+    (["--scale", "100000"], "--scale 100000 must be in 1..16"),
+    (["--n", "1024", "--scale", "16"], "M pixels"),
+])
+def test_sample_is_bounded_with_one_line(tmp_path, capsys, options, says):
+    code = main(["sample", str(AE_2), *options, "--out", str(tmp_path / "s.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and says in err and err.count("\n") == 1, err
+    assert not (tmp_path / "s.png").exists()
+
+
+# --- text from files is text ---------------------------------------------------------------
+
+def assert_inert(body: str) -> None:
+    """No markdown image or link can start in `body`: read as CommonMark reads backslash
+    escapes, no [ ] < > is left unescaped, nor an autolink's :// or www."""
+    unescaped, index = [], 0
+    while index < len(body):
+        if body[index] == "\\" and index + 1 < len(body):
+            unescaped.append("·")  # an escaped character is text, whatever it is
+            index += 2
+        else:
+            unescaped.append(body[index])
+            index += 1
+    plain = "".join(unescaped)
+    assert not set("[]<>") & set(plain), body
+    assert "://" not in plain and "www." not in plain.lower(), body
+
+
+def test_inert_text_keeps_sentences_and_defuses_links():
+    assert inert("Drag one slider: it's *this* one (below).") == \
+        "Drag one slider: it's *this* one (below)."
+    assert_inert(inert(IMAGE_LINK + " <img src=x onerror=alert(1)> www.x.org \\[a](b)"))
+    assert code_literal("a`b![x](y)`c") == "`ab![x](y)c`"
+
+
+def test_a_markdown_format_version_stays_text_in_the_error_box(tmp_path, monkeypatch):
+    data = variant(tmp_path, format_version=IMAGE_LINK).read_bytes()
+    at = open_page("app_pages/home.py", SHIPPED, monkeypatch)
+    at.sidebar.file_uploader(key="sidebar_upload").upload("v.safetensors", data)
+    at.run()
+    assert not at.exception, at.exception
+    [error] = at.sidebar.error
+    assert "format version" in error.value
+    assert_inert(error.value)
+
+
+def test_a_markdown_dataset_stays_text_on_the_model_card(tmp_path, monkeypatch):
+    with safe_open(str(AE_2), framework="pt") as reader:
+        train = json.loads(reader.metadata()["train_config"])
+    train["dataset"] = "mnist-embedded`" + IMAGE_LINK
+    data = variant(tmp_path, train_config=json.dumps(train)).read_bytes()
+    at = open_page("app_pages/home.py", SHIPPED, monkeypatch)
+    at.sidebar.file_uploader(key="sidebar_upload").upload("d.safetensors", data)
+    at.run()
+    sidebar_page(at)
+    cards = [md.value for md in at.sidebar.markdown if "dataset" in md.value]
+    assert cards, [md.value for md in at.sidebar.markdown]
+    # In one code span: nothing inside a code span renders, and no backtick can close it.
+    span = cards[0].split("dataset ", 1)[1].split(" · ")[0]
+    assert span.startswith("`") and span.endswith("`") and span.count("`") == 2, span
+
+
+def test_a_tours_markdown_title_and_sentence_stay_text(tmp_path, monkeypatch):
+    hostile = tour(title="T " + IMAGE_LINK[:60], steps=[
+        {"page": "app_pages/home.py", "text": "Look *here* " + IMAGE_LINK}])
+    at = open_page("app_pages/home.py", SHIPPED, monkeypatch)
+    at.query_params["present"] = "1"
+    at.run()
+    at.file_uploader(key="classroom_upload").upload("t.json", hostile.encode())
+    at.run()
+    assert not at.exception, at.exception
+    [sentence] = [md.value for md in at.main.markdown if "Look" in md.value]
+    assert_inert(sentence)
+    assert "*here*" in sentence  # plain emphasis is the one markup kept
+
+
+def test_parse_json_refuses_what_python_json_would_take():
+    for raw, says in [("NaN", "finite"), ('{"a": -Infinity}', "finite"), ("1e400", "finite"),
+                      ("[" + "1" * 40 + "]", "40 digits"), (deep(40), "nested 40 deep"),
+                      (b"\xff", "UTF-8"), ("x" * 2_000_000, "bytes")]:
+        with pytest.raises(GuardError, match=says):
+            parse_json(raw)
+    assert parse_json(json.dumps({"s": "[" * 40})) == {"s": "[" * 40}
+    assert guard.json_depth('{"a": [1, {"b": "]]]"}]}') == 3
+    assert parse_json('{"x": NaN}', finite=False)["x"] != 0
+    with pytest.raises(CheckpointError):
+        load_checkpoint_bytes(b"\x00" * 16, "junk.safetensors")
