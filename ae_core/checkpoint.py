@@ -7,6 +7,7 @@ stranger can be refused but never run. Saves are atomic; loads validate before b
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from safetensors.torch import save as safetensors_bytes
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.errors import OneLineError
 from ae_core.guard import GuardError, parse_json
-from ae_core.models import Autoencoder, build_model, expected_shapes
+from ae_core.models import MAX_PARAMETERS, Autoencoder, build_model, expected_shapes
 from ae_core.registry import family_class
 from ae_core.vq_prior import METADATA_KEY as PRIOR_METADATA_KEY
 from ae_core.vq_prior import PREFIX as PRIOR_PREFIX
@@ -297,6 +298,11 @@ def _code_prior_config(metadata: dict[str, str], shapes: dict[str, tuple[int, ..
         raise CheckpointError(f"{source}: invalid code prior config ({error})") from None
     _check_shapes(prior_shapes, expected, "code prior weights do not match its config",
                   "the code prior's config", source)
+    # The model and its prior together stay within the parameter budget.
+    total = sum(math.prod(shape) for shape in {**shapes, **expected}.values())
+    if total > MAX_PARAMETERS:
+        raise CheckpointError(f"{source}: the model and its code prior hold {total:,} "
+                              f"numbers; the limit is {MAX_PARAMETERS:,}")
     return config, prior_shapes
 
 

@@ -297,3 +297,49 @@ def test_parse_json_refuses_what_python_json_would_take():
     assert parse_json('{"x": NaN}', finite=False)["x"] != 0
     with pytest.raises(CheckpointError):
         load_checkpoint_bytes(b"\x00" * 16, "junk.safetensors")
+
+
+# --- the compute budget --------------------------------------------------------------------
+
+def test_a_cheap_in_parameters_but_costly_conv_model_is_refused_with_its_figure():
+    from ae_core.compute import MAX_MACS, model_cost
+    from ae_core.models import build_model
+
+    config = ModelConfig(family="conv_ae", conv_channels=(700, 700))  # 17.9 M parameters
+    assert model_cost(config).macs > 700_000_000
+    with pytest.raises(ValueError, match=r"775 M multiply-adds per image; the limit is 50 M"):
+        build_model(config)
+    assert model_cost(ModelConfig(family="conv_ae")).macs < MAX_MACS / 10
+
+
+def test_every_shipped_checkpoint_and_family_default_is_within_the_compute_budget():
+    from ae_core.compute import MAX_MACS, model_cost, prior_cost
+    from ae_core.registry import families
+
+    for path in sorted(SHIPPED.glob("*.safetensors")):
+        checkpoint = load_checkpoint(path)
+        assert model_cost(checkpoint.model_config).macs < MAX_MACS / 5, path.name
+        if checkpoint.model.has_codebook:
+            assert prior_cost(checkpoint.model.code_prior.config).macs < MAX_MACS / 5
+    for family in families():
+        assert model_cost(ModelConfig(family=family)).macs < MAX_MACS / 5, family
+
+
+def test_a_code_prior_past_the_budget_is_refused_in_a_checkpoint(tmp_path):
+    from ae_core.vq_prior import CodePriorConfig, expected_prior_shapes
+
+    with pytest.raises(ValueError, match="multiply-adds per code grid"):
+        expected_prior_shapes(CodePriorConfig(codebook_size=4096, grid_size=7, width=512,
+                                              layers=8, heads=16))
+    path = SHIPPED / "vqvae.safetensors"
+    with safe_open(str(path), framework="pt") as reader:
+        metadata = reader.metadata()
+    big = json.dumps({**json.loads(metadata["code_prior_config"]), "width": 512, "layers": 8,
+                      "heads": 16, "codebook_size": 4096})
+    with safe_open(str(path), framework="pt") as reader:
+        tensors = {name: reader.get_tensor(name) for name in reader.keys()}
+    save_file(tensors, str(tmp_path / "vq.safetensors"),
+              metadata={**metadata, "code_prior_config": big})
+    with pytest.raises(CheckpointError, match="multiply-adds per code grid") as raised:
+        load_checkpoint(tmp_path / "vq.safetensors")
+    one_line(raised.value)
