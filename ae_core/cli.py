@@ -182,12 +182,14 @@ def command_train(args: argparse.Namespace) -> int:
         print(f"training stopped: {result.stop_reason}", file=sys.stderr)
     if result.kept_best:
         print(f"the run blew up: {result.kept_best}", file=sys.stderr)
+    if result.never_learned:
+        print(f"warning: {result.never_learned}", file=sys.stderr)
     if not result.history:
         print("no epoch completed; nothing saved", file=sys.stderr)
         return 1
     if result.diverged and replace:
-        print(f"the run diverged: {out} is kept as it was, the new model goes beside it",
-              file=sys.stderr)
+        print(f"the run {'never learned' if result.never_learned else 'diverged'}: {out} is "
+              f"kept as it was, the new model goes beside it", file=sys.stderr)
         replace = False
     kept = keep(out, result.model, replace, train_config=train_config,
                 metrics=result.final_metrics(),

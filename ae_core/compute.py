@@ -24,16 +24,18 @@ if TYPE_CHECKING:
     from ae_core.vq_prior import CodePriorConfig
 
 # Multiply-adds per image (encode + decode). The shipped models need 1.1 M (MLPs) to 4.6 M
-# (lstm_ae); every family's default on the Train page is under 5 M. A page encodes its few
-# thousand images once: measured on this 2-core machine, a 50 M model (conv_ae (224, 224),
-# 49.6 M) encoded the 5,000 embedded digits in 5.6 s, the figure that sets this budget.
-MAX_MACS = 50_000_000
+# (lstm_ae); every family's default and preset on the Train page is under 5 M, and an MLP at
+# the 20 M parameter budget is at this one. A page encodes its model's 5,000 embedded images
+# once; measured on the 2-core development machine while shared (one torch thread, as the app
+# runs): conv_ae_32 (3.6 M) took 13.7 s, ae_32 (1.1 M) 1.5 s, and a conv_ae (104, 104) at
+# 17.9 M, near this limit, 47.9 s, where the conv_ae (700, 700) this refuses (775 M) cost 373 s.
+MAX_MACS = 20_000_000
 # Bytes of every intermediate result for one image (what a batch keeps for its backward pass,
 # per image); the shipped models need under 1 MB.
 MAX_ACTIVATION_BYTES = 16 * 1024 * 1024
 # A VQ-VAE's code prior over one grid (sampling a grid runs it once per position). The shipped
 # one needs 3.3 M; the largest config its limits allowed needed 26 G.
-MAX_PRIOR_MACS = 50_000_000
+MAX_PRIOR_MACS = 20_000_000
 
 
 @dataclass(frozen=True)
