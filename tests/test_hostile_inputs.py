@@ -309,7 +309,7 @@ def test_a_cheap_in_parameters_but_costly_conv_model_is_refused_with_its_figure(
     assert model_cost(config).macs > 700_000_000
     with pytest.raises(ValueError, match=r"775 M multiply-adds per image; the limit is 20 M"):
         build_model(config)
-    assert model_cost(ModelConfig(family="conv_ae")).macs < MAX_MACS / 10
+    assert model_cost(ModelConfig(family="conv_ae")).macs < MAX_MACS / 4
 
 
 def test_every_shipped_checkpoint_and_family_default_is_within_the_compute_budget():
@@ -318,11 +318,11 @@ def test_every_shipped_checkpoint_and_family_default_is_within_the_compute_budge
 
     for path in sorted(SHIPPED.glob("*.safetensors")):
         checkpoint = load_checkpoint(path)
-        assert model_cost(checkpoint.model_config).macs < MAX_MACS / 5, path.name
+        assert model_cost(checkpoint.model_config).macs < MAX_MACS / 4, path.name
         if checkpoint.model.has_codebook:
-            assert prior_cost(checkpoint.model.code_prior.config).macs < MAX_MACS / 5
+            assert prior_cost(checkpoint.model.code_prior.config).macs < MAX_MACS / 4
     for family in families():
-        assert model_cost(ModelConfig(family=family)).macs < MAX_MACS / 5, family
+        assert model_cost(ModelConfig(family=family)).macs < MAX_MACS / 4, family
 
 
 def test_a_code_prior_past_the_budget_is_refused_in_a_checkpoint(tmp_path):
@@ -343,3 +343,31 @@ def test_a_code_prior_past_the_budget_is_refused_in_a_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match="multiply-adds per code grid") as raised:
         load_checkpoint(tmp_path / "vq.safetensors")
     one_line(raised.value)
+
+
+# --- training that never learned -----------------------------------------------------------
+
+def test_a_run_that_never_learned_warns_exits_1_and_replaces_nothing(tmp_path, capsys):
+    out = tmp_path / "model.safetensors"
+    out.write_bytes(AE_2.read_bytes())
+    code = main(["train", "--family", "ae", "--latent-dim", "2", "--hidden-sizes", "16",
+                 "--epochs", "2", "--lr", "10", "--batch-size", "512", "--out", str(out),
+                 "--overwrite"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "never learned" in err and "no better than the untrained model's" in err, err
+    assert out.read_bytes() == AE_2.read_bytes()  # kept as it was
+    assert (tmp_path / "model-2.safetensors").exists()  # the new one beside it
+
+
+def test_never_learned_compares_with_the_untrained_loss():
+    from ae_core.train import EpochReport, _never_learned
+
+    def report(loss: float, kl_weight: float = 1.0) -> EpochReport:
+        return EpochReport(1, 2, {"loss": loss}, {"loss": loss}, kl_weight, 1e-3, 0.1, {})
+
+    assert _never_learned([report(500.0)], 550.0) is None
+    assert "never learned" in _never_learned([report(4e9), report(600.0)], 550.0)
+    assert "never learned" in _never_learned([report(float("nan"))], 550.0)
+    assert _never_learned([report(900.0, kl_weight=0.5)], 550.0) is None  # still warming up
+    assert _never_learned([report(900.0)], None) is None  # no validation digits
