@@ -371,3 +371,11 @@ def test_never_learned_compares_with_the_untrained_loss():
     assert "never learned" in _never_learned([report(float("nan"))], 550.0)
     assert _never_learned([report(900.0, kl_weight=0.5)], 550.0) is None  # still warming up
     assert _never_learned([report(900.0)], None) is None  # no validation digits
+
+
+def test_a_3d_view_link_on_a_2d_model_gets_a_note(monkeypatch, submitted):
+    at = open_link("app_pages/latent_map.py", {"model": "ae_2", "view": "3", "proj": "pca"},
+                   SHIPPED, monkeypatch)
+    [note] = at.warning
+    assert "`view` (`3`) asks for a 3-D view of a 2-number code" in note.value
+    assert at.query_params["view"] == "2"
