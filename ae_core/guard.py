@@ -22,6 +22,7 @@ import json
 import math
 import re
 import threading
+import warnings
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -186,9 +187,11 @@ def open_image(data: bytes, what: str = "The picture", max_bytes: int = 5 * 1024
         raise GuardError(f"{what} is {len(data) / 2**20:.1f} MB; the limit is "
                          f"{max_bytes / 2**20:g} MB")
     try:
-        image = Image.open(io.BytesIO(data))  # reads the header only
+        with warnings.catch_warnings():  # PIL warns past Image.MAX_IMAGE_PIXELS: refuse
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))  # reads the header only
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
-            Image.DecompressionBombError):
+            Image.DecompressionBombError, Image.DecompressionBombWarning):
         # PIL itself refuses a header past 2 x Image.MAX_IMAGE_PIXELS while opening.
         raise GuardError(f"{what} is not a picture this app can read (or is far too large): "
                          f"use a {_names(formats)}") from None

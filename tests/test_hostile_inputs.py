@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import save_file
@@ -379,3 +381,114 @@ def test_a_3d_view_link_on_a_2d_model_gets_a_note(monkeypatch, submitted):
     [note] = at.warning
     assert "`view` (`3`) asks for a 3-D view of a 2-number code" in note.value
     assert at.query_params["view"] == "2"
+
+
+# --- fuzzing what the fuzz tests never generated -------------------------------------------
+
+FUZZ = settings(max_examples=150, deadline=5000, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow,
+                                       HealthCheck.function_scoped_fixture])
+HOSTILE_NUMBERS = st.sampled_from(["Infinity", "-Infinity", "NaN", "1e999", "-1e999",
+                                   "9" * 5000, "-" + "9" * 400, "1" * 31, "0.5", "1e-999"])
+MARKDOWN = st.sampled_from([IMAGE_LINK, "<img src=x onerror=alert(1)>", "www.evil.example",
+                            "https://evil.example/", "[a][b]\n\n[b]: https://evil.example",
+                            ":red[x] $x^2$ `code`", "\\![x](y)", "# title\n- list", "a@b.example",
+                            "<https://evil.example>", "&#x5B;x&#x5D;(y)"])
+
+
+def nested(depth: int, kind: int) -> str:
+    opener, closer = [("[", "]"), ('{"a": ', "}"), ('[{"a": ', "}]")][kind]
+    return opener * depth + "1" + closer * depth
+
+
+HOSTILE_JSON = st.one_of(
+    st.builds(nested, st.integers(1, 120_000), st.integers(0, 2)),
+    HOSTILE_NUMBERS,
+    HOSTILE_NUMBERS.map(lambda number: '{"latent_dim": ' + number + ', "family": "ae"}'),
+    HOSTILE_NUMBERS.map(lambda number: '{"exclude_classes": [' + number + "]}"),
+    HOSTILE_NUMBERS.map(lambda number: '{"loss": ' + number + "}"),
+    MARKDOWN.map(json.dumps),
+    MARKDOWN.map(lambda text: json.dumps({"dataset": text})),
+    st.text(max_size=40))
+
+
+@pytest.fixture(scope="module")
+def tiny_file_parts(tmp_path_factory):
+    from ae_core.checkpoint import save_checkpoint
+    from ae_core.models import build_model
+
+    path = save_checkpoint(tmp_path_factory.mktemp("hostile") / "m.safetensors",
+                           build_model(ModelConfig(latent_dim=2, hidden_sizes=(8,))))
+    with safe_open(str(path), framework="pt") as reader:
+        return {name: reader.get_tensor(name) for name in reader.keys()}, reader.metadata()
+
+
+@FUZZ
+@given(key=st.sampled_from(["info", "metrics", "model_config", "train_config",
+                            "format_version", "code_prior_config"]), value=HOSTILE_JSON)
+def test_hostile_metadata_loads_or_is_refused_in_one_line(tiny_file_parts, key, value):
+    from safetensors.torch import save as safetensors_bytes
+
+    tensors, metadata = tiny_file_parts
+    data = safetensors_bytes(tensors, metadata={**metadata, key: value})
+    try:
+        load_checkpoint_bytes(data, "fuzzed.safetensors")
+    except CheckpointError as error:
+        one_line(error)
+
+
+@FUZZ
+@given(field=st.sampled_from(["version", "title", "steps", "text", "params"]),
+       value=HOSTILE_JSON)
+def test_hostile_tours_read_or_are_refused_in_one_line(field, value):
+    data = json.loads(tour())
+    placeholder = '"@@"'
+    if field in ("text", "params"):
+        data["steps"][0][field] = "@@"
+    else:
+        data[field] = "@@"
+    raw = json.dumps(data).replace(placeholder, value)
+    try:
+        read_tour(raw.encode() if len(raw) % 2 else raw, PAGES)
+    except TourError as error:
+        one_line(error)
+
+
+@FUZZ
+@given(st.one_of(HOSTILE_NUMBERS, st.text(max_size=30),
+                 st.text(alphabet="0123456789", min_size=1, max_size=6000)))
+def test_hostile_link_numbers_are_a_number_in_range_or_refused(text):
+    try:
+        assert 0 <= whole_number(text, 0, 4999, "digit") <= 4999
+    except GuardError as error:
+        one_line(error)
+
+
+def png_header(width: int, height: int, depth: int, colour: int) -> bytes:
+    """A PNG whose header says width x height (nothing like its data): a bomb's shape."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+@FUZZ
+@given(width=st.integers(1, 2**31 - 1), height=st.integers(1, 2**31 - 1),
+       depth=st.sampled_from([1, 2, 4, 8, 16]), colour=st.sampled_from([0, 2, 3, 4, 6]))
+def test_hostile_image_headers_are_refused_before_decoding(width, height, depth, colour):
+    try:
+        digit_from_file(png_header(width, height, depth, colour))
+    except DrawingError as error:
+        one_line(error)
+
+
+@FUZZ
+@given(st.lists(st.one_of(MARKDOWN, st.text(max_size=20)), max_size=6).map("".join))
+def test_markdown_payloads_are_inert(text):
+    assert_inert(inert(text))
