@@ -492,3 +492,14 @@ def test_hostile_image_headers_are_refused_before_decoding(width, height, depth,
 @given(st.lists(st.one_of(MARKDOWN, st.text(max_size=20)), max_size=6).map("".join))
 def test_markdown_payloads_are_inert(text):
     assert_inert(inert(text))
+
+
+def test_uploads_are_capped_per_kind_of_file(monkeypatch):
+    at = open_page("app_pages/draw.py", SHIPPED, monkeypatch, "ae_32")
+    assert at.file_uploader(key="draw_upload").proto.max_upload_size_mb == 5
+    big = png(Image.new("L", (64, 64))) + bytes(6 * 2**20)  # 6 MB: past the Draw page's 5
+    at.file_uploader(key="draw_upload").upload("big.png", big, "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    assert "6.0 MB; the limit is 5 MB" in at.warning[0].value
+    assert at.session_state["draw_input"] == ("too large", len(big))  # not kept in the session

@@ -154,6 +154,7 @@ def _teacher_tools(url_path: str, running: tuple[Tour, int] | None) -> None:
                 "Download the tour", tour_json(running[0]), file_name="tour.json",
                 mime="application/json", key="classroom_download", icon=":material/download:")
         st.file_uploader("Upload a tour (.json)", type=["json"], key="classroom_upload",
+                         max_upload_size=1,  # MB: a tour is at most 64 KB
                          on_change=_upload)
 
 
