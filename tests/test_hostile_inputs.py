@@ -503,3 +503,13 @@ def test_uploads_are_capped_per_kind_of_file(monkeypatch):
     assert not at.exception, at.exception
     assert "6.0 MB; the limit is 5 MB" in at.warning[0].value
     assert at.session_state["draw_input"] == ("too large", len(big))  # not kept in the session
+
+
+def test_the_train_page_refuses_a_model_past_the_compute_budget_with_its_figure(monkeypatch):
+    at = open_page("app_pages/train.py", SHIPPED, monkeypatch)
+    at.selectbox(key="train_family").set_value("conv_ae").run()
+    at.text_input(key="train_conv_channels").set_value("700, 700").run()
+    assert not at.exception, at.exception
+    [error] = at.error
+    assert "775 M multiply-adds per image; the limit is 20 M" in error.value
+    assert at.button(key="train_start").disabled
