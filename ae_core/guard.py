@@ -132,19 +132,6 @@ def whole_number(text: str, low: int, high: int, what: str = "the number") -> in
     return value
 
 
-def finite_number(value: Any, what: str = "the number") -> float:
-    """A finite int or float (not a bool) as float; GuardError for NaN, infinity, anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise GuardError(f"{what}={str(value)[:24]!r} is not a number")
-    try:
-        number = float(value)
-    except OverflowError:
-        raise GuardError(f"{what} is too large") from None
-    if not math.isfinite(number):
-        raise GuardError(f"{what}={number} is not a finite number")
-    return number
-
-
 def check_image_header(image: Image.Image, what: str = "The picture",
                        max_pixels: int = MAX_PIXELS,
                        max_decoded_bytes: int = MAX_DECODED_BYTES,
