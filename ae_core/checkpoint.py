@@ -7,6 +7,7 @@ stranger can be refused but never run. Saves are atomic; loads validate before b
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from safetensors.torch import save as safetensors_bytes
 
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.errors import OneLineError
-from ae_core.models import Autoencoder, build_model, expected_shapes
+from ae_core.guard import GuardError, parse_json
+from ae_core.models import MAX_PARAMETERS, Autoencoder, build_model, expected_shapes
 from ae_core.registry import family_class
 from ae_core.vq_prior import METADATA_KEY as PRIOR_METADATA_KEY
 from ae_core.vq_prior import PREFIX as PRIOR_PREFIX
@@ -140,10 +142,13 @@ def checkpoint_to_bytes(model: Autoencoder, train_config: TrainConfig | None = N
 def _json_field(metadata: dict[str, str], key: str, source: str) -> Any:
     if key not in metadata:
         raise CheckpointError(f"{source}: metadata has no {key!r}; not a Latent Lab checkpoint")
-    try:
-        return json.loads(metadata[key])
-    except json.JSONDecodeError as error:
-        raise CheckpointError(f"{source}: metadata {key!r} is not valid JSON ({error})") from None
+    try:  # size, depth and numbers checked before the parser sees it (ae_core.guard)
+        # NaN and infinities are read here and refused by the field they are in: a config's
+        # validation names the field (beta=nan must be in 0..100), _finite_metrics drops a
+        # diverged run's NaN metric. Depth, size and huge integers are refused here.
+        return parse_json(metadata[key], f"metadata {key!r}", finite=False)
+    except GuardError as error:
+        raise CheckpointError(f"{source}: {error}") from None
 
 
 def _open(path: Path, source: str | None):
@@ -217,7 +222,9 @@ def load_checkpoint(path: Path | str, source_name: str | None = None) -> Checkpo
         raise CheckpointError(f"{source}: not a Latent Lab checkpoint (no '{FORMAT_NAME}' format "
                               f"tag in its metadata)")
     if metadata.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{source}: format version {metadata.get('format_version')!r}, "
+        found = str(metadata.get("format_version"))
+        shown = found if len(found) <= 24 else found[:24] + "…"
+        raise CheckpointError(f"{source}: format version {shown!r}, "
                               f"this Latent Lab reads version {FORMAT_VERSION}")
     try:
         model_config = ModelConfig.from_dict(_json_field(metadata, "model_config", source))
@@ -226,7 +233,7 @@ def load_checkpoint(path: Path | str, source_name: str | None = None) -> Checkpo
         # The config's size and the file's shapes are checked on the meta device, before a
         # byte of the model is allocated or a tensor read: a header cannot ask for the memory.
         expected = expected_shapes(model_config)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError, RecursionError) as error:
         if isinstance(error, CheckpointError):
             raise
         raise CheckpointError(f"{source}: invalid config ({error})") from None
@@ -285,12 +292,17 @@ def _code_prior_config(metadata: dict[str, str], shapes: dict[str, tuple[int, ..
         config = CodePriorConfig.from_dict(_json_field(metadata, PRIOR_METADATA_KEY, source))
         expected = {PRIOR_PREFIX + name: shape
                     for name, shape in expected_prior_shapes(config).items()}
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError, RecursionError) as error:
         if isinstance(error, CheckpointError):
             raise
         raise CheckpointError(f"{source}: invalid code prior config ({error})") from None
     _check_shapes(prior_shapes, expected, "code prior weights do not match its config",
                   "the code prior's config", source)
+    # The model and its prior together stay within the parameter budget.
+    total = sum(math.prod(shape) for shape in {**shapes, **expected}.values())
+    if total > MAX_PARAMETERS:
+        raise CheckpointError(f"{source}: the model and its code prior hold {total:,} "
+                              f"numbers; the limit is {MAX_PARAMETERS:,}")
     return config, prior_shapes
 
 

@@ -44,6 +44,9 @@ from ae_core.train import (
 # OSError covers a missing folder, a full disk or a read-only --out as well as
 # FileNotFoundError and PermissionError.
 USER_ERRORS = (ValueError, DataError, CheckpointError, OSError)
+MAX_SAMPLES = 1024  # `sample --n`: a grid of 32x32 digits
+MAX_SCALE = 16  # `sample --scale`: pixels per digit pixel (a digit 448 pixels wide)
+MAX_GRID_PIXELS = 64_000_000  # the PNG's pixels (1,024 digits at scale 8 are 51 M)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -183,12 +186,14 @@ def command_train(args: argparse.Namespace) -> int:
         print(f"training stopped: {result.stop_reason}", file=sys.stderr)
     if result.kept_best:
         print(f"the run blew up: {result.kept_best}", file=sys.stderr)
+    if result.never_learned:
+        print(f"warning: {result.never_learned}", file=sys.stderr)
     if not result.history:
         print("no epoch completed; nothing saved", file=sys.stderr)
         return 1
     if result.diverged and replace:
-        print(f"the run diverged: {out} is kept as it was, the new model goes beside it",
-              file=sys.stderr)
+        print(f"the run {'never learned' if result.never_learned else 'diverged'}: {out} is "
+              f"kept as it was, the new model goes beside it", file=sys.stderr)
         replace = False
     kept = keep(out, result.model, replace, train_config=train_config,
                 metrics=result.final_metrics(),
@@ -337,11 +342,21 @@ def command_sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise ValueError(f"--out {out} must end in .png")
-    if args.n < 1:
-        raise ValueError(f"--n {args.n} must be at least 1")
+    # Bounded before anything is allocated: 100,000,000 samples or a scale of 100,000 ask
+    # for terabytes; the grid's pixels are bounded too, once the number of classes is known.
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise ValueError(f"--n {args.n} must be in 1..{MAX_SAMPLES:,}")
+    if not 1 <= args.scale <= MAX_SCALE:
+        raise ValueError(f"--scale {args.scale} must be in 1..{MAX_SCALE}")
     checkpoint, _ = _load_model(args)
     model = checkpoint.model.eval()
     every_class = model.is_conditional and args.digit_class is None
+    count = args.n * (model.config.num_classes if every_class else 1)
+    pixels = count * 28 * 28 * args.scale**2
+    if pixels > MAX_GRID_PIXELS:
+        raise ValueError(f"{count:,} digits at --scale {args.scale} make a grid of "
+                         f"{pixels / 1e6:,.0f} M pixels; at most {MAX_GRID_PIXELS / 1e6:.0f} M "
+                         f"(fewer digits or a smaller scale)")
     codes = None
     if not model.has_prior:  # the Gaussian is fitted to the codes of the embedded digits
         from ae_core.data import load_embedded

@@ -7,7 +7,10 @@ and round-trips through JSON in a checkpoint's metadata.
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 from ae_core.registry import Setting, all_settings, families, family_class
@@ -26,6 +29,20 @@ INPUT_SIZE = 28 * 28
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not one of {', '.join(choices)}")
+
+
+def _class_numbers(value: Any) -> tuple[int, ...]:
+    """exclude_classes as a tuple of class numbers in 0..999; a ValueError naming the field
+    for anything else (Infinity from a file was an OverflowError)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ValueError(f"exclude_classes={value!r} must be a list of class numbers")
+    numbers = tuple(value)
+    for number in numbers:
+        if isinstance(number, bool) or not isinstance(number, Integral | float) or not (
+                isinstance(number, Integral) or number.is_integer()) or not 0 <= number <= 999:
+            raise ValueError(f"exclude_classes holds {str(number)[:24]!r}; class numbers are "
+                             f"whole numbers in 0..999")
+    return tuple(int(number) for number in numbers)
 
 
 def _check_positive(name: str, value: float, allow_zero: bool = False) -> None:
@@ -125,6 +142,14 @@ class TrainConfig:
     compile_mode: str = "none"  # torch.compile the forward pass in this mode; none: eager
 
     def __post_init__(self) -> None:
+        for spec in dataclasses.fields(self):  # NaN slips through every comparison below
+            value = getattr(self, spec.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{spec.name}={value!r} must be a finite number")
+        for name in ("seed", "kl_warmup_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63:
+                raise ValueError(f"{name}={value!r} must be a whole number")
         if not isinstance(self.epochs, int) or not 1 <= self.epochs <= 10_000:
             raise ValueError(f"epochs={self.epochs!r} must be an integer in 1..10000")
         if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 65_536:
@@ -144,7 +169,7 @@ class TrainConfig:
             raise ValueError(f"noise_level={self.noise_level!r} must be in (0, 1] for noise")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction={self.val_fraction!r} must be in [0, 1)")
-        object.__setattr__(self, "exclude_classes", tuple(int(c) for c in self.exclude_classes))
+        object.__setattr__(self, "exclude_classes", _class_numbers(self.exclude_classes))
         if not isinstance(self.augment_shift, int) or not 0 <= self.augment_shift <= 4:
             raise ValueError(f"augment_shift={self.augment_shift!r} must be an integer in 0..4")
 

@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from scipy import ndimage
+
+from ae_core import guard
+from ae_core.guard import GuardError
 
 MNIST_SIDE = 28
 BOX_SIDE = 20  # the digit's longer side after fitting, as in MNIST
 CENTRE = 14.0  # where the centre of mass lands (row and column, array indices)
 MAX_FILE_BYTES = 5 * 1024 * 1024  # an upload above this is refused before it is decoded
-MAX_PIXELS = 25_000_000  # width x height, checked from the header before decoding
-FORMATS = ("PNG", "JPEG")
+MAX_PIXELS = guard.MAX_PIXELS  # width x height, checked from the header before decoding
+FORMATS = ("PNG", "JPEG", "MPO")  # MPO: a phone's multi-picture JPEG
 INK_LEVEL = 0.2  # ink at or above this (of the strongest) counts for the crop
 FAINT_LEVEL = 0.08  # below this, paper grain or JPEG noise: set to no ink
 MIN_EXTENT = 0.06  # ink spanning less than this share of the picture's side is a dot
@@ -86,29 +88,13 @@ def _centre(box: np.ndarray, side: int) -> np.ndarray:
 
 
 def open_image(data: bytes) -> Image.Image:
-    """PNG or JPEG bytes -> a decoded PIL image; DrawingError for anything else or too big."""
-    if len(data) == 0:
-        raise DrawingError("The file is empty.")
-    if len(data) > MAX_FILE_BYTES:
-        raise DrawingError(f"The file is {len(data) / 2**20:.1f} MB; the limit is "
-                           f"{MAX_FILE_BYTES // 2**20} MB.")
+    """PNG or JPEG bytes -> a decoded PIL image (a phone's multi-picture JPEG: its first);
+    DrawingError for anything else or too big (ae_core.guard checks the header first)."""
     try:
-        image = Image.open(io.BytesIO(data))  # reads the header only
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise DrawingError("That is not a picture this app can read: upload a PNG or JPEG.") \
-            from None
-    if image.format not in FORMATS:
-        raise DrawingError(f"That is a {image.format} picture: upload a PNG or JPEG.")
-    width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise DrawingError(f"The picture is {width}x{height} pixels; the limit is "
-                           f"{MAX_PIXELS / 1e6:.0f} megapixels.")
-    try:
-        image.load()
-        return ImageOps.exif_transpose(image)  # a phone photo the right way up
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise DrawingError(f"The {image.format} file is damaged "
-                           f"({str(error).splitlines()[0][:80]}).") from None
+        return guard.open_image(data, "The picture", MAX_FILE_BYTES, MAX_PIXELS,
+                                formats=FORMATS)
+    except GuardError as error:
+        raise DrawingError(str(error)) from None
 
 
 def brightness(image: Image.Image) -> np.ndarray:
@@ -157,8 +143,10 @@ def ink_from_brightness(grey: np.ndarray) -> np.ndarray:
 
 def digit_from_file(data: bytes) -> torch.Tensor:
     """PNG or JPEG bytes of a digit (any colour mode or size, light or dark ink) ->
-    (1, 28, 28) floats in [0, 1], or DrawingError with the reason in one line."""
-    return to_mnist(ink_from_brightness(brightness(open_image(data))))
+    (1, 28, 28) floats in [0, 1], or DrawingError with the reason in one line. One picture
+    is worked on at a time: its decoded copies never pile up beside another visitor's."""
+    with guard.one_at_a_time():
+        return to_mnist(ink_from_brightness(brightness(open_image(data))))
 
 
 def digit_from_canvas(data_url: str) -> torch.Tensor:
@@ -174,7 +162,11 @@ def digit_from_canvas(data_url: str) -> torch.Tensor:
         data = base64.b64decode(data_url[len(prefix):], validate=True)
     except (binascii.Error, ValueError):
         raise DrawingError("The drawing did not arrive whole: draw it again.") from None
-    image = open_image(data)
+    with guard.one_at_a_time():
+        return _canvas_digit(open_image(data))
+
+
+def _canvas_digit(image: Image.Image) -> torch.Tensor:
     if "A" in image.mode:  # strokes on a transparent canvas: the opacity is the ink
         return to_mnist(np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0)
     return to_mnist(brightness(image))

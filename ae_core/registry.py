@@ -8,6 +8,7 @@ only its own file (and its test). No torch here: `config.py` reads this module t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +54,9 @@ class Setting:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{self.name}={value!r} must be a number")
             value = float(value)
-        self._check_bounds(value, value)
+        self._check_bounds(value, value)  # NaN fails any bounds
+        if not math.isfinite(value):
+            raise ValueError(f"{self.name}={value!r} must be a finite number")
         return value
 
     def _check_bounds(self, entry: float, shown: Any) -> None:
@@ -63,8 +66,10 @@ class Setting:
 
 
 def _whole(name: str, value: Any) -> int:
-    # A float that is a whole number (JSON, a number widget) is accepted; 2.5 or True is not.
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+    # A float that is a whole number (JSON, a number widget) is accepted; 2.5, True, NaN or
+    # Infinity is not (int() of an infinity is an OverflowError, not a ValueError).
+    if isinstance(value, bool) or not isinstance(value, int | float) or (
+            isinstance(value, float) and not math.isfinite(value)) or value != int(value):
         raise ValueError(f"{name}={value!r} must be a whole number")
     return int(value)
 

@@ -25,7 +25,12 @@ HEADROOM_BYTES = 16 * 1024 * 1024  # metadata, stored maps, and the temp file be
 @dataclass
 class Kept:
     path: Path  # where the model is now
-    note: str | None  # what went differently from the plan, in one line
+    note: str | None  # what went differently from the plan, in one line (with the paths)
+    public_note: str | None = None  # the same for a page's visitors: names, never folders
+
+    def __post_init__(self) -> None:
+        if self.public_note is None:
+            self.public_note = self.note
 
 
 def checkpoint_bytes(config: ModelConfig) -> int:
@@ -75,7 +80,31 @@ def keep(path: Path, model: Autoencoder, replace: bool = False, **save_options) 
                                  / f"latent-lab-unsaved-{stamp}.safetensors")
             save_checkpoint(fallback, model, replace=False, **save_options)
             return Kept(fallback, f"could not write {path} ({error.strerror or error}); the "
-                                  f"model is kept in {fallback}")
+                                  f"model is kept in {fallback}",
+                        f"could not write {path.name} ({error.strerror or 'an error'}); the "
+                        f"model is kept in a temporary file on the server (its log says where)")
         note = None if target == path else (f"{path.name} was taken while this model trained; "
                                             f"saved as {target.name}")
         return Kept(target, note)
+
+
+def evict_oldest(folder: Path, max_bytes: int, keep_path: Path | None = None) -> list[Path]:
+    """Delete the oldest checkpoints in `folder` until they take at most `max_bytes`; never
+    `keep_path` (the one just saved). For a folder of visitors' models, never the shipped."""
+    files = []
+    for path in folder.glob("*.safetensors"):
+        try:
+            files.append((path.stat().st_mtime, path.stat().st_size, path))
+        except OSError:  # removed meanwhile
+            continue
+    total = sum(size for _, size, _ in files)
+    removed = []
+    for _, size, path in sorted(files):
+        if total <= max_bytes:
+            break
+        if keep_path is not None and path.resolve() == keep_path.resolve():
+            continue
+        path.unlink(missing_ok=True)
+        total -= size
+        removed.append(path)
+    return removed

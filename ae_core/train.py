@@ -126,6 +126,9 @@ class TrainResult:
     # and why: the run ended far worse than its best epoch (BLOW_UP_FACTOR).
     best_epoch: int | None = None
     kept_best: str | None = None
+    # Set (with `diverged`) when the validation loss never got below the untrained model's:
+    # the run learned nothing, and must not replace a model that did.
+    never_learned: str | None = None
     world_size: int = 1  # processes that trained it together (torchrun)
     backend: str | None = None  # their process group's: "gloo" or "nccl"
     # Figures of what the family fitted once training was over (`after_training`: a VQ-VAE's
@@ -391,6 +394,9 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
 
     for callback in callbacks:
         callback.on_train_start(model, config)
+    # The untrained model's validation loss: a run that never beats it learned nothing.
+    untrained = (evaluate_terms(model, val_images, val_labels)["loss"]
+                 if world.is_main and val_images is not None else None)
     last_good = copy.deepcopy(model.state_dict())
     best_state, best = last_good, 0  # best: the epoch with the lowest loss (0: none yet)
     history: list[EpochReport] = []
@@ -441,6 +447,8 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
                                                      epoch_loss(history[best - 1])):
         model.load_state_dict(best_state)
         best_epoch, kept_best, diverged = best, best_epoch_note(history, best), True
+    never_learned = _never_learned(history, untrained)
+    diverged = diverged or never_learned is not None
     model.eval()
     after_training = {}
     if history and stop_reason is None:  # every epoch ran (a blow-up's best weights kept)
@@ -451,7 +459,21 @@ def fit(model: Autoencoder, train_data: Dataset, val_data: Dataset | None, confi
 
         after_training = model.after_training(images, val_images, config.seed, report)
     return TrainResult(model, history, str(device), stop_reason, diverged, best_epoch,
-                       kept_best, world.size, world.backend, after_training)
+                       kept_best, never_learned, world.size, world.backend, after_training)
+
+
+def _never_learned(history: list[EpochReport], untrained: float | None) -> str | None:
+    """Why the run learned nothing (no epoch at the full KL weight validated finite and below
+    the untrained model's loss), or None; None too when there is nothing to compare."""
+    judged = [report.val["loss"] for report in history
+              if report.val and "loss" in report.val and report.kl_weight >= 1.0]
+    if untrained is None or not math.isfinite(untrained) or not judged:
+        return None
+    best = min((loss for loss in judged if math.isfinite(loss)), default=math.inf)
+    if best < untrained:
+        return None
+    return (f"the model never learned: its best validation loss ({best:.4g}) is no better "
+            f"than the untrained model's ({untrained:.4g})")
 
 
 def prepare_data(config: TrainConfig) -> tuple[Dataset, Dataset]:

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ae_core.compute import check_prior_cost
+
 if TYPE_CHECKING:  # a model with a codebook (ae_core.models.vqvae imports this module)
     from ae_core.models import Autoencoder
 
@@ -112,6 +114,7 @@ def expected_prior_shapes(config: CodePriorConfig) -> dict[str, tuple[int, ...]]
     """Every weight's name and shape, from a prior on the meta device (nothing allocated)."""
     with torch.device("meta"):
         prior = CodePrior(config)
+    check_prior_cost(config)  # its compute, as a model's (ae_core.compute)
     return {name: tuple(value.shape) for name, value in prior.state_dict().items()}
 
 

@@ -79,11 +79,17 @@ def _drawn() -> None:
 
 def _uploaded() -> None:
     upload = st.session_state.get(UPLOAD_KEY)
+    if upload is not None and upload.size > MAX_FILE_BYTES:  # not copied into the session
+        st.session_state[INPUT_KEY] = ("too large", upload.size)
+        return
     st.session_state[INPUT_KEY] = ("upload", upload.getvalue()) if upload else ("canvas", "")
 
 
-def _digit(kind: str, data: str | bytes) -> torch.Tensor:
+def _digit(kind: str, data: str | bytes | int) -> torch.Tensor:
     """(1, 28, 28) from the latest input, or DrawingError."""
+    if kind == "too large":
+        raise DrawingError(f"The file is {data / 2**20:.1f} MB; the limit is "
+                           f"{MAX_FILE_BYTES // 2**20} MB.")
     return digit_from_file(data) if kind == "upload" else digit_from_canvas(data)
 
 
@@ -106,6 +112,7 @@ with draw_column:
     draw_canvas(CANVAS_KEY, on_change=_drawn)
     st.file_uploader(f"Or upload a PNG or JPEG of a digit (up to {MAX_FILE_BYTES // 2**20} MB)",
                      type=["png", "jpg", "jpeg"], key=UPLOAD_KEY, on_change=_uploaded,
+                     max_upload_size=MAX_FILE_BYTES // 2**20,  # not the server's 200 MB
                      help="Any size or colour; dark ink on paper or light ink on dark. The "
                           "picture's border tells which is the background.")
 

@@ -53,6 +53,8 @@ link = url_state.from_link((url_state.PROJECTION, url_state.COLOUR, url_state.VI
 url_state.choice_from_link(link, url_state.PROJECTION, METHOD_LABELS, "latent_map_method")
 url_state.choice_from_link(link, url_state.COLOUR, COLOURINGS, "latent_map_colour")
 url_state.choice_from_link(link, url_state.VIEW, VIEWS, "latent_map_view")
+if link.get(url_state.VIEW) == "3" and model.checkpoint.model.latent_dim < 3:
+    url_state.refuse(url_state.VIEW, "3", "asks for a 3-D view of a 2-number code")
 
 
 def _grid_width(columns: int, scale: int) -> int:

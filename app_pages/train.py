@@ -228,14 +228,19 @@ with results:
         try:
             kept = save(run, path, replace=overwrite)
         except OSError as error:  # not even the fallback file could be written
-            st.error(f"Could not save: {error.strerror or error}. Download it instead.")
+            st.error(f"Could not save: {error.strerror or 'an error'}. Download it instead.")
             st.stop()
-        if kept.path.parent == path.parent:
+        except ValueError as error:  # this session's saves are used up
+            kept = None
+            left.error(f"Not saved: {error}.")
+        if kept is None:
+            pass
+        elif kept.path.parent == path.parent:
             st.session_state.setdefault(state.SAVED_BY_SESSION, set()).add(kept.path)
             left.success(f"Saved {kept.path.name}: the sidebar lists it for every session."
-                         + (f" ({kept.note})" if kept.note else ""))
-        else:
-            left.error(f"Not saved where asked: {kept.note}.")
+                         + (f" ({kept.public_note})" if kept.public_note else ""))
+        else:  # the server's paths stay in its log (ui.training.save)
+            left.error(f"Not saved where asked: {kept.public_note}.")
     right.download_button("Download", data=lambda: download_bytes(run),
                           file_name=f"{run.checkpoint.name}.safetensors",
                           mime="application/octet-stream", key="train_download",

@@ -33,14 +33,54 @@ def trained(monkeypatch) -> AppTest:
 
 def test_a_saved_model_goes_to_saved_models_and_is_listed(trained):
     shipped = (ROOT / "checkpoints" / "ae_32.safetensors").read_bytes()
-    trained.text_input(key="train_save_name").set_value("ae_32").run()  # a shipped model's name
+    # A shipped model's name is refused (issue 24: one name, one model in the sidebar).
+    trained.text_input(key="train_save_name").set_value("ae_32").run()
+    assert "ae_32 is a shipped model's name" in trained.error[0].value
+    assert trained.button(key="train_save").disabled
+    trained.text_input(key="train_save_name").set_value("my_ae_32").run()
     assert not trained.button(key="train_save").disabled
     trained.button(key="train_save").click().run()
-    assert load_checkpoint(state.SAVED_DIR / "ae_32.safetensors").model_config.latent_dim == 2
+    assert load_checkpoint(state.SAVED_DIR / "my_ae_32.safetensors").model_config.latent_dim == 2
     assert (ROOT / "checkpoints" / "ae_32.safetensors").read_bytes() == shipped
     trained.switch_page("app_pages/home.py").run()
     options = trained.sidebar.selectbox(key=state.ACTIVE_MODEL).options
-    assert {"shipped: ae_32", "saved: ae_32"} <= set(options)
+    assert {"shipped: ae_32", "saved: my_ae_32"} <= set(options)
+
+
+def test_a_session_saves_under_a_few_names_and_the_folder_keeps_its_cap(trained, monkeypatch):
+    from ui import training
+
+    for number in range(training.MAX_SAVES_PER_SESSION):
+        trained.text_input(key="train_save_name").set_value(f"run{number}").run()
+        trained.button(key="train_save").click().run()
+        assert not trained.exception and not trained.error, trained.error
+    trained.text_input(key="train_save_name").set_value("one_more").run()
+    trained.button(key="train_save").click().run()
+    assert not trained.exception, trained.exception
+    assert "this session has saved 5 models" in trained.error[0].value
+    assert not (state.SAVED_DIR / "one_more.safetensors").exists()
+    assert trained.get("download_button")  # the page goes on: the model can be downloaded
+    # Replacing one of its own is still allowed; past the folder's cap the oldest go.
+    size = (state.SAVED_DIR / "run0.safetensors").stat().st_size
+    monkeypatch.setattr(training, "MAX_SAVED_BYTES", 2 * size)
+    trained.text_input(key="train_save_name").set_value("run4").run()
+    trained.checkbox(key="train_overwrite").check().run()
+    trained.button(key="train_save").click().run()
+    assert not trained.exception and not trained.error, trained.error
+    assert sorted(p.name for p in state.SAVED_DIR.glob("*.safetensors")) == [
+        "run3.safetensors", "run4.safetensors"]
+
+
+def test_the_fallback_message_shows_visitors_no_server_path(trained, monkeypatch):
+    blocked = state.SAVED_DIR / "blocked"
+    blocked.write_text("a file where the folder should be")
+    monkeypatch.setattr(state, "SAVED_DIR", blocked / "inside")
+    trained.text_input(key="train_save_name").set_value("lost").run()
+    trained.button(key="train_save").click().run()
+    assert not trained.exception, trained.exception
+    shown = " ".join(element.value for element in [*trained.error, *trained.success])
+    assert "temporary file on the server" in shown, shown
+    assert "/" not in shown.replace("its log says where", ""), shown
 
 
 def test_another_sessions_model_is_never_replaced(trained):

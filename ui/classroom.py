@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state, tour
+from ui.plain_text import inert
 from ui.tour_format import MAX_STEPS, MAX_TEXT, Tour, TourError, read_tour, tour_json
 from ui.tour_keys import tour_keys
 
@@ -75,7 +76,7 @@ def _start() -> None:
                  icon=":material/tour:"):
         tour.start_tour()
     shipped = tour.shipped_tour()
-    st.markdown(f"**{shipped.title}**, {len(shipped.steps)} steps", width="stretch",
+    st.markdown(f"**{inert(shipped.title)}**, {len(shipped.steps)} steps", width="stretch",
                 help="The tutorials' story, one page at a time. PageDown and PageUp (a "
                      "presentation clicker's keys) step it, as Next and Previous do.")
 
@@ -153,13 +154,14 @@ def _teacher_tools(url_path: str, running: tuple[Tour, int] | None) -> None:
                 "Download the tour", tour_json(running[0]), file_name="tour.json",
                 mime="application/json", key="classroom_download", icon=":material/download:")
         st.file_uploader("Upload a tour (.json)", type=["json"], key="classroom_upload",
+                         max_upload_size=1,  # MB: a tour is at most 64 KB
                          on_change=_upload)
 
 
 def _message() -> None:
     if state.CLASSROOM_MESSAGE in st.session_state:
         message, refused = st.session_state.pop(state.CLASSROOM_MESSAGE)
-        (st.error if refused else st.success)(message)
+        (st.error if refused else st.success)(inert(message))  # names a file and its text
 
 
 def classroom_bar(url_path: str, presenting: bool) -> None:
@@ -188,7 +190,9 @@ def classroom_bar(url_path: str, presenting: bool) -> None:
                           icon=":material/logout:")
         if running is not None:
             current_tour, index = running
-            st.markdown(f"{current_tour.steps[index].text} *({current_tour.title})*")
+            # A tour file's text: plain *emphasis* only, never an image or a link.
+            st.markdown(f"{inert(current_tour.steps[index].text)} "
+                        f"*({inert(current_tour.title)})*")
             if state.TOUR_NOTE in st.session_state:
-                st.caption(st.session_state[state.TOUR_NOTE])
+                st.caption(inert(st.session_state[state.TOUR_NOTE]))
         _message()

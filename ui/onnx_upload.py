@@ -19,6 +19,7 @@ from ae_core.onnx_model import (
 )
 from ui import state
 from ui.models import ActiveModel, add_session_model, is_session_key
+from ui.plain_text import inert
 
 GENERATION = "sidebar_onnx_generation"  # bumped to empty the uploader once it was read
 NOTE = "sidebar_onnx_note"  # one line: waiting for the decoder, or where a pair was kept
@@ -89,7 +90,8 @@ def _keep(model: ActiveModel) -> None:
     try:
         path = keep_pair(model)
     except OSError as error:
-        st.session_state[NOTE] = f"Not kept: {error}"
+        print(f"ONNX pair not kept: {error}", flush=True)  # the path goes to the server log only
+        st.session_state[NOTE] = f"Not kept: {error.strerror or 'the file could not be written'}"
         return
     st.session_state[NOTE] = f"Kept as saved: {path.name.removesuffix(PAIR_SUFFIX)}"
 
@@ -100,7 +102,7 @@ def onnx_uploader(model: ActiveModel | None) -> None:
                      type=["onnx", "zip"], accept_multiple_files=True, key=_key(),
                      on_change=_handle, help=HELP)
     if st.session_state.get(NOTE):
-        st.caption(st.session_state[NOTE])
+        st.caption(inert(st.session_state[NOTE]))  # names a file gave: text, not markdown
     if model is not None and is_onnx_pair(model.checkpoint):
         info = model.checkpoint.info
         batch = {info["encoder_batch"], info["decoder_batch"]}

@@ -22,6 +22,7 @@ from ae_core.data import DataError
 from ae_core.figures import grid_png
 from ae_core.own_images import MAX_BYTES, load_own_images
 from ui import state
+from ui.plain_text import inert
 
 UPLOAD_KEY = "train_images_upload"
 PREVIEW_PER_CLASS = 8  # images per row of the preview, one row per class
@@ -129,7 +130,7 @@ def images_panel() -> SessionImages | None:
                 refused = None
                 st.session_state["train_dataset"] = current.source  # train on them
         if refused is not None and upload is not None and upload.file_id == refused[0]:
-            st.error(refused[1])
+            st.error(inert(refused[1]))  # names from the upload: text, not markdown
         if current is not None:
             st.image(current.preview, output_format="PNG",
                      caption=" · ".join(f"{name}: {count}" for name, count in

@@ -20,6 +20,7 @@ from ui.models import (
     model_name,
 )
 from ui.onnx_upload import onnx_uploader
+from ui.plain_text import code_literal, inert
 
 # Metrics worth a line on the model card, in this order, with how to show them.
 CARD_METRICS = {
@@ -48,10 +49,12 @@ def model_card(model: ActiveModel) -> None:
     config = model.checkpoint.model_config
     train = model.checkpoint.train_config
     latent_dim = model.checkpoint.model.latent_dim
+    dataset = train.dataset if train else model.checkpoint.info.get("dataset", "?")
     lines = [
         f"**{describe_family(config.family)}**",
         f"latent size **{latent_dim}** · compression **{784 / latent_dim:.1f}×**",
-        f"dataset `{train.dataset if train else model.checkpoint.info.get('dataset', '?')}` · "
+        # The file's own text in a code span, its backticks dropped (ui.plain_text).
+        f"dataset {code_literal(dataset)} · "
         f"device `{model_device(model.checkpoint.model)}`",
     ]
     st.markdown("  \n".join(lines))
@@ -89,7 +92,7 @@ def sidebar() -> ActiveModel | None:
                          key="sidebar_upload", on_change=_handle_upload)
         onnx_uploader(model)  # an encoder + decoder exported to ONNX (ui/onnx_upload.py)
         if state.UPLOAD_ERROR in st.session_state:
-            st.error(st.session_state[state.UPLOAD_ERROR])
+            st.error(inert(st.session_state[state.UPLOAD_ERROR]))  # a file's text, as text
         if model is not None:
             model_card(model)
         one_history_entry_per_page()

@@ -18,9 +18,12 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from ae_core.guard import GuardError, NotJSONError, parse_json
+
 FORMAT = "latent-lab-tour"
 VERSION = 1
 MAX_BYTES = 64_000  # an upload larger than this is refused before it is parsed
+MAX_DEPTH = 4  # a tour's JSON nests tour > steps > step > params
 MAX_STEPS = 40
 MAX_TEXT = 400  # characters of a step's sentence
 MAX_TITLE = 100
@@ -102,16 +105,18 @@ def read_tour(raw: str | bytes, pages: Collection[str]) -> Tour:
     """A tour from JSON text, every field checked; raises TourError saying what is wrong."""
     if len(raw) > MAX_BYTES:
         raise TourError(f"the file is {len(raw):,} bytes; a tour is at most {MAX_BYTES:,}")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise TourError(f"not JSON: {str(error).splitlines()[0]}") from None
+    try:  # size, depth and numbers checked before the parser recurses (ae_core.guard)
+        data = parse_json(raw, "the tour", MAX_BYTES, MAX_DEPTH)
+    except NotJSONError as error:
+        raise TourError(f"not JSON: {error.detail}") from None
+    except GuardError as error:
+        raise TourError(str(error)) from None
     if not isinstance(data, dict):
         raise TourError(f"a tour is a JSON object, not {type(data).__name__}")
     _refuse_unknown(data, TOUR_KEYS, "tour")
     if data.get("format") != FORMAT:
         raise TourError(f"not a tour: 'format' must be {FORMAT!r}")
-    if data.get("version") != VERSION:
+    if type(data.get("version")) is not int or data.get("version") != VERSION:  # not true, 1.0
         raise TourError(f"tour version {data.get('version')!r} is not supported (only {VERSION})")
     title = _text(data.get("title", "A tour"), MAX_TITLE, "title")
     steps = data.get("steps")

@@ -10,6 +10,7 @@ keeps what the last completed epoch learned.
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from ae_core.checkpoint import Checkpoint, checkpoint_to_bytes
+from ae_core.checkpoint import Checkpoint, checkpoint_to_bytes, list_checkpoints
 from ae_core.config import (
     COMMON_SETTINGS,
     PRESETS,
@@ -42,7 +43,7 @@ from ae_core.own_images import is_own_images
 from ae_core.projection import PCAProjection
 from ae_core.registry import Setting, family_class
 from ae_core.sampling import no_prior_reason
-from ae_core.saving import Kept, keep
+from ae_core.saving import Kept, evict_oldest, keep
 from ae_core.train import (
     EpochReport,
     ReportProgress,
@@ -66,6 +67,13 @@ STRIP_EPOCHS = 8  # reconstruction rows kept in the strip: the latest epochs
 PROGRESS_SECONDS = 0.2  # at most this often a progress update (each is a message to the browser)
 QUEUE_POLL_SECONDS = 0.5  # a waiting session's place in the queue is redrawn this often
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# A public server's disk is shared: a session saves under at most this many names (one run
+# once saved under 20 in 30 s), and the saved models together keep at most this many bytes
+# (the oldest go first; the shipped ones live in checkpoints/ and are never touched). The
+# largest model the parameter budget allows is 80 MB as float32.
+MAX_SAVES_PER_SESSION = 5
+MAX_SAVED_BYTES = 512 * 1024 * 1024
+LOG = logging.getLogger(__name__)
 
 
 def family_of(choice: str) -> str:
@@ -326,7 +334,8 @@ def train(run: TrainingRun, train_data: Dataset, val_data: Dataset, view: Traini
         # (a VQ-VAE's code prior), and its best epoch's weights if the run blew up
         run.model, run.best_epoch = copy.deepcopy(result.model).cpu().eval(), result.best_epoch
         run.fitting, run.after_training = None, result.after_training
-    reasons = [reason for reason in (result.stop_reason, result.kept_best) if reason]
+    reasons = [reason for reason in (result.stop_reason, result.kept_best,
+                                     result.never_learned) if reason]
     finish(run, "; ".join(reasons) or None, result.diverged)
 
 
@@ -394,22 +403,38 @@ def saved_info(checkpoint: Checkpoint) -> dict[str, Any]:
 
 
 def checkpoint_path(folder: Path, name: str) -> Path:
-    """folder/name.safetensors for a plain name; ValueError for a path or an odd name."""
+    """folder/name.safetensors for a plain name; ValueError for a path, an odd name or a
+    shipped model's name (the sidebar would list two models called ae_32)."""
     name = name.strip()
     if name.endswith(".safetensors"):
         name = name[: -len(".safetensors")]
     if not NAME_PATTERN.fullmatch(name) or ".." in name:
         raise ValueError("use letters, digits, '-', '_' and '.' (up to 64, starting with a "
                          "letter or digit); no folders")
+    if name.lower() in {path.stem.lower() for path in list_checkpoints(state.CHECKPOINT_DIR)}:
+        raise ValueError(f"{name} is a shipped model's name: choose another")
     return Path(folder) / f"{name}.safetensors"
 
 
 def save(run: TrainingRun, path: Path, replace: bool = False) -> Kept:
     """Keep the run's model at `path` (ae_core.saving.keep: never lost, never replacing another
-    model unless `replace`), or say where it went instead."""
+    model unless `replace`), or say where it went instead. A session saves under at most
+    MAX_SAVES_PER_SESSION names (ValueError past them); the folder keeps MAX_SAVED_BYTES, its
+    oldest models going first. The server's log has the paths; `public_note` has none."""
+    saved = st.session_state.setdefault(state.SAVED_BY_SESSION, set())
+    if path not in saved and len(saved) >= MAX_SAVES_PER_SESSION:
+        raise ValueError(f"this session has saved {len(saved)} models, the most it may: "
+                         f"replace one of them, or download this one")
     checkpoint = run.checkpoint
-    return keep(path, checkpoint.model, replace, train_config=checkpoint.train_config,
+    kept = keep(path, checkpoint.model, replace, train_config=checkpoint.train_config,
                 metrics=checkpoint.metrics, info=saved_info(checkpoint))
+    if kept.note:
+        LOG.warning("saving %s: %s", path, kept.note)
+    if kept.path.parent == path.parent:
+        for removed in evict_oldest(path.parent, MAX_SAVED_BYTES, kept.path):
+            LOG.warning("saved models past %d MB: removed the oldest, %s",
+                        MAX_SAVED_BYTES // 2**20, removed)
+    return kept
 
 
 def download_bytes(run: TrainingRun) -> bytes:

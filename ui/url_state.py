@@ -23,6 +23,7 @@ import streamlit as st
 import torch
 
 from ae_core.code_text import CodeTextError, code_from_text, code_to_text, restore_unmoved
+from ae_core.guard import GuardError, whole_number
 from ui import state
 
 MODEL = "model"  # a checkpoint's name (ui.models.model_name), on every page
@@ -100,10 +101,11 @@ def int_from_link(link: Mapping[str, str], name: str, low: int, high: int) -> in
     text = link.get(name)
     if text is None:
         return None
-    if text.isascii() and text.isdigit() and low <= int(text) <= high:
-        return int(text)
-    refuse(name, text, f"is not a whole number from {low} to {high:,}")
-    return None
+    try:  # digits counted before int(): a 5,000-digit text is refused, not a ValueError
+        return whole_number(text, low, high, name)
+    except GuardError:
+        refuse(name, text, f"is not a whole number from {low} to {high:,}")
+        return None
 
 
 def choice_from_link(link: Mapping[str, str], name: str, options: Iterable, key: str) -> None:

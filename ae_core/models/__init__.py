@@ -11,6 +11,7 @@ import pkgutil
 
 import torch
 
+from ae_core.compute import check_model_cost
 from ae_core.config import ModelConfig
 from ae_core.models.base import Autoencoder, ForwardOutput
 from ae_core.registry import REGISTRY
@@ -43,6 +44,7 @@ def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     if count > MAX_PARAMETERS:
         raise ValueError(f"these sizes make a {config.family} model of {count:,} parameters; "
                          f"the limit is {MAX_PARAMETERS:,}")
+    check_model_cost(config)  # and the compute budget: multiply-adds, activations per image
     return shapes
 
 

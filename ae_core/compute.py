@@ -1,0 +1,135 @@
+"""What a model costs to run, counted before it exists: multiply-adds and activations per image.
+
+The parameter budget does not bound compute: a conv_ae with conv_channels (700, 700) has
+17.9 M parameters (under the 20 M budget) yet 775 M multiply-adds per image, and once uploaded
+it cost the Home page 373 s of server CPU. So a config is run once on the meta device (no
+memory, no arithmetic), one image through `reconstruct`, and every matrix product and
+convolution is counted from its shapes; a VQ-VAE's code prior is counted over one code grid.
+
+    cost = model_cost(config)  # Cost(macs=1_081_344, activation_bytes=..., parameters=...)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+if TYPE_CHECKING:
+    from ae_core.config import ModelConfig
+    from ae_core.vq_prior import CodePriorConfig
+
+# Multiply-adds per image (encode + decode). The shipped models need 1.1 M (MLPs) to 4.6 M
+# (lstm_ae); every family's default and preset on the Train page is under 5 M, and an MLP at
+# the 20 M parameter budget is at this one. A page encodes its model's 5,000 embedded images
+# once; measured on the 2-core development machine while shared (one torch thread, as the app
+# runs): conv_ae_32 (3.6 M) took 13.7 s, ae_32 (1.1 M) 1.5 s, and a conv_ae (104, 104) at
+# 17.9 M, near this limit, 47.9 s, where the conv_ae (700, 700) this refuses (775 M) cost 373 s.
+MAX_MACS = 20_000_000
+# Bytes of every intermediate result for one image (what a batch keeps for its backward pass,
+# per image); the shipped models need under 1 MB.
+MAX_ACTIVATION_BYTES = 16 * 1024 * 1024
+# A VQ-VAE's code prior over one grid (sampling a grid runs it once per position). The shipped
+# one needs 3.3 M; the largest config its limits allowed needed 26 G.
+MAX_PRIOR_MACS = 20_000_000
+
+
+@dataclass(frozen=True)
+class Cost:
+    macs: int  # multiply-adds per image (per code grid for a prior)
+    activation_bytes: int  # bytes of all intermediate results for one image, float32
+
+
+def _product(values: Any) -> int:
+    return math.prod(int(v) for v in values)
+
+
+class _Counter(TorchDispatchMode):
+    """Counts the multiply-adds of matrix products and convolutions from their shapes, and the
+    bytes of every result; a Python number asked of a meta tensor (a label check) reads 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.macs = 0
+        self.activation_bytes = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = func.overloadpacket.__name__
+        if name == "_local_scalar_dense":
+            return 0
+        if name == "is_nonzero":
+            return False
+        out = func(*args, **kwargs)
+        if name == "linear":
+            weight = args[1]
+            self.macs += _product(args[0].shape[:-1]) * _product(weight.shape)
+        elif name in ("mm", "addmm", "bmm", "baddbmm"):
+            first, second = (args[0], args[1]) if name in ("mm", "bmm") else (args[1], args[2])
+            self.macs += _product(first.shape) * int(second.shape[-1])
+        elif name == "convolution":
+            # Each output value meets in_channels/groups x kernel weights; transposed, each
+            # input value meets out_channels/groups x kernel (weight[1:] in both layouts).
+            weight, transposed = args[1], args[6]
+            source = args[0] if transposed else out
+            self.macs += source.numel() * _product(weight.shape[1:])
+        elif "scaled_dot_product" in name:
+            query, key = args[0], args[1]
+            self.macs += 2 * _product(query.shape) * int(key.shape[-2])
+        for tensor in out if isinstance(out, tuple | list) else (out,):
+            if isinstance(tensor, torch.Tensor) and not func.is_view:  # views hold no memory
+                self.activation_bytes += 4 * tensor.numel()
+        return out
+
+
+@lru_cache(maxsize=256)
+def model_cost(config: ModelConfig) -> Cost:
+    """Multiply-adds and activation bytes of `reconstruct` for one image, on the meta device."""
+    from ae_core.registry import family_class
+
+    counter = _Counter()
+    with torch.device("meta"):
+        model = family_class(config.family)(config).eval()
+        labels = torch.zeros(1, dtype=torch.long) if model.is_conditional else None
+        with torch.no_grad(), counter:
+            model.reconstruct(torch.zeros(1, 1, 28, 28), labels)
+    return Cost(counter.macs, counter.activation_bytes)
+
+
+@lru_cache(maxsize=64)
+def prior_cost(config: CodePriorConfig) -> Cost:
+    """Multiply-adds of a code prior's pass over one grid, on the meta device."""
+    from ae_core.vq_prior import CodePrior
+
+    counter = _Counter()
+    with torch.device("meta"):
+        prior = CodePrior(config).eval()
+        with torch.no_grad(), counter:
+            prior(torch.zeros(1, config.positions, dtype=torch.long))
+    return Cost(counter.macs, counter.activation_bytes)
+
+
+def check_model_cost(config: ModelConfig) -> Cost:
+    """Refuse (ValueError with the figure) a config over the compute budget."""
+    cost = model_cost(config)
+    if cost.macs > MAX_MACS:
+        raise ValueError(f"these sizes make a {config.family} model of {cost.macs / 1e6:,.0f} M "
+                         f"multiply-adds per image; the limit is {MAX_MACS / 1e6:,.0f} M")
+    if cost.activation_bytes > MAX_ACTIVATION_BYTES:
+        raise ValueError(f"these sizes make a {config.family} model whose activations take "
+                         f"{cost.activation_bytes / 2**20:,.0f} MB per image; the limit is "
+                         f"{MAX_ACTIVATION_BYTES / 2**20:,.0f} MB")
+    return cost
+
+
+def check_prior_cost(config: CodePriorConfig) -> Cost:
+    """Refuse (ValueError with the figure) a code prior over its compute budget."""
+    cost = prior_cost(config)
+    if cost.macs > MAX_PRIOR_MACS:
+        raise ValueError(f"this code prior needs {cost.macs / 1e6:,.0f} M multiply-adds per "
+                         f"code grid; the limit is {MAX_PRIOR_MACS / 1e6:,.0f} M")
+    return cost
