@@ -125,8 +125,11 @@ def _remove_step() -> None:
 
 def _upload() -> None:
     upload = st.session_state.get("classroom_upload")
-    if upload is None:
+    # The uploader keeps its file, and its value comes back as a change when a step switches
+    # pages: only a file not loaded before is read (else Next fell back to step 1).
+    if upload is None or upload.file_id == st.session_state.get(state.TOUR_UPLOADED):
         return
+    st.session_state[state.TOUR_UPLOADED] = upload.file_id
     try:
         uploaded = read_tour(upload.getvalue(), tour.app_pages())
     except TourError as error:

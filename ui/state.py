@@ -27,5 +27,6 @@ TOUR = "tour"  # ui.tour_format.Tour this session steps through (or None)
 TOUR_STEP = "tour_step"  # index of the tour's step on show
 TOUR_NOTE = "tour_note"  # one line about the step just applied (a model that is not here)
 TOUR_PENDING_STEP = "tour_pending_step"  # set by an upload: show the tour's step on the next run
+TOUR_UPLOADED = "tour_uploaded"  # file_id of the tour file last read from the teacher's upload
 CLASSROOM_MESSAGE = "classroom_message"  # (line, refused) from the teacher's last save or upload
 LINK_WRITTEN = "link_written"  # query parameter -> value this session put in the address bar
