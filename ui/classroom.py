@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state, tour
-from ui.tour_format import MAX_STEPS, MAX_TEXT, Tour, TourError, read_tour, tour_json
+from ui.tour_format import MAX_STEPS, MAX_TEXT, Question, Tour, TourError, read_tour, tour_json
 from ui.tour_keys import tour_keys
 
 # Only while presenting. Streamlit's sizes are in rem: a larger root font enlarges all type.
@@ -54,19 +54,39 @@ def present_toggle() -> None:
 
 
 def _steps(current_tour: Tour, index: int, move: str | None) -> None:
-    """Counter and the buttons (and the keys' `move`) that go between steps (the row's start)."""
+    """Counter and the buttons (and the keys' `move`) that go between steps (the row's start).
+    On a step with a question, the first Next (or PageDown) shows the answer, the next moves on."""
     last = len(current_tour.steps) - 1
+    to_reveal = (current_tour.steps[index].question is not None
+                 and not st.session_state.get(state.TOUR_REVEALED))
     if st.button("Previous", key="classroom_previous", icon=":material/chevron_left:",
                  disabled=index == 0) or (move == "previous" and index > 0):
         tour.go_to_step(current_tour, index - 1)
     st.markdown(f"**{index + 1} / {len(current_tour.steps)}**", width="content")
     if st.button("Next", key="classroom_next", icon=":material/chevron_right:",
-                 disabled=index == last, type="primary") or (move == "next" and index < last):
-        tour.go_to_step(current_tour, index + 1)
+                 disabled=index == last and not to_reveal, type="primary",
+                 help="Shows the question's answer first" if to_reveal else None) or (
+            move == "next" and (index < last or to_reveal)):
+        if to_reveal:
+            st.session_state[state.TOUR_REVEALED] = True  # drawn below, in this run
+        else:
+            tour.go_to_step(current_tour, index + 1)
     st.space("stretch")
     if st.button("End tour", key="classroom_end"):
         tour.end_tour()
         st.rerun()
+
+
+def _question(question: Question, index: int) -> None:
+    """The step's question: the class predicts (a choice may be marked), Next shows the answer."""
+    guess = st.radio(f"**Predict:** {question.text}", range(len(question.choices)),
+                     format_func=question.choices.__getitem__, index=None, horizontal=True,
+                     key=f"classroom_guess_{index}")
+    if st.session_state.get(state.TOUR_REVEALED):
+        verdict = "" if guess is None else ("Right! " if guess == question.answer else
+                                            "Not this time. ")
+        st.info(f"{verdict}**Answer:** {question.choices[question.answer]}. {question.why}",
+                icon=":material/lightbulb:")
 
 
 def _start() -> None:
@@ -170,6 +190,7 @@ def classroom_bar(url_path: str, presenting: bool) -> None:
     the way to start the tour, to leave, and the teacher's tools. `url_path` is the page's."""
     if presenting:
         st.html(PRESENT_CSS)
+    tour.apply_step_widgets()  # before the page draws them
     running = tour.current()
     if running is not None and st.session_state.pop(state.TOUR_PENDING_STEP, None) is not None:
         tour.go_to_step(*running)
@@ -191,7 +212,10 @@ def classroom_bar(url_path: str, presenting: bool) -> None:
                           icon=":material/logout:")
         if running is not None:
             current_tour, index = running
-            st.markdown(f"{current_tour.steps[index].text} *({current_tour.title})*")
+            step = current_tour.steps[index]
+            st.markdown(f"{step.text} *({current_tour.title})*")
+            if step.question is not None:
+                _question(step.question, index)
             if state.TOUR_NOTE in st.session_state:
                 st.caption(st.session_state[state.TOUR_NOTE])
         _message()
