@@ -12,14 +12,36 @@ from ui.tour_format import MAX_STEPS, MAX_TEXT, Question, Tour, TourError, read_
 from ui.tour_keys import tour_keys
 
 # Only while presenting. Streamlit's sizes are in rem: a larger root font enlarges all type.
-# Pictures are PNGs at their own size; zoom enlarges them (no pointer maths inside an image).
-PRESENT_CSS = """<style>
+# Pictures are PNGs at their own size; zoom enlarges them (no pointer maths inside an image);
+# the browser decoder's canvases are sized instead (its pointer maths read the drawn box).
+# A projector's first screen (1280x720) holds what a step talks about: no header, a compact tour
+# bar, a smaller title, then the page's first picture (CSS order: the page's elements are the
+# children of one flex column), then the rest of the page.
+_MAIN = '[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"]'
+_PICTURE = (':is([data-testid="stImage"], .ll-decoder, [data-testid="stPlotlyChart"], '
+            '[data-testid="stVegaLiteChart"], [data-testid="stGraphVizChart"])')
+PRESENT_CSS = f"""<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
-[data-testid="stExpandSidebarButton"] { display: none !important; }
-html { font-size: 22px; }
-[data-testid="stMainBlockContainer"] { max-width: 100%; padding: 4rem 3rem 3rem; }
-[data-testid="stMain"] [data-testid="stImage"] img { zoom: 1.4; image-rendering: pixelated; }
-.st-key-classroom_bar [data-testid="stMarkdownContainer"] p { font-size: 1.25rem; }
+[data-testid="stExpandSidebarButton"], header[data-testid="stHeader"] {{
+    display: none !important; }}
+html {{ font-size: 22px; }}
+@media (max-height: 820px) {{ html {{ font-size: 18px; }} }}
+[data-testid="stMainBlockContainer"] {{ max-width: 100%; padding: 0.75rem 2rem 3rem; }}
+[data-testid="stMain"] [data-testid="stImage"] img {{ zoom: 1.4; image-rendering: pixelated; }}
+[data-testid="stMain"] .ll-canvas, [data-testid="stMain"] .ll-plane {{ width: 336px;
+    height: 336px; }}
+[data-testid="stMain"] .ll-caption, [data-testid="stMain"] .ll-note {{ max-width: 336px; }}
+[data-testid="stMain"] button p {{ white-space: normal; overflow: visible; }}
+[data-testid="stMain"] h1 {{ font-size: 1.6rem; padding: 0; }}
+.st-key-classroom_bar {{ padding: 0.4rem 0.8rem; gap: 0.3rem; }}
+.st-key-classroom_bar button {{ min-height: 0; padding: 0.15rem 0.7rem; }}
+.st-key-classroom_bar [data-testid="stMarkdownContainer"] p {{ font-size: 1.05rem;
+    margin-bottom: 0; }}
+{_MAIN} > * {{ order: 0; }}
+{_MAIN} > :has(.st-key-classroom_bar) {{ order: -3; }}
+{_MAIN} > :has(h1) {{ order: -2; }}
+{_MAIN} > :has({_PICTURE}):not(:has(.st-key-classroom_bar)):not(
+    {_MAIN} > :has({_PICTURE}) ~ *) {{ order: -1; }}
 </style>"""
 
 
@@ -64,8 +86,7 @@ def _steps(current_tour: Tour, index: int, move: str | None) -> None:
         tour.go_to_step(current_tour, index - 1)
     st.markdown(f"**{index + 1} / {len(current_tour.steps)}**", width="content")
     if st.button("Next", key="classroom_next", icon=":material/chevron_right:",
-                 disabled=index == last and not to_reveal, type="primary",
-                 help="Shows the question's answer first" if to_reveal else None) or (
+                 disabled=index == last and not to_reveal, type="primary") or (
             move == "next" and (index < last or to_reveal)):
         if to_reveal:
             st.session_state[state.TOUR_REVEALED] = True  # drawn below, in this run
@@ -208,8 +229,8 @@ def classroom_bar(url_path: str, presenting: bool) -> None:
                 _start()
             _teacher_tools(url_path, running)
             if presenting:
-                st.button("Leave classroom mode", key="classroom_leave", on_click=_leave,
-                          icon=":material/logout:")
+                st.button("Leave", key="classroom_leave", on_click=_leave,
+                          icon=":material/logout:", help="Leave classroom mode")
         if running is not None:
             current_tour, index = running
             step = current_tour.steps[index]
