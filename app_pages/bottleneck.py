@@ -8,7 +8,7 @@ import streamlit as st
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.figures import bottleneck_figure
 from ae_core.metrics import angles_to_pca
-from ae_core.models import REGISTRY, describe_family
+from ae_core.models import REGISTRY, describe_family, family_title
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
 from ui.models import ActiveModel, active_model, model_by_label, model_cache, model_labels
 from ui.sources import (
@@ -65,7 +65,7 @@ def _model_mse(model_key: str, source: str, _model: ActiveModel) -> float:
 def _series_name(model: ActiveModel) -> str:
     """Models comparable on one line: the family, and what changes what the code keeps."""
     config, train = model.checkpoint.model_config, model.checkpoint.train_config
-    name = config.family
+    name = family_title(config.family)
     if model.checkpoint.model.is_variational and config.beta != 1.0:
         name += f" β={config.beta:g}"
     if train is not None and train.denoising:
@@ -119,12 +119,15 @@ if rows:
     pca_at = dict(zip(components, pca, strict=True))
     table["PCA MSE"] = [pca_at.get(dim) for dim in table["latent size"]]
     table["vs PCA"] = table["MSE / pixel"] / table["PCA MSE"]
+    if "largest angle to PCA" in table:  # only a linear autoencoder has one: the rest say so
+        table["largest angle to PCA"] = [
+            "—" if pd.isna(angle) else f"{angle:.1f}°" for angle in table["largest angle to PCA"]]
     st.dataframe(table, hide_index=True, column_config={
         "MSE / pixel": st.column_config.NumberColumn(format="%.4f"),
         "PCA MSE": st.column_config.NumberColumn(format="%.4f"),
         "vs PCA": st.column_config.NumberColumn(format="%.2f×", help="below 1: beats PCA"),
-        "largest angle to PCA": st.column_config.NumberColumn(
-            format="%.1f°", help="a linear autoencoder's largest principal angle between its "
+        "largest angle to PCA": st.column_config.TextColumn(
+            help="a linear autoencoder's largest principal angle between its "
                                  "decoder's subspace and PCA's: 0° is the same subspace")})
     st.download_button("Table (CSV)", table.to_csv(index=False).encode(),
                        "bottleneck.csv", "text/csv", icon=":material/table:",
@@ -168,7 +171,7 @@ if run:
         train, _ = split_data(train_config_of_kind)
         angles = [float(angles_to_pca(point.model.decoder_basis(), train.float_images())[0])
                   for point in points]
-    name = f"sweep: {family}, {epochs} epochs, {NOUNS[kind]}"
+    name = f"sweep: {family_title(family)}, {epochs} epochs, {NOUNS[kind]}"
     sweeps = [sweep for sweep in st.session_state.get(SWEEPS_KEY, []) if sweep["name"] != name]
     sweeps.append({"name": name, "dims": [point.latent_dim for point in points],
                    "mse": [point.mse for point in points], "angles": angles, "kind": kind})

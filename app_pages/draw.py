@@ -106,6 +106,7 @@ with draw_column:
     draw_canvas(CANVAS_KEY, on_change=_drawn)
     st.file_uploader(f"Or upload a PNG or JPEG of a digit (up to {MAX_FILE_BYTES // 2**20} MB)",
                      type=["png", "jpg", "jpeg"], key=UPLOAD_KEY, on_change=_uploaded,
+                     max_upload_size=MAX_FILE_BYTES // 2**20,  # the widget says the same limit
                      help="Any size or colour; dark ink on paper or light ink on dark. The "
                           "picture's border tells which is the background.")
 

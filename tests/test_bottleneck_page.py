@@ -12,7 +12,9 @@ def test_bottleneck_plots_every_model_beside_pca(checkpoint_dir, monkeypatch):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     names = [trace["name"] for trace in spec["data"]]
     assert names[0] == "PCA (same size)"
-    assert {"ae", "ae denoising", "cvae (also given the label)"} <= set(names)
+    # Families by their names, not their internal ids ("ae", "cvae").
+    assert {"MLP autoencoder", "MLP autoencoder denoising",
+            "Conditional VAE (also given the label)"} <= set(names)
     pca = spec["data"][0]["y"]
     assert all(a > b for a, b in zip(pca, pca[1:], strict=False))  # more components, less error
     table = at.dataframe[0].value
@@ -30,11 +32,15 @@ def test_a_sweep_adds_its_curve_and_can_be_cleared(checkpoint_dir, monkeypatch):
     assert not at.exception
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     sweep = next(trace for trace in spec["data"] if trace["name"].startswith("sweep:"))
-    assert sweep["name"] == "sweep: linear_ae, 1 epochs, digits" and numbers(sweep["x"]) == [2, 4]
+    assert (sweep["name"] == "sweep: Linear autoencoder, 1 epochs, digits"
+            and numbers(sweep["x"]) == [2, 4])
     table = at.dataframe[0].value
     assert len(table) == rows_before + 2
     angles = table[table["model"] == sweep["name"]]["largest angle to PCA"]
-    assert angles.between(0, 90).all()  # measured for the linear sweep
+    assert angles.str.removesuffix("°").astype(float).between(0, 90).all()  # measured, linear
+    # The other rows have no angle, and say so with a dash rather than "None".
+    others = table[table["model"] != sweep["name"]]["largest angle to PCA"]
+    assert (others == "—").all()
     at.button(key="bottleneck_clear").click().run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert not any(trace["name"].startswith("sweep:") for trace in spec["data"])

@@ -361,12 +361,17 @@ def bottleneck_figure(series: dict[str, tuple[Sequence[int], Sequence[float]]],
             x=list(pca[0]), y=list(pca[1]), mode="lines+markers", name="PCA (same size)",
             line={"color": "#555555", "dash": "dash"},
             hovertemplate="PCA, %{x} components<br>MSE %{y:.4f}<extra></extra>"))
-    for index, (name, (dims, errors)) in enumerate(series.items()):
+    colours = {name: SERIES_COLOURS[index % len(SERIES_COLOURS)]
+               for index, name in enumerate(series)}
+    # Lines with many points first: a lone model's point (a β-VAE) is drawn on top of them.
+    for name, (dims, errors) in sorted(series.items(), key=lambda item: -len(item[1][0])):
         order = np.argsort(np.asarray(dims))
+        lone = len(dims) == 1
         figure.add_trace(go.Scatter(
             x=np.asarray(dims)[order], y=np.asarray(errors)[order], mode="lines+markers",
-            name=name, marker={"size": 9},
-            line={"color": SERIES_COLOURS[index % len(SERIES_COLOURS)], "width": 3},
+            name=name, marker={"size": 14 if lone else 9, "symbol": "diamond" if lone else "circle",
+                               "line": {"color": "white", "width": 1.5 if lone else 0}},
+            line={"color": colours[name], "width": 3},
             hovertemplate=f"{name}, latent %{{x}}<br>MSE %{{y:.4f}}<extra></extra>"))
     sizes = sorted({int(dim) for dims, _ in [*series.values(), *([pca] if pca else [])]
                     for dim in dims})
