@@ -7,6 +7,8 @@ import streamlit as st
 
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.figures import bottleneck_figure
+from ae_core.figures.images import grid_png
+from ae_core.figures.lecture import rebuilt_by_size
 from ae_core.metrics import angles_to_pca
 from ae_core.models import REGISTRY, describe_family, family_title
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
@@ -24,6 +26,7 @@ from ui.sources import (
 from ui.training import PROGRESS_SECONDS, split_data
 
 PCA_COMPONENTS = (1, 2, 4, 8, 16, 32, 64, 128)
+REBUILT_COUNT = 10  # images in each row of the rebuilt-at-each-size grid
 SWEEP_SIZES = (1, 2, 4, 8, 16, 32, 64)
 SWEEP_FAMILIES = ("ae", "conv_ae", "vae", "sparse_ae")
 SWEEPS_KEY = "bottleneck_sweeps"  # list of {"name", "dims", "mse"} this session ran
@@ -76,6 +79,7 @@ def _series_name(model: ActiveModel) -> str:
 
 
 series: dict[str, tuple[list[int], list[float]]] = {}
+lines: dict[str, dict[int, ActiveModel]] = {}  # series name -> code size -> its model
 rows, off_axis, other_kind = [], [], []
 for label in model_labels():
     model = model_by_label(label)
@@ -89,6 +93,7 @@ for label in model_labels():
         off_axis.append(label)  # e.g. a VQ-VAE: a grid of discrete codes, not D numbers
         continue
     mse = _model_mse(model.key, source, model)
+    lines.setdefault(_series_name(model), {})[config.latent_dim] = model
     dims, errors = series.setdefault(_series_name(model), ([], []))
     dims.append(config.latent_dim)
     errors.append(mse)
@@ -102,11 +107,44 @@ for sweep in st.session_state.get(SWEEPS_KEY, []):
     rows += [{"model": sweep["name"], "family": sweep["name"], "latent size": dim,
               "MSE / pixel": mse, "largest angle to PCA": angle}
              for dim, mse, angle in zip(sweep["dims"], sweep["mse"], angles, strict=True)]
+
+
+@st.cache_data(show_spinner="Rebuilding at each size…", max_entries=16)
+def _rebuilt(keys: tuple[tuple[int, str], ...], source: str,
+             _models: dict[int, ActiveModel]) -> tuple:
+    train, _ = split_data(TrainConfig(dataset=TRAIN_SETS[load_source(source).kind]))
+    return rebuilt_by_size(source_images(source)[:REBUILT_COUNT],
+                           {size: model.checkpoint.model for size, model in _models.items()},
+                           train.float_images()[:PCA_FIT_IMAGES],
+                           load_source(source).labels[:REBUILT_COUNT])
+
+
+def rebuilt_at_each_size(lines: dict[str, dict[int, ActiveModel]], source: str) -> None:
+    """The active model's line (or the longest one): the same images rebuilt at each of its
+    code sizes, each beside PCA with as many components."""
+    active = active_model()
+    name = _series_name(active) if active is not None else None
+    if name not in lines or len(lines[name]) < 2:
+        name = max(lines, key=lambda line: len(lines[line]), default=None)
+    if name is None:
+        return
+    models = lines[name]
+    grid, rows = _rebuilt(tuple((size, model.key) for size, model in sorted(models.items())),
+                          source, models)
+    st.subheader(f"The same {NOUNS[kind]}, rebuilt at each size")
+    st.image(grid_png(grid, columns=REBUILT_COUNT, scale=3), output_format="PNG",
+             caption=f"{name}, row by row: " + "; ".join(rows) + ".")
+    st.download_button("PNG for a projector", grid_png(grid, columns=REBUILT_COUNT, scale=6),
+                       "rebuilt_at_each_size.png", "image/png", key="bottleneck_rebuilt_png",
+                       icon=":material/download:", on_click="ignore")
+
+
 # PCA at the standard sizes and at every size a model has, so each model has its baseline.
 components = tuple(sorted({*PCA_COMPONENTS, *(dim for dims, _ in series.values() for dim in dims
                                               if dim <= 784)}))
 pca = _pca(source, components)
 st.plotly_chart(bottleneck_figure(series, (list(components), pca)), key="bottleneck_chart")
+rebuilt_at_each_size(lines, source)  # the same images at each size, beside PCA's
 if other_kind:
     st.caption(f"Trained on other images than {NOUNS[kind]}, so not scored here: "
                f"{', '.join(other_kind)}.")

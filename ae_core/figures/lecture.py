@@ -107,3 +107,24 @@ def reparameterised_decodes(model: Autoencoder, split: ElboSplit, count: int, se
     codes = split.mean + split.std * eps  # (count, D)
     labels = None if label is None else label.reshape(1).expand(count)
     return eps, model.decode(codes, labels)
+
+
+@torch.inference_mode()
+def rebuilt_by_size(images: torch.Tensor, models: dict[int, Autoencoder],
+                    pca_train: torch.Tensor, labels: torch.Tensor | None = None
+                    ) -> tuple[torch.Tensor, list[str]]:
+    """The same (N, 1, 28, 28) images rebuilt by each model (by its code size, smallest first)
+    and by PCA with as many components, fitted on (M, 1, 28, 28) `pca_train`: rows of a grid,
+    (1 + 2 * len(models)) * N images, and a name per row."""
+    from ae_core.metrics import pca_reconstruction
+
+    train_rows = pca_train.flatten(1).double().cpu().numpy()
+    test_rows = images.flatten(1).double().cpu().numpy()
+    rows, names = [images], ["the images"]
+    for size in sorted(models):
+        model = models[size]
+        rows.append(model.reconstruct(images, labels if model.is_conditional else None))
+        pca = torch.from_numpy(pca_reconstruction(train_rows, test_rows, size)).float()
+        rows.append(pca.clamp(0, 1).reshape(images.shape))
+        names += [f"autoencoder, {size} numbers", f"PCA, {size} components"]
+    return torch.cat(rows), names
