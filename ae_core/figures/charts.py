@@ -177,6 +177,9 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
                 hovertemplate=hover,
                 marker={"size": 5, "color": CLASS_COLOURS[int(label) % len(CLASS_COLOURS)],
                         "opacity": 0.75}))
+    # With a colour bar on the right, the legend ("selected") goes below, clear of its title.
+    legend = ({"itemsizing": "constant", "orientation": "h", "yanchor": "top", "y": -0.1,
+               "x": 0} if colour_by == "error" else {"itemsizing": "constant"})
     chosen = np.isin(indices, np.asarray(list(selected), dtype=np.int64))
     if chosen.any():
         figure.add_trace(go.Scattergl(
@@ -187,7 +190,7 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
     figure.update_layout(title={"text": title, "font": {"size": 14}}, height=height,
                          margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
                          dragmode="pan", hovermode="closest", clickmode="event+select",
-                         legend={"itemsizing": "constant"})
+                         legend=legend)
     figure.update_xaxes(title_text=axis_titles[0], zeroline=False)
     figure.update_yaxes(title_text=axis_titles[1], zeroline=False)
     return figure
