@@ -33,6 +33,7 @@ html {{ font-size: 22px; }}
 [data-testid="stMain"] .ll-caption, [data-testid="stMain"] .ll-note {{ max-width: 336px; }}
 [data-testid="stMain"] button p {{ white-space: normal; overflow: visible; }}
 [data-testid="stMain"] h1 {{ font-size: 1.6rem; padding: 0; }}
+[data-testid="stMain"] :is(h2, h3) {{ font-size: 1.25rem; }}
 .st-key-classroom_bar {{ padding: 0.4rem 0.8rem; gap: 0.3rem; }}
 .st-key-classroom_bar button {{ min-height: 0; padding: 0.15rem 0.7rem; }}
 .st-key-classroom_bar [data-testid="stMarkdownContainer"] p {{ font-size: 1.05rem;

@@ -35,7 +35,7 @@ def lecture_pictures(model: ActiveModel, image: torch.Tensor, label: torch.Tenso
     st.subheader("Encoder, code, decoder")
     st.plotly_chart(architecture_figure(widths), config=PROJECTOR_PNG, key="home_architecture")
     st.caption(f"This model's own sizes: {widths[0]} pixels go in, the encoder narrows them to "
-               f"a code of {widths[-1]} numbers, and the decoder widens the code back to "
+               f"a {widths[-1]}-number code, and the decoder widens the code back to "
                f"{widths[0]} pixels. The camera button above the picture saves it as a "
                f"1920×1080 PNG.")
     if not net.is_variational:
