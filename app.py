@@ -13,7 +13,7 @@ from ui.sidebar import sidebar
 # (benchmarks/README.md). Sessions run in threads of their own, so they still use every core.
 torch.set_num_threads(1)
 
-st.set_page_config(page_title="Latent Lab", page_icon=":material/science:", layout="wide")
+st.set_page_config(page_title="Latent Lab", page_icon="static/latent_lab/icon.png", layout="wide")
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),

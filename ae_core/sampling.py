@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from ae_core.latent import decode_codes, sample_codes
-from ae_core.models import Autoencoder
+from ae_core.models import Autoencoder, family_title
 
 PRIOR = "prior"
 FITTED = "fitted"  # a Gaussian fitted to the codes of real digits
@@ -37,9 +37,9 @@ class Samples:
 
 def no_prior_reason(model: Autoencoder) -> str:
     """Why `model` cannot be sampled from its prior, in one line."""
-    return (f"{model.family} has no prior (training never pushed its codes towards a known "
-            f"distribution, so a code of a chosen law may land in a hole): these digits come "
-            f"from a Gaussian fitted to the codes of real digits instead.")
+    return (f"This {family_title(model.family)} has no prior (training never pushed its codes "
+            f"towards a known distribution, so a code of a chosen law may land in a hole): these "
+            f"digits come from a Gaussian fitted to the codes of real digits instead.")
 
 
 def check_temperature(temperature: float) -> None:
@@ -62,8 +62,8 @@ def draw_codes(model: Autoencoder, count: int, temperature: float = 1.0, seed: i
     if model.has_prior:
         return model.sample_prior(count, generator, temperature).cpu(), PRIOR
     if codes is None or len(codes) < 2:
-        raise ValueError(f"{model.family} has no prior: pass the codes of at least two real "
-                         f"digits to fit a Gaussian to")
+        raise ValueError(f"This {family_title(model.family)} has no prior: pass the codes of "
+                         f"at least two real digits to fit a Gaussian to")
     return sample_codes(codes, count, generator, temperature), FITTED
 
 

@@ -85,7 +85,9 @@ elif kind == "ood":
         st.error(f"The {SOURCES[ood_source]} is not on this machine (see README: data). Pick "
                  f"another kind of anomaly.")
         st.stop()
-    st.caption(f"The first {OOD_COUNT:,} normal test images against the first {OOD_COUNT:,} "
+    normal_count = min(OOD_COUNT, len(source_images(normal_source)))  # what the legend counts
+    ood_count = min(OOD_COUNT, len(source_images(ood_source)))
+    st.caption(f"The first {normal_count:,} normal test images against the first {ood_count:,} "
                f"of the {SOURCES[ood_source].split(' (')[0]}: images of a kind the model never "
                f"saw.")
 

@@ -7,8 +7,10 @@ import streamlit as st
 
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.figures import bottleneck_figure
+from ae_core.figures.images import grid_png
+from ae_core.figures.lecture import rebuilt_by_size
 from ae_core.metrics import angles_to_pca
-from ae_core.models import REGISTRY, describe_family
+from ae_core.models import REGISTRY, describe_family, family_title
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
 from ui.models import ActiveModel, active_model, model_by_label, model_cache, model_labels
 from ui.sources import (
@@ -24,6 +26,7 @@ from ui.sources import (
 from ui.training import PROGRESS_SECONDS, split_data
 
 PCA_COMPONENTS = (1, 2, 4, 8, 16, 32, 64, 128)
+REBUILT_COUNT = 10  # images in each row of the rebuilt-at-each-size grid
 SWEEP_SIZES = (1, 2, 4, 8, 16, 32, 64)
 SWEEP_FAMILIES = ("ae", "conv_ae", "vae", "sparse_ae")
 SWEEPS_KEY = "bottleneck_sweeps"  # list of {"name", "dims", "mse"} this session ran
@@ -65,7 +68,7 @@ def _model_mse(model_key: str, source: str, _model: ActiveModel) -> float:
 def _series_name(model: ActiveModel) -> str:
     """Models comparable on one line: the family, and what changes what the code keeps."""
     config, train = model.checkpoint.model_config, model.checkpoint.train_config
-    name = config.family
+    name = family_title(config.family)
     if model.checkpoint.model.is_variational and config.beta != 1.0:
         name += f" β={config.beta:g}"
     if train is not None and train.denoising:
@@ -76,6 +79,7 @@ def _series_name(model: ActiveModel) -> str:
 
 
 series: dict[str, tuple[list[int], list[float]]] = {}
+lines: dict[str, dict[int, ActiveModel]] = {}  # series name -> code size -> its model
 rows, off_axis, other_kind = [], [], []
 for label in model_labels():
     model = model_by_label(label)
@@ -89,6 +93,7 @@ for label in model_labels():
         off_axis.append(label)  # e.g. a VQ-VAE: a grid of discrete codes, not D numbers
         continue
     mse = _model_mse(model.key, source, model)
+    lines.setdefault(_series_name(model), {})[config.latent_dim] = model
     dims, errors = series.setdefault(_series_name(model), ([], []))
     dims.append(config.latent_dim)
     errors.append(mse)
@@ -102,11 +107,44 @@ for sweep in st.session_state.get(SWEEPS_KEY, []):
     rows += [{"model": sweep["name"], "family": sweep["name"], "latent size": dim,
               "MSE / pixel": mse, "largest angle to PCA": angle}
              for dim, mse, angle in zip(sweep["dims"], sweep["mse"], angles, strict=True)]
+
+
+@st.cache_data(show_spinner="Rebuilding at each size…", max_entries=16)
+def _rebuilt(keys: tuple[tuple[int, str], ...], source: str,
+             _models: dict[int, ActiveModel]) -> tuple:
+    train, _ = split_data(TrainConfig(dataset=TRAIN_SETS[load_source(source).kind]))
+    return rebuilt_by_size(source_images(source)[:REBUILT_COUNT],
+                           {size: model.checkpoint.model for size, model in _models.items()},
+                           train.float_images()[:PCA_FIT_IMAGES],
+                           load_source(source).labels[:REBUILT_COUNT])
+
+
+def rebuilt_at_each_size(lines: dict[str, dict[int, ActiveModel]], source: str) -> None:
+    """The active model's line (or the longest one): the same images rebuilt at each of its
+    code sizes, each beside PCA with as many components."""
+    active = active_model()
+    name = _series_name(active) if active is not None else None
+    if name not in lines or len(lines[name]) < 2:
+        name = max(lines, key=lambda line: len(lines[line]), default=None)
+    if name is None:
+        return
+    models = lines[name]
+    grid, rows = _rebuilt(tuple((size, model.key) for size, model in sorted(models.items())),
+                          source, models)
+    st.subheader(f"The same {NOUNS[kind]}, rebuilt at each size")
+    st.image(grid_png(grid, columns=REBUILT_COUNT, scale=3), output_format="PNG",
+             caption=f"{name}, row by row: " + "; ".join(rows) + ".")
+    st.download_button("PNG for a projector", grid_png(grid, columns=REBUILT_COUNT, scale=6),
+                       "rebuilt_at_each_size.png", "image/png", key="bottleneck_rebuilt_png",
+                       icon=":material/download:", on_click="ignore")
+
+
 # PCA at the standard sizes and at every size a model has, so each model has its baseline.
 components = tuple(sorted({*PCA_COMPONENTS, *(dim for dims, _ in series.values() for dim in dims
                                               if dim <= 784)}))
 pca = _pca(source, components)
 st.plotly_chart(bottleneck_figure(series, (list(components), pca)), key="bottleneck_chart")
+rebuilt_at_each_size(lines, source)  # the same images at each size, beside PCA's
 if other_kind:
     st.caption(f"Trained on other images than {NOUNS[kind]}, so not scored here: "
                f"{', '.join(other_kind)}.")
@@ -119,12 +157,15 @@ if rows:
     pca_at = dict(zip(components, pca, strict=True))
     table["PCA MSE"] = [pca_at.get(dim) for dim in table["latent size"]]
     table["vs PCA"] = table["MSE / pixel"] / table["PCA MSE"]
+    if "largest angle to PCA" in table:  # only a linear autoencoder has one: the rest say so
+        table["largest angle to PCA"] = [
+            "—" if pd.isna(angle) else f"{angle:.1f}°" for angle in table["largest angle to PCA"]]
     st.dataframe(table, hide_index=True, column_config={
         "MSE / pixel": st.column_config.NumberColumn(format="%.4f"),
         "PCA MSE": st.column_config.NumberColumn(format="%.4f"),
         "vs PCA": st.column_config.NumberColumn(format="%.2f×", help="below 1: beats PCA"),
-        "largest angle to PCA": st.column_config.NumberColumn(
-            format="%.1f°", help="a linear autoencoder's largest principal angle between its "
+        "largest angle to PCA": st.column_config.TextColumn(
+            help="a linear autoencoder's largest principal angle between its "
                                  "decoder's subspace and PCA's: 0° is the same subspace")})
     st.download_button("Table (CSV)", table.to_csv(index=False).encode(),
                        "bottleneck.csv", "text/csv", icon=":material/table:",
@@ -168,7 +209,7 @@ if run:
         train, _ = split_data(train_config_of_kind)
         angles = [float(angles_to_pca(point.model.decoder_basis(), train.float_images())[0])
                   for point in points]
-    name = f"sweep: {family}, {epochs} epochs, {NOUNS[kind]}"
+    name = f"sweep: {family_title(family)}, {epochs} epochs, {NOUNS[kind]}"
     sweeps = [sweep for sweep in st.session_state.get(SWEEPS_KEY, []) if sweep["name"] != name]
     sweeps.append({"name": name, "dims": [point.latent_dim for point in points],
                    "mse": [point.mse for point in points], "angles": angles, "kind": kind})

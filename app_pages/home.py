@@ -15,6 +15,7 @@ from ae_core.previews import page_previews
 from ae_core.projection import precomputed_key, precomputed_projection, project
 from ae_core.registry import families
 from ui import state
+from ui.lecture import lecture_pictures
 from ui.models import (
     SHIPPED_PREFIX,
     ActiveModel,
@@ -126,6 +127,8 @@ with right:
     st.metric("Input size", "784 pixels")
     st.metric("Bottleneck", f"{latent_dim} numbers")
     st.metric("Compression", f"{784 / latent_dim:.1f}×")
+
+lecture_pictures(model, images[:1], digits.labels[indices][:1], noun)  # the slides' pictures
 
 st.subheader("What you can do")
 pictures = _previews(model.key, own_source(model), model)

@@ -15,6 +15,7 @@ from ui.widgets import DRAWING, digit_picker, guarded, labels_for, picked_digit,
 METHODS = {"linear": "Linear", "slerp": "Spherical (slerp)"}
 SCRUB_STEPS = 61  # points on the path the scrub slider can stop at
 PICKERS = ("interpolate_start", "interpolate_end")
+END_CLASS = 7  # where a walk goes by default: a 1 to a 7
 ENDS = (url_state.START, url_state.END)  # the pickers' parameters in a link
 STEPS = (3, 24, 10)  # the steps slider: lowest, highest, default
 TAKEN_KEY = "interpolate_taken_ends"  # the last INTERPOLATION_ENDS this page followed
@@ -33,6 +34,12 @@ if ends is not None and list(ends) != st.session_state.get(TAKEN_KEY):
     for prefix, index in zip(PICKERS, ends, strict=False):
         if index is not None and (index == DRAWING or 0 <= int(index) < len(digits)):
             send_to_picker(prefix, int(index))
+    drawing = st.session_state.get(state.DRAWN_DIGIT)
+    to_class = st.session_state.get(f"{PICKERS[1]}_class", END_CLASS)
+    if (list(ends)[:1] == [DRAWING] and drawing is not None and drawing.label == to_class
+            and st.session_state.get(f"{PICKERS[1]}_mode", "By class") == "By class"):
+        # A drawn 7 morphs into another class, not into a 7.
+        st.session_state[f"{PICKERS[1]}_class"] = 1 if drawing.label == END_CLASS else END_CLASS
 for prefix, name in zip(PICKERS, ENDS, strict=True):
     linked = url_state.int_from_link(link, name, 0, len(digits) - 1)
     if linked is not None:
@@ -46,7 +53,7 @@ first, second, settings = st.columns([2, 2, 1], gap="large")
 with first:
     start = digit_picker(PICKERS[0], digits, "From", default_class=1)
 with second:
-    end = digit_picker(PICKERS[1], digits, "To", default_class=7)
+    end = digit_picker(PICKERS[1], digits, "To", default_class=END_CLASS)
 st.caption(f"From the {SOURCES[own_source(model)]}, the images this model knows.")
 first_digit = picked_digit(start, model)  # a dataset image or a drawing
 last_digit = picked_digit(end, model)

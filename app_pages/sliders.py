@@ -3,7 +3,7 @@
 import streamlit as st
 import torch
 
-from ae_core.figures import grid_png, image_png, manifold_figure
+from ae_core.figures import grid_png, image_png, manifold_figure, strip_gif
 from ae_core.latent import decode_codes, sample_codes, traverse
 from ui import state, url_state
 from ui.browser_decoder import live_view, problem, retry_button, send_decoder
@@ -260,6 +260,16 @@ if images is not None:
     st.image(grid_png(images, columns=TRAVERSE_STEPS, scale=3), output_format="PNG",
              caption=f"Each row is one digit's code with z[{dimension}] swept from "
                      f"{values[0]:.2f} to {values[-1]:.2f}.")
+    gif, png = st.columns(2)  # for slides: the first row as an animation, the grid as a picture
+    gif.download_button("The first row as an animated GIF",
+                        strip_gif(images[:TRAVERSE_STEPS], scale=16),
+                        file_name=f"traversal_z{dimension}.gif", mime="image/gif",
+                        key="sliders_traverse_gif", icon=":material/animation:",
+                        on_click="ignore")
+    png.download_button("The grid as a PNG for a projector",
+                        grid_png(images, columns=TRAVERSE_STEPS, scale=8),
+                        file_name=f"traversal_z{dimension}.png", mime="image/png",
+                        key="sliders_traverse_png", icon=":material/image:", on_click="ignore")
 
 kl_panel(model)
 sparsity_panel(model)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from ae_core.config import NOISE_KINDS, PRESETS
 from ae_core.data import SOURCES, DataError
-from ae_core.models import REGISTRY, describe_family
+from ae_core.models import REGISTRY, describe_family, family_title
 from ae_core.registry import Setting
 from ui import state
 from ui.own_images import images_panel
@@ -186,9 +186,9 @@ with results:
         st.rerun()  # the sidebar picker then shows the new model
 
     if run is None:
-        st.info(f"Pick a family on the left and press **Train**: a fresh {family_of(choice)} "
-                "model learns here, live, for this session only; the shipped models stay as "
-                "they are.")
+        st.info(f"Pick a family on the left and press **Train**: a fresh "
+                f"{family_title(family_of(choice))} learns here, live, for this session only; "
+                "the shipped models stay as they are.")
         st.stop()
 
     view = TrainingView()

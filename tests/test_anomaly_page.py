@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -65,6 +66,13 @@ def test_fashion_images_are_anomalies_to_a_digit_model(checkpoint_dir, monkeypat
     at = open_page("app_pages/anomaly.py", checkpoint_dir, monkeypatch, "ae_32")
     at.radio(key="anomaly_kind").set_value("ood").run()
     assert not at.exception and float(metric(at, "ROC AUC")) > 0.8
+    # The caption counts what the histogram's legend counts (500 held-out digits, not 2,000).
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    legend = " ".join(trace.get("name", "") for trace in figure["data"])
+    caption = next(caption.value for caption in at.caption if "normal test images" in
+                   caption.value)
+    normal = re.search(r"The first ([\d,]+) normal", caption).group(1).replace(",", "")
+    assert f"({normal})" in legend, (caption, legend)
 
 
 def test_a_conditional_model_is_refused_with_a_reason(checkpoint_dir, monkeypatch):

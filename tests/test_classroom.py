@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tests.pages import open_page
 from ui import classroom, state
-from ui.tour_format import Step, Tour, tour_json
+from ui.tour_format import Question, Step, Tour, tour_json
 
 TWO_STEPS = Tour("Two stops", (
     Step("app_pages/home.py", "The front door.", {"model": "tiny_2d"}),
@@ -121,8 +121,10 @@ def test_a_teacher_saves_this_view_as_a_step_and_downloads_the_tour(checkpoint_d
     assert not at.exception, at.exception
     assert [success.value for success in at.success] == ["Saved as step 1."]
     saved = at.session_state[state.TOUR]
-    assert saved.steps == (Step("app_pages/anomaly.py", "Look at the worst cases.",
-                                {"model": "tiny_plain"}),)
+    (step,) = saved.steps
+    assert step == Step("app_pages/anomaly.py", "Look at the worst cases.",
+                        {"model": "tiny_plain"}, step.widgets)  # and the page's choices
+    assert step.widgets["anomaly_kind"] == "class"
     at.run()
     assert "1 / 1" in bar_text(at)
     assert [button.proto.label for button in at.get("download_button")] == ["Download the tour"]
@@ -187,3 +189,69 @@ def test_a_saved_view_goes_after_the_step_on_show_and_a_step_can_be_removed(chec
     at.button(key="classroom_remove").click().run()
     at.button(key="classroom_remove").click().run()
     assert state.TOUR not in at.session_state  # the last step removed: no tour runs
+
+
+def test_a_saved_view_keeps_the_pages_choices_and_a_step_sets_them_again(checkpoint_dir,
+                                                                         monkeypatch):
+    at = presenting(checkpoint_dir, monkeypatch, "app_pages/anomaly.py")
+    at.radio(key="anomaly_kind").set_value("noise").run()
+    at.radio(key="anomaly_rule").set_value("mean_std").run()
+    at.slider(key="anomaly_k").set_value(2.5).run()
+    at.text_input(key="classroom_step_text").input("Noise is easy to catch.")
+    at.button(key="classroom_save").click().run()
+    assert not at.exception, at.exception
+    saved = at.session_state[state.TOUR].steps[0]
+    assert saved.widgets["anomaly_kind"] == "noise" and saved.widgets["anomaly_rule"] == "mean_std"
+    assert saved.widgets["anomaly_k"] == 2.5
+    # Only the page's own choices: no button, no other page's key, no session bookkeeping.
+    assert all(key.startswith("anomaly_") for key in saved.widgets)
+    assert not {"anomaly_roc", "anomaly_histogram"} & set(saved.widgets)
+
+    at.radio(key="anomaly_kind").set_value("class").run()
+    at.radio(key="anomaly_rule").set_value("quantile").run()
+    at.session_state[state.TOUR] = Tour("Back", (
+        Step("app_pages/home.py", "The front door.", {"model": "tiny_plain"}), saved))
+    at.session_state[state.TOUR_STEP] = 0
+    at.run()
+    at.button(key="classroom_next").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Anomaly detection"
+    assert at.radio(key="anomaly_kind").value == "noise"
+    assert at.radio(key="anomaly_rule").value == "mean_std"
+    assert at.slider(key="anomaly_k").value == 2.5
+
+
+def test_the_shipped_tours_anomaly_step_opens_on_clothes(checkpoint_dir, monkeypatch):
+    step = classroom.tour.shipped_tour().steps[6]
+    assert step.page == "app_pages/anomaly.py" and step.widgets == {"anomaly_kind": "ood"}
+    at = presenting(checkpoint_dir, monkeypatch)
+    at.session_state[state.TOUR] = Tour("One", (
+        Step("app_pages/home.py", "Here.", {}),
+        Step(step.page, step.text, {"model": "tiny_plain"}, step.widgets)))
+    at.run()
+    at.button(key="classroom_next").click().run()
+    assert not at.exception, at.exception
+    assert at.radio(key="anomaly_kind").value == "ood"
+
+
+def test_a_steps_question_is_answered_on_next_before_the_tour_moves_on(checkpoint_dir,
+                                                                       monkeypatch):
+    question = Question("Which comes back?", ("The noise", "The digit"), 1, "It fits.")
+    at = presenting(checkpoint_dir, monkeypatch)
+    at.session_state[state.TOUR] = Tour("Ask", (
+        Step("app_pages/home.py", "Predict first.", {}, question=question),
+        Step("app_pages/anomaly.py", "Then this.", {"model": "tiny_map"})))
+    at.session_state[state.TOUR_STEP] = 0
+    at.run()
+    guess = at.radio(key="classroom_guess_0")
+    assert "Which comes back?" in guess.label and guess.value is None
+    assert not at.info
+    guess.set_value(0).run()
+    at.button(key="classroom_next").click().run()
+    assert not at.exception, at.exception
+    assert "1 / 2" in bar_text(at)  # still here: the answer shows first
+    assert at.info[0].value == "Not this time. **Answer:** The digit. It fits."
+    at.button(key="classroom_next").click().run()
+    assert "2 / 2" in bar_text(at) and not at.info
+    at.button(key="classroom_previous").click().run()
+    assert "1 / 2" in bar_text(at) and not at.info  # back on it: asked afresh

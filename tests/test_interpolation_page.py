@@ -38,3 +38,16 @@ def test_interpolation_of_a_conditional_model_asks_for_a_class(monkeypatch, tiny
     latent = first_urls(at)[0]
     at.selectbox(key="interpolate_class").set_value(3).run()
     assert first_urls(at)[0] != latent
+
+
+def test_a_drawn_seven_morphs_into_another_class(checkpoint_dir, monkeypatch, embedded):
+    from ui.widgets import DRAWING, Drawing
+
+    at = open_page("app_pages/home.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    seven = embedded.float_images()[int((embedded.labels == 7).nonzero()[0, 0])]
+    at.session_state[state.DRAWN_DIGIT] = Drawing(seven, 7, 1)
+    at.session_state[state.INTERPOLATION_ENDS] = [DRAWING, None]  # as the Draw page sends it
+    at.switch_page("app_pages/interpolate.py").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="interpolate_start_mode").value == "Your drawing"
+    assert at.selectbox(key="interpolate_end_class").value != 7  # not 7 -> 7

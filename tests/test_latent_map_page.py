@@ -204,3 +204,21 @@ def test_a_fashion_model_opens_on_its_own_test_set_with_clothes_names(monkeypatc
     assert [trace["name"] for trace in spec["data"]][:2] == ["T-shirt/top", "Trouser"]
     assert x_title(spec) == "UMAP 1" and not submitted  # the stored map of its test set
     assert "5,000 of 10,000 images" in spec["layout"]["title"]["text"]
+
+
+def test_the_selected_legend_stays_clear_of_the_colour_bars_title():
+    import numpy as np
+
+    from ae_core.figures.charts import latent_map
+
+    coords = np.random.default_rng(0).normal(size=(20, 2))
+    labels, errors = np.arange(20) % 10, np.linspace(0.01, 0.1, 20)
+    names = [str(label) for label in range(10)]
+    by_error = latent_map(coords, labels, errors, names, "error",
+                          selected=[3], indices=np.arange(20))
+    assert [trace.name for trace in by_error.data] == ["images", "selected"]
+    # The colour bar sits right of the plot with its title on top; the legend goes below.
+    assert by_error.layout.legend.orientation == "h" and by_error.layout.legend.y < 0
+    by_label = latent_map(coords, labels, errors, names, "label", selected=[3],
+                          indices=np.arange(20))
+    assert by_label.layout.legend.orientation is None  # no colour bar: the legend's place

@@ -157,3 +157,15 @@ def test_every_family_works_on_both_pages(family, monkeypatch, tmp_path, digits)
     at.switch_page("app_pages/interpolate.py").run()
     assert not at.exception and not at.error
     assert len(first_urls(at)) == 2
+
+
+
+def test_the_traversal_downloads_as_an_animated_gif_and_a_projector_png(checkpoint_dir,
+                                                                        monkeypatch):
+    at = open_page("app_pages/sliders.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    labels = {button.key: button.proto.label for button in at.get("download_button")}
+    assert labels["sliders_traverse_gif"] == "The first row as an animated GIF"
+    assert labels["sliders_traverse_png"] == "The grid as a PNG for a projector"
+    urls = [button.proto.url for button in at.get("download_button")
+            if button.key in ("sliders_traverse_gif", "sliders_traverse_png")]
+    assert urls[0].endswith(".gif") and urls[1].endswith(".png")

@@ -11,6 +11,7 @@ from ui.tour_format import (
     MAX_BYTES,
     MAX_STEPS,
     MAX_TEXT,
+    Question,
     Step,
     Tour,
     TourError,
@@ -70,6 +71,26 @@ def test_the_shipped_tour_tells_the_tutorials_story_on_real_pages_and_models():
     (step_text(params={"present": "1"}), "'present' is not a parameter a step can hold"),
     (step_text(params={"Bad Name": "1"}), "'Bad Name' is not a parameter"),
     (step_text(params={"code": "A" * 201}), "at most 200"),
+    (step_text(widgets={"anomaly_kind": "ood"}), "'anomaly_kind' is not a widget of this step's"),
+    (step_text(widgets=["sliders_class", 3]), "step 1.widgets must be an object"),
+    (step_text(widgets={"sliders_class": {"a": 1}}), "must be text, a number, true/false"),
+    (step_text(widgets={"sliders_class": [[1]]}), "sliders_class[0] must be text, a number"),
+    (step_text(widgets={"sliders_class": None}), "not NoneType"),
+    (step_text(widgets={"sliders_x": 1e300}), "must be a finite number"),
+    (step_text(widgets={"sliders_x": "A" * 201}), "at most 200"),
+    (step_text(widgets={"sliders_x": list(range(65))}), "at most 64"),
+    (step_text(widgets={f"sliders_{n}": n for n in range(25)}), "at most 24"),
+    (step_text(question="Which?"), "step 1.question must be an object"),
+    (step_text(question={"text": "Which?", "choices": ["a"], "answer": 0}), "2 to 6 texts"),
+    (step_text(question={"text": "Which?", "choices": ["a", "b"], "answer": 2}),
+     "answer must be the index of a choice, 0 to 1"),
+    (step_text(question={"text": "Which?", "choices": ["a", "b"], "answer": True}),
+     "answer must be the index"),
+    (step_text(question={"text": "Which?", "choices": ["a", 3], "answer": 0}),
+     "question.choices[1] must be text"),
+    (step_text(question={"choices": ["a", "b"], "answer": 0}), "question has no 'text'"),
+    (step_text(question={"text": "Q", "choices": ["a", "b"], "answer": 0, "hint": "h"}),
+     "step 1.question: unknown key 'hint'"),
     (tour_text(steps=[]), "the tour has no steps"),
     (tour_text(steps={"page": "x"}), "'steps' must be a list, not dict"),
     (tour_text(steps=[{"page": "app_pages/home.py", "text": "a"}] * (MAX_STEPS + 1)),
@@ -100,3 +121,20 @@ def test_a_step_without_a_page_or_sentence_is_refused():
 def test_a_sentence_becomes_one_line():
     read = read_tour(step_text(text="Two\nlines,   spaced."), PAGES)
     assert read.steps[0].text == "Two lines, spaced."
+
+
+def test_a_steps_widgets_and_question_read_and_write_back():
+    question = {"text": "Where do the 4s land?", "choices": ["Beside the 9s", "Far away"],
+                "answer": 0, "why": "They share strokes."}
+    read = read_tour(step_text(widgets={"sliders_class": 4, "sliders_show_all": True,
+                                        "sliders_range": [0.5, 1.5], "sliders_mode": "By class"},
+                               question=question), PAGES)
+    step = read.steps[0]
+    assert step.widgets == {"sliders_class": 4, "sliders_show_all": True,
+                            "sliders_range": [0.5, 1.5], "sliders_mode": "By class"}
+    assert step.question == Question("Where do the 4s land?", ("Beside the 9s", "Far away"), 0,
+                                     "They share strokes.")
+    assert read_tour(tour_json(read), PAGES) == read
+    # A step with neither writes as version 1's files did.
+    plain = read_tour(tour_text(), PAGES)
+    assert "widgets" not in tour_json(plain) and "question" not in tour_json(plain)

@@ -61,6 +61,12 @@ _VIEW_CSS = """
     gap: 0.4rem; font-size: 0.85rem; }
 .ll-slider input, .ll-scrub { width: 100%; accent-color: var(--st-primary-color); }
 .ll-value { text-align: right; font-variant-numeric: tabular-nums; }
+/* A phone: the sliders come below the pictures, so the decoded one sticks under the app's
+   header while the sliders scroll beneath it; the hand and the picture are both on screen. */
+@media (max-width: 640px) {
+    .ll-decoded { position: sticky; top: 3.75rem; z-index: 2; padding-bottom: 0.3rem;
+        background: var(--st-background-color); }
+}
 """
 
 _carrier = st.components.v2.component("latent_lab_decoder_model", js=_CARRIER_JS)

@@ -9,18 +9,41 @@ import streamlit as st
 
 from ui import state, tour
 from ui.plain_text import inert
-from ui.tour_format import MAX_STEPS, MAX_TEXT, Tour, TourError, read_tour, tour_json
+from ui.tour_format import MAX_STEPS, MAX_TEXT, Question, Tour, TourError, read_tour, tour_json
 from ui.tour_keys import tour_keys
 
 # Only while presenting. Streamlit's sizes are in rem: a larger root font enlarges all type.
-# Pictures are PNGs at their own size; zoom enlarges them (no pointer maths inside an image).
-PRESENT_CSS = """<style>
+# Pictures are PNGs at their own size; zoom enlarges them (no pointer maths inside an image);
+# the browser decoder's canvases are sized instead (its pointer maths read the drawn box).
+# A projector's first screen (1280x720) holds what a step talks about: no header, a compact tour
+# bar, a smaller title, then the page's first picture (CSS order: the page's elements are the
+# children of one flex column), then the rest of the page.
+_MAIN = '[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"]'
+_PICTURE = (':is([data-testid="stImage"], .ll-decoder, [data-testid="stPlotlyChart"], '
+            '[data-testid="stVegaLiteChart"], [data-testid="stGraphVizChart"])')
+PRESENT_CSS = f"""<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
-[data-testid="stExpandSidebarButton"] { display: none !important; }
-html { font-size: 22px; }
-[data-testid="stMainBlockContainer"] { max-width: 100%; padding: 4rem 3rem 3rem; }
-[data-testid="stMain"] [data-testid="stImage"] img { zoom: 1.4; image-rendering: pixelated; }
-.st-key-classroom_bar [data-testid="stMarkdownContainer"] p { font-size: 1.25rem; }
+[data-testid="stExpandSidebarButton"], header[data-testid="stHeader"] {{
+    display: none !important; }}
+html {{ font-size: 22px; }}
+@media (max-height: 820px) {{ html {{ font-size: 18px; }} }}
+[data-testid="stMainBlockContainer"] {{ max-width: 100%; padding: 0.75rem 2rem 3rem; }}
+[data-testid="stMain"] [data-testid="stImage"] img {{ zoom: 1.4; image-rendering: pixelated; }}
+[data-testid="stMain"] .ll-canvas, [data-testid="stMain"] .ll-plane {{ width: 336px;
+    height: 336px; }}
+[data-testid="stMain"] .ll-caption, [data-testid="stMain"] .ll-note {{ max-width: 336px; }}
+[data-testid="stMain"] button p {{ white-space: normal; overflow: visible; }}
+[data-testid="stMain"] h1 {{ font-size: 1.6rem; padding: 0; }}
+[data-testid="stMain"] :is(h2, h3) {{ font-size: 1.25rem; }}
+.st-key-classroom_bar {{ padding: 0.4rem 0.8rem; gap: 0.3rem; }}
+.st-key-classroom_bar button {{ min-height: 0; padding: 0.15rem 0.7rem; }}
+.st-key-classroom_bar [data-testid="stMarkdownContainer"] p {{ font-size: 1.05rem;
+    margin-bottom: 0; }}
+{_MAIN} > * {{ order: 0; }}
+{_MAIN} > :has(.st-key-classroom_bar) {{ order: -3; }}
+{_MAIN} > :has(h1) {{ order: -2; }}
+{_MAIN} > :has({_PICTURE}):not(:has(.st-key-classroom_bar)):not(
+    {_MAIN} > :has({_PICTURE}) ~ *) {{ order: -1; }}
 </style>"""
 
 
@@ -55,19 +78,41 @@ def present_toggle() -> None:
 
 
 def _steps(current_tour: Tour, index: int, move: str | None) -> None:
-    """Counter and the buttons (and the keys' `move`) that go between steps (the row's start)."""
+    """Counter and the buttons (and the keys' `move`) that go between steps (the row's start).
+    On a step with a question, the first Next (or PageDown) shows the answer, the next moves on."""
     last = len(current_tour.steps) - 1
+    to_reveal = (current_tour.steps[index].question is not None
+                 and not st.session_state.get(state.TOUR_REVEALED))
     if st.button("Previous", key="classroom_previous", icon=":material/chevron_left:",
                  disabled=index == 0) or (move == "previous" and index > 0):
         tour.go_to_step(current_tour, index - 1)
     st.markdown(f"**{index + 1} / {len(current_tour.steps)}**", width="content")
     if st.button("Next", key="classroom_next", icon=":material/chevron_right:",
-                 disabled=index == last, type="primary") or (move == "next" and index < last):
-        tour.go_to_step(current_tour, index + 1)
+                 disabled=index == last and not to_reveal, type="primary") or (
+            move == "next" and (index < last or to_reveal)):
+        if to_reveal:
+            st.session_state[state.TOUR_REVEALED] = True  # drawn below, in this run
+        else:
+            tour.go_to_step(current_tour, index + 1)
     st.space("stretch")
     if st.button("End tour", key="classroom_end"):
         tour.end_tour()
         st.rerun()
+
+
+def _question(question: Question, index: int) -> None:
+    """The step's question: the class predicts (a choice may be marked), Next shows the answer."""
+    # A tour file's text, shown as text (plain *emphasis* only), like the step's sentence.
+    guess = st.radio(f"**Predict:** {inert(question.text)}", range(len(question.choices)),
+                     format_func=lambda choice: inert(question.choices[choice]), index=None,
+                     horizontal=True,
+                     key=f"classroom_guess_{index}")
+    if st.session_state.get(state.TOUR_REVEALED):
+        verdict = "" if guess is None else ("Right! " if guess == question.answer else
+                                            "Not this time. ")
+        st.info(f"{verdict}**Answer:** {inert(question.choices[question.answer])}. "
+                f"{inert(question.why)}",
+                icon=":material/lightbulb:")
 
 
 def _start() -> None:
@@ -126,8 +171,11 @@ def _remove_step() -> None:
 
 def _upload() -> None:
     upload = st.session_state.get("classroom_upload")
-    if upload is None:
+    # The uploader keeps its file, and its value comes back as a change when a step switches
+    # pages: only a file not loaded before is read (else Next fell back to step 1).
+    if upload is None or upload.file_id == st.session_state.get(state.TOUR_UPLOADED):
         return
+    st.session_state[state.TOUR_UPLOADED] = upload.file_id
     try:
         uploaded = read_tour(upload.getvalue(), tour.app_pages())
     except TourError as error:
@@ -169,6 +217,7 @@ def classroom_bar(url_path: str, presenting: bool) -> None:
     the way to start the tour, to leave, and the teacher's tools. `url_path` is the page's."""
     if presenting:
         st.html(PRESENT_CSS)
+    tour.apply_step_widgets()  # before the page draws them
     running = tour.current()
     if running is not None and st.session_state.pop(state.TOUR_PENDING_STEP, None) is not None:
         tour.go_to_step(*running)
@@ -186,13 +235,15 @@ def classroom_bar(url_path: str, presenting: bool) -> None:
                 _start()
             _teacher_tools(url_path, running)
             if presenting:
-                st.button("Leave classroom mode", key="classroom_leave", on_click=_leave,
-                          icon=":material/logout:")
+                st.button("Leave", key="classroom_leave", on_click=_leave,
+                          icon=":material/logout:", help="Leave classroom mode")
         if running is not None:
             current_tour, index = running
+            step = current_tour.steps[index]
             # A tour file's text: plain *emphasis* only, never an image or a link.
-            st.markdown(f"{inert(current_tour.steps[index].text)} "
-                        f"*({inert(current_tour.title)})*")
+            st.markdown(f"{inert(step.text)} *({inert(current_tour.title)})*")
+            if step.question is not None:
+                _question(step.question, index)
             if state.TOUR_NOTE in st.session_state:
                 st.caption(inert(st.session_state[state.TOUR_NOTE]))
         _message()

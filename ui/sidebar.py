@@ -10,6 +10,7 @@ from ae_core.checkpoint import CheckpointError, load_checkpoint_bytes
 from ae_core.latent import model_device
 from ae_core.models import describe_family
 from ui import state, url_state
+from ui.card_terms import card_terms
 from ui.copy_link import one_history_entry_per_page
 from ui.models import (
     ActiveModel,
@@ -62,6 +63,7 @@ def model_card(model: ActiveModel) -> None:
     shown = {label: metrics[name] for name, label in CARD_METRICS.items() if name in metrics}
     if shown:
         st.caption(" · ".join(f"{label} {value:.4g}" for label, value in shown.items()))
+    card_terms(model, [name for name in CARD_METRICS if name in metrics])
 
 
 def follow_link_model() -> None:

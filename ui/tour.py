@@ -11,12 +11,16 @@ import streamlit as st
 
 from ui import state
 from ui.models import SAVED_PREFIX, SHIPPED_PREFIX, model_labels
-from ui.tour_format import Step, Tour, read_step, read_tour
+from ui.tour_format import Step, Tour, TourError, page_prefix, read_step, read_tour, read_widgets
 
 TOURS_DIR = state.PROJECT_ROOT / "tours"
 SHIPPED_TOUR = TOURS_DIR / "tutorial_story.json"
 PAGES_DIR = state.PROJECT_ROOT / "app_pages"
 PRESENT_PARAM = "present"  # ?present=1: classroom mode
+# Widgets whose value a step may set again (Streamlit's names for how each kind keeps its value):
+# choices, numbers, sliders, toggles, text; never a button, an upload or a chart's selection.
+SETTABLE_WIDGETS = frozenset({"bool_value", "int_value", "double_value", "string_value",
+                              "double_array_value", "string_array_value"})
 
 
 def app_pages() -> list[str]:
@@ -74,6 +78,9 @@ def go_to_step(tour: Tour, index: int) -> None:
         else:
             # The picker is drawn before the page: the label waits until the next picker.
             st.session_state[state.PENDING_ACTIVE_MODEL] = label
+    # Set on the step's page before its widgets are drawn (ui.classroom.classroom_bar).
+    st.session_state[state.TOUR_WIDGETS] = dict(step.widgets)
+    st.session_state.pop(state.TOUR_REVEALED, None)
     params = dict(step.params)
     if st.session_state.get(state.PRESENTING):
         params[PRESENT_PARAM] = "1"
@@ -85,16 +92,48 @@ def start_tour(tour: Tour | None = None) -> None:
     go_to_step(tour or shipped_tour(), 0)
 
 
+def apply_step_widgets() -> None:
+    """The step just opened sets its page's widgets: called before the page draws them, so each
+    widget takes the value as its own (a widget drawn later keeps it: it is session state)."""
+    for key, value in st.session_state.pop(state.TOUR_WIDGETS, {}).items():
+        st.session_state[key] = value
+
+
+def page_widgets(page: str) -> dict:
+    """The values of `page`'s own widgets on show (keys starting with its name) that a step can
+    set again: plain values of choices, numbers, sliders, toggles and text."""
+    from streamlit.runtime.state import get_session_state
+
+    session = get_session_state()._state  # which kind of widget holds a key is only known here
+    values = {}
+    for key in sorted(st.session_state.keys()):
+        if not key.startswith(page_prefix(page)):
+            continue
+        widget_id = session.get_widget_id_from_key(key)
+        metadata = session.get_widget_metadata(widget_id) if widget_id else None
+        value = st.session_state[key]
+        if isinstance(value, tuple):
+            value = list(value)  # a range slider's pair
+        if metadata is None or metadata.value_type not in SETTABLE_WIDGETS:
+            continue
+        try:  # what a tour file could not hold (a long text, an odd value) stays out
+            values.update(read_widgets({key: value}, page))
+        except TourError:
+            continue
+    return values
+
+
 def end_tour() -> None:
     st.session_state.pop(state.TOUR, None)
     st.session_state.pop(state.TOUR_STEP, None)
     st.session_state.pop(state.TOUR_NOTE, None)
+    st.session_state.pop(state.TOUR_REVEALED, None)
 
 
 def current_view(url_path: str, text: str) -> Step:
-    """This view as a step: the page on show, its query parameters and the active stored
-    model's name (a model trained or uploaded in this session cannot be named), checked as an
-    uploaded step is; raises TourError saying what does not fit."""
+    """This view as a step: the page on show, its query parameters, its widgets' values and the
+    active stored model's name (a model trained or uploaded in this session cannot be named),
+    checked as an uploaded step is; raises TourError saying what does not fit."""
     # The model on show is the active one, whatever the URL says; a session model has no name
     # another session could open, so its step names none.
     params = {name: value for name, value in st.query_params.items()
@@ -104,4 +143,5 @@ def current_view(url_path: str, text: str) -> Step:
         if label.startswith(prefix):
             params["model"] = label.removeprefix(prefix)
     page = page_file(url_path) or url_path
-    return read_step({"page": page, "params": params, "text": text}, app_pages(), "this view")
+    return read_step({"page": page, "params": params, "text": text,
+                      "widgets": page_widgets(page)}, app_pages(), "this view")

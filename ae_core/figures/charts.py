@@ -177,6 +177,9 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
                 hovertemplate=hover,
                 marker={"size": 5, "color": CLASS_COLOURS[int(label) % len(CLASS_COLOURS)],
                         "opacity": 0.75}))
+    # With a colour bar on the right, the legend ("selected") goes below, clear of its title.
+    legend = ({"itemsizing": "constant", "orientation": "h", "yanchor": "top", "y": -0.1,
+               "x": 0} if colour_by == "error" else {"itemsizing": "constant"})
     chosen = np.isin(indices, np.asarray(list(selected), dtype=np.int64))
     if chosen.any():
         figure.add_trace(go.Scattergl(
@@ -187,7 +190,7 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
     figure.update_layout(title={"text": title, "font": {"size": 14}}, height=height,
                          margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
                          dragmode="pan", hovermode="closest", clickmode="event+select",
-                         legend={"itemsizing": "constant"})
+                         legend=legend)
     figure.update_xaxes(title_text=axis_titles[0], zeroline=False)
     figure.update_yaxes(title_text=axis_titles[1], zeroline=False)
     return figure
@@ -361,12 +364,17 @@ def bottleneck_figure(series: dict[str, tuple[Sequence[int], Sequence[float]]],
             x=list(pca[0]), y=list(pca[1]), mode="lines+markers", name="PCA (same size)",
             line={"color": "#555555", "dash": "dash"},
             hovertemplate="PCA, %{x} components<br>MSE %{y:.4f}<extra></extra>"))
-    for index, (name, (dims, errors)) in enumerate(series.items()):
+    colours = {name: SERIES_COLOURS[index % len(SERIES_COLOURS)]
+               for index, name in enumerate(series)}
+    # Lines with many points first: a lone model's point (a β-VAE) is drawn on top of them.
+    for name, (dims, errors) in sorted(series.items(), key=lambda item: -len(item[1][0])):
         order = np.argsort(np.asarray(dims))
+        lone = len(dims) == 1
         figure.add_trace(go.Scatter(
             x=np.asarray(dims)[order], y=np.asarray(errors)[order], mode="lines+markers",
-            name=name, marker={"size": 9},
-            line={"color": SERIES_COLOURS[index % len(SERIES_COLOURS)], "width": 3},
+            name=name, marker={"size": 14 if lone else 9, "symbol": "diamond" if lone else "circle",
+                               "line": {"color": "white", "width": 1.5 if lone else 0}},
+            line={"color": colours[name], "width": 3},
             hovertemplate=f"{name}, latent %{{x}}<br>MSE %{{y:.4f}}<extra></extra>"))
     sizes = sorted({int(dim) for dims, _ in [*series.values(), *([pca] if pca else [])]
                     for dim in dims})

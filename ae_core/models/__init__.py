@@ -61,5 +61,12 @@ def describe_family(name: str) -> str:
     return model_class.description if model_class is not None else name
 
 
+def family_title(name: str) -> str:
+    """The family's short name for a legend or a sentence ("Linear autoencoder", not
+    "linear_ae"): its description, less a long parenthesis."""
+    description = describe_family(name)
+    return description if len(description) <= 32 else description.split(" (")[0]
+
+
 __all__ = ["MAX_PARAMETERS", "REGISTRY", "Autoencoder", "ForwardOutput", "build_model",
-           "describe_family", "expected_shapes"]
+           "describe_family", "expected_shapes", "family_title"]

@@ -187,7 +187,7 @@ class SlidersView extends LiveView {
     this.original = element("canvas", "ll-canvas ll-original", start);
     this.original.width = this.original.height = 280;
     element("div", "ll-caption", start, "The digit");
-    const picture = element("div", "ll-picture", layout);
+    const picture = element("div", "ll-picture ll-decoded", layout);  // sticks on a phone
     picture.appendChild(this.canvas);
     element("div", "ll-caption", picture, "Decoded in your browser as you drag");
     picture.appendChild(this.note);
