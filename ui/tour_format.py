@@ -29,7 +29,7 @@ from ae_core.guard import GuardError, NotJSONError, parse_json
 FORMAT = "latent-lab-tour"
 VERSION = 1
 MAX_BYTES = 64_000  # an upload larger than this is refused before it is parsed
-MAX_DEPTH = 4  # a tour's JSON nests tour > steps > step > params
+MAX_DEPTH = 6  # tour > steps > step > widgets > a list value (> one more: refused by its check)
 MAX_STEPS = 40
 MAX_TEXT = 400  # characters of a step's sentence
 MAX_TITLE = 100
