@@ -52,7 +52,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from benchmarks.load_test import cpu_seconds, rss_mb  # noqa: E402
-from tests.browser.server import start_streamlit, stop  # noqa: E402
+from tests.browser.server import start_replicas, start_streamlit, stop  # noqa: E402
 
 MAX_STUDENTS = 100
 MAX_SECONDS = 900
@@ -274,8 +274,6 @@ class Server:
         if self.replicas == 1:
             self.process, self.url = start_streamlit(self.script)
         else:
-            from benchmarks.serve_replicas import start_replicas
-
             self.process, self.url = start_replicas(self.script, self.replicas)
         return self
 

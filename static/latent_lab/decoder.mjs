@@ -136,6 +136,13 @@ class LiveView {
       this.decoderId = data.model_id;
       this.decoder = null;
       this.root.dataset.engine = "loading";
+      if (data.placeholder) {
+        // The server's decode of the same code, at once: never a blank square while the
+        // runtime and the model load (1.5-5 s on a first visit).
+        drawImage(this.canvas, data.placeholder);
+        this.root.dataset.placeholder = "server";
+        this.note.textContent = "Decoded by the server; the browser decoder is loading…";
+      }
       try {
         this.decoder = await item.promise;
         this.root.dataset.engine = "onnx";
