@@ -81,6 +81,8 @@ class Run:
     exceptions: list[str] = field(default_factory=list)
     messages: int = 0
     decoder: bytes = b""  # the browser decoder's carrier: [header length][header][ONNX]
+    first_picture: float = float("nan")  # seconds to the first picture (an image, or the
+    # sliders' placeholder: the server's decode the browser shows until its decoder is ready)
 
 
 def user_key(widget_id: str) -> str:
@@ -139,7 +141,7 @@ class Student:
         state.widget_states.widgets.extend(self.widget_states.values())
         state.cached_message_hashes.extend(sorted(self.cached))
         run = Run()
-        started = time.perf_counter()
+        started = self.started = time.perf_counter()
         await self.socket.send(message.SerializeToString())
         while True:
             data = await asyncio.wait_for(self.socket.recv(), RUN_TIMEOUT)
@@ -170,6 +172,10 @@ class Student:
     def _element(self, delta, run: Run) -> None:
         element = delta.new_element
         kind = element.WhichOneof("type")
+        if run.first_picture != run.first_picture and (  # not set yet (NaN)
+                kind == "imgs" or (kind == "bidi_component"
+                                   and '"placeholder"' in element.bidi_component.json)):
+            run.first_picture = time.perf_counter() - self.started
         if kind == "bidi_component" and element.bidi_component.bytes and not self.decoder_fetched:
             run.decoder = element.bidi_component.bytes  # the browser decoder's carrier
         if kind == "imgs":
@@ -210,6 +216,7 @@ class Student:
         started = time.perf_counter()
         await self.connect()
         run = await self.rerun(page=page)
+        run.first_picture += self.started - started  # from the tab's first request
         run.seconds = time.perf_counter() - started
         return run
 
@@ -313,6 +320,21 @@ async def cpu_per_page(server: Server, page: str, visitors: int) -> tuple[float,
         await student.close()
     await asyncio.sleep(0.3)  # the server's last writes after script_finished
     return (server.cpu() - cpu) / visitors, statistics.median(walls)
+
+
+async def first_visits() -> None:
+    """A fresh server; each page's first visit in turn (the first pays the imports too)."""
+    with Server("app.py") as app:
+        print(f"{'page':<14}{'first visit s':>14}{'first picture s':>16}{'CPU-s':>8}")
+        for page in PAGES:
+            cpu = app.cpu()
+            student = Student(app.url)
+            run = await student.open_page(page)
+            await student.close()
+            print(f"{page or 'home':<14}{run.seconds:>14.2f}{run.first_picture:>16.2f}"
+                  f"{app.cpu() - cpu:>8.2f}" + (f"  {run.exceptions[0]}" if run.exceptions
+                                                else ""))
+    print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
 
 
 async def pages_report(visitors: int) -> None:
@@ -435,6 +457,8 @@ def main() -> None:
     parser.add_argument("--pages", action="store_true",
                         help="server CPU per warm page open, every page, beside the trivial app")
     parser.add_argument("--visitors", type=int, default=3, help="fresh tabs per page (--pages)")
+    parser.add_argument("--first-visits", action="store_true",
+                        help="a fresh server: every page's first visit and first picture")
     parser.add_argument("--cross-check", action="store_true",
                         help="CPU per open: 5 real Chromium tabs against 5 students")
     args = parser.parse_args()
@@ -444,8 +468,12 @@ def main() -> None:
     # for a reconnect), so "after" is what a room leaves behind, not sessions held for reconnects.
     os.environ["STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL"] = "10"
     os.environ.setdefault("LATENT_LAB_UMAP_WARMUP", "0")  # a start-up cost, measured elsewhere
+    os.environ.setdefault("LATENT_LAB_WARM_UP", "0")  # scripts/serve's warm-up: the runs warm
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # as scripts/run and scripts/serve start it
     if args.pages:
         asyncio.run(pages_report(args.visitors))
+    elif args.first_visits:
+        asyncio.run(first_visits())
     elif args.cross_check:
         asyncio.run(cross_check(5, args.page))
     else:
