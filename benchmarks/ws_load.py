@@ -393,9 +393,11 @@ async def class_run(script: str, page: str, students: int, seconds: float, ramp:
                     after: float, replicas: int) -> dict:
     """`students` arrive over `ramp` s, open `page`, release sliders until `seconds` pass."""
     with Server(script, replicas) as server:
-        warm = Student(server.url)  # "before": the page opened once, closed and dropped
-        await warm.open_page(page)
-        await warm.close()
+        # "Before": the page opened once in every process (as many tabs at once as processes:
+        # the balancer sends each to the least busy), closed and dropped.
+        warm = [Student(server.url) for _ in range(replicas)]
+        await asyncio.gather(*(student.open_page(page) for student in warm))
+        await asyncio.gather(*(student.close() for student in warm))
         await asyncio.sleep(12)
         before = server.rss()
         peak = before
