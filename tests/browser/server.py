@@ -5,6 +5,7 @@ Shared by the browser tests' fixtures and the benchmarks that time the app in a 
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -68,7 +69,9 @@ def start_replicas(script: str, replicas: int, timeout: float = 120.0
                                 "--port", str(port), "--script", script, "--",
                                 "--browser.gatherUsageStats=false"],
                                cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL,
+                               # no page-by-page warm-up: a test or a benchmark warms what it needs
+                               env={**os.environ, "LATENT_LAB_WARM_UP": "0"})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
