@@ -4,6 +4,7 @@ import streamlit as st
 import torch
 
 from ui.classroom import classroom_bar, present_mode, present_toggle
+from ui.memory import start_trimmer
 from ui.projections import warm_up as warm_up_umap
 from ui.sidebar import sidebar
 
@@ -37,3 +38,4 @@ present_toggle()
 classroom_bar(page.url_path, presenting)  # a tour's step and its controls, above the page
 page.run()
 warm_up_umap()  # after the page is drawn: compiles UMAP in a thread, once per server
+start_trimmer()  # gives a room's memory back once its sessions have gone (ui/memory.py)

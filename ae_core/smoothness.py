@@ -56,6 +56,29 @@ class ImageProbe:
         self.held_out_confident_ = float((probabilities.max(1) >= self.threshold).mean())
         return self
 
+    def to_state(self) -> dict:
+        """What a fitted probe is, as JSON-able numbers (ui/precomputed.py stores it)."""
+        return {"threshold": self.threshold, "seed": self.seed,
+                "coef": self.model_.coef_.tolist(), "intercept": self.model_.intercept_.tolist(),
+                "classes": self.model_.classes_.tolist(), "dtype": str(self.model_.coef_.dtype),
+                "held_out_accuracy": self.held_out_accuracy_,
+                "held_out_confident": self.held_out_confident_}
+
+    @classmethod
+    def from_state(cls, saved: dict) -> ImageProbe:
+        """The probe `to_state` described, without fitting it again."""
+        from sklearn.linear_model import LogisticRegression
+
+        probe = cls(saved["threshold"], saved["seed"])
+        probe.model_ = LogisticRegression(max_iter=500)
+        probe.model_.coef_ = np.asarray(saved["coef"], dtype=saved["dtype"])
+        probe.model_.intercept_ = np.asarray(saved["intercept"], dtype=saved["dtype"])
+        probe.model_.classes_ = np.asarray(saved["classes"])
+        probe.model_.n_features_in_ = probe.model_.coef_.shape[1]
+        probe.held_out_accuracy_ = saved["held_out_accuracy"]
+        probe.held_out_confident_ = saved["held_out_confident"]
+        return probe
+
     def predict_proba(self, images: torch.Tensor) -> np.ndarray:
         """(N, 1, 28, 28) -> (N, classes) probabilities."""
         return self.model_.predict_proba(images.flatten(1).float().cpu().numpy())

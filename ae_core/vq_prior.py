@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ae_core.compute import check_prior_cost
+from ae_core.meta import on_meta_device
 
 if TYPE_CHECKING:  # a model with a codebook (ae_core.models.vqvae imports this module)
     from ae_core.models import Autoencoder
@@ -112,7 +113,7 @@ class CodePrior(nn.Module):
 
 def expected_prior_shapes(config: CodePriorConfig) -> dict[str, tuple[int, ...]]:
     """Every weight's name and shape, from a prior on the meta device (nothing allocated)."""
-    with torch.device("meta"):
+    with on_meta_device():
         prior = CodePrior(config)
     check_prior_cost(config)  # its compute, as a model's (ae_core.compute)
     return {name: tuple(value.shape) for name, value in prior.state_dict().items()}

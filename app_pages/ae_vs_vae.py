@@ -21,6 +21,7 @@ from ui.models import (
     model_labels,
     model_name,
 )
+from ui.precomputed import stored
 from ui.sources import NOUNS, SOURCES, encoded, load_source, own_source, source_images
 from ui.widgets import digit_picker, labels_for
 
@@ -38,18 +39,25 @@ def image_probe(source: str) -> ImageProbe:
     """The logistic regression on the pixels of `source`'s first JUDGE_IMAGES images, shared
     by all sessions."""
     labels = load_source(source).labels[:JUDGE_IMAGES]
-    return ImageProbe().fit(source_images(source)[:JUDGE_IMAGES], labels)
+    return stored("image_probe", (source, JUDGE_IMAGES),
+                  lambda: ImageProbe().fit(source_images(source)[:JUDGE_IMAGES], labels),
+                  ImageProbe.to_state, ImageProbe.from_state)
 
 
 @model_cache(st.cache_data, show_spinner="Decoding the midpoints of 200 pairs…",
              max_entries=16)
 def midpoint_fraction(model_key: str, source: str, _model: ActiveModel) -> tuple[float, float]:
     """(share of confident midpoints, mean confidence) over PAIRS pairs of `source`'s images."""
-    labels = load_source(source).labels
-    codes = encoded(_model, source).codes
-    report = midpoint_report(_model.checkpoint.model, codes, labels,
-                             different_class_pairs(labels, PAIRS, seed=0), image_probe(source))
-    return report.fraction, float(report.confidences.mean())
+    def measure() -> tuple[float, float]:
+        labels = load_source(source).labels
+        codes = encoded(_model, source).codes
+        report = midpoint_report(_model.checkpoint.model, codes, labels,
+                                 different_class_pairs(labels, PAIRS, seed=0),
+                                 image_probe(source))
+        return report.fraction, float(report.confidences.mean())
+
+    return tuple(stored("midpoint_fraction", (source, PAIRS, JUDGE_IMAGES), measure,
+                        model_keys=(model_key,)))
 
 
 @model_cache(show_spinner="Projecting the codes…", max_entries=16)

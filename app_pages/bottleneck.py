@@ -13,6 +13,7 @@ from ae_core.metrics import angles_to_pca
 from ae_core.models import REGISTRY, describe_family, family_title
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
 from ui.models import ActiveModel, active_model, model_by_label, model_cache, model_labels
+from ui.precomputed import stored
 from ui.sources import (
     NORMAL_SOURCES,
     NOUNS,
@@ -54,15 +55,20 @@ train_config_of_kind = TrainConfig(dataset=TRAIN_SETS[kind])  # what the sweep t
 @st.cache_data(show_spinner="Fitting PCA…", max_entries=16)
 def _pca(source: str, components: tuple[int, ...]) -> list[float]:
     """Test MSE of PCA at each size, fitted on the training images of the source's kind."""
-    train, _ = split_data(TrainConfig(dataset=TRAIN_SETS[load_source(source).kind]))
-    return pca_curve(train.float_images()[:PCA_FIT_IMAGES], source_images(source),
-                     components).tolist()
+    def fit() -> list[float]:
+        train, _ = split_data(TrainConfig(dataset=TRAIN_SETS[load_source(source).kind]))
+        return pca_curve(train.float_images()[:PCA_FIT_IMAGES], source_images(source),
+                         components).tolist()
+
+    return stored("pca_curve", (source, components, PCA_FIT_IMAGES), fit)
 
 
 @model_cache(st.cache_data, show_spinner="Scoring the models…", max_entries=64)
 def _model_mse(model_key: str, source: str, _model: ActiveModel) -> float:
-    return reconstruction_mse(_model.checkpoint.model, source_images(source),
-                              load_source(source).labels)
+    return stored("reconstruction_mse", (source,),
+                  lambda: reconstruction_mse(_model.checkpoint.model, source_images(source),
+                                             load_source(source).labels),
+                  model_keys=(model_key,))
 
 
 def _series_name(model: ActiveModel) -> str:

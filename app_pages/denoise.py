@@ -13,6 +13,7 @@ from ae_core.metrics import psnr, ssim
 from ae_core.noise import corrupt
 from ae_core.sweep import corrupted_copies, denoise, input_psnr, noise_levels, psnr_against_noise
 from ui.models import model_by_label, model_cache, model_labels, model_name, require_model
+from ui.precomputed import stored
 from ui.sources import SOURCES, available_sources, load_source, normal_sources
 
 CORRUPTIONS = {"gaussian": "Gaussian noise", "salt_pepper": "Salt and pepper",
@@ -118,6 +119,18 @@ st.caption(f"PSNR in dB against the clean digit, SSIM from 0 to 1 (Wang et al. 2
 def _curves(model_keys: tuple[str, ...], source: str, kind: str, clip: bool,
             _models: list) -> dict:
     """Mean PSNR per noise level over CURVE_DIGITS digits, per model and for the input."""
+    return stored("denoise_curves", (source, kind, clip, CURVE_DIGITS),
+                  lambda: _measure_curves(source, kind, clip, _models),
+                  lambda found: {"levels": found["levels"].tolist(),
+                                 "curves": {name: values.tolist()
+                                            for name, values in found["curves"].items()}},
+                  lambda saved: {"levels": np.asarray(saved["levels"]),
+                                 "curves": {name: np.asarray(values)
+                                            for name, values in saved["curves"].items()}},
+                  model_keys=model_keys)
+
+
+def _measure_curves(source: str, kind: str, clip: bool, _models: list) -> dict:
     dataset = load_source(source)
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))
     subset = dataset.subset(order[:CURVE_DIGITS])

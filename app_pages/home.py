@@ -22,6 +22,7 @@ from ui.models import (
     model_cache,
     require_model,
 )
+from ui.precomputed import bytes_from_json, bytes_to_json, stored
 from ui.sources import SOURCES, own_codes, own_dataset, own_images, own_noun, own_source
 from ui.tour import start_tour
 
@@ -57,6 +58,11 @@ CARDS_PER_ROW = 5
 @model_cache(st.cache_data, show_spinner="Drawing the previews…", max_entries=16)
 def _previews(model_key: str, source: str, _model: ActiveModel) -> dict[str, bytes]:
     """The cards' pictures for one model, drawn once from its own images (`source`)."""
+    return stored("home_previews", (source,), lambda: _draw_previews(source, _model),
+                  bytes_to_json, bytes_from_json, model_keys=(model_key,))
+
+
+def _draw_previews(source: str, _model: ActiveModel) -> dict[str, bytes]:
     checkpoint = _model.checkpoint
     encoded = own_codes(_model)
     key = precomputed_key("umap", source)

@@ -76,9 +76,13 @@ def browser_sliders(model, original: torch.Tensor, code: torch.Tensor, label: in
     dims = [{"index": int(d), "low": float(low[d]), "high": float(high[d]),
              "step": float(high[d] - low[d]) / SLIDER_STEPS, "help": slider_help(summary, d)}
             for d in summary.order]
+    net = model.checkpoint.model
+    # Shown until the browser's decoder is ready (a first visit waits for its runtime).
+    decoded = decode_codes(net, code.unsqueeze(0), labels_for(model.checkpoint, label, 1))
     live_view(model, "sliders", "sliders_live",
               {"dims": dims, "code": code.tolist(), "label": label,
                "original": [round(value, 3) for value in original.flatten().tolist()],
+               "placeholder": [round(value, 3) for value in decoded.flatten().tolist()],
                "revision": st.session_state.get(REVISION_KEY, 0)},
               on_code=keep_code)
 

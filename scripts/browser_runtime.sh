@@ -11,7 +11,16 @@ integrity="sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL0
 target="static/ort"
 files=(ort.wasm.bundle.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm)
 stamp="$version ${files[*]}"  # a changed file list installs again
+# The WebAssembly binary also stored gzipped: Streamlit would gzip the plain file again for every
+# visitor (0.43 CPU-s each); static/latent_lab/decoder.mjs fetches this copy and unpacks it.
+pack_wasm() {
+    local wasm="$target/ort-wasm-simd-threaded.wasm"
+    if [ -f "$wasm" ] && [ ! -f "$wasm.gz" ]; then
+        gzip -9 -c "$wasm" > "$wasm.gz.tmp" && mv "$wasm.gz.tmp" "$wasm.gz"
+    fi
+}
 if [ "$(cat "$target/VERSION" 2>/dev/null)" = "$stamp" ]; then
+    pack_wasm
     exit 0
 fi
 if ! command -v npm >/dev/null 2>&1; then
@@ -39,4 +48,5 @@ echo "onnxruntime-web $version, MIT licence (package.json), from the npm registr
 echo "$stamp" > "$target.new/VERSION"
 rm -rf "$target"
 mv "$target.new" "$target"
+pack_wasm
 echo "installed onnxruntime-web $version in $target"

@@ -3,6 +3,8 @@ waiting for a free trainer."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -134,3 +136,34 @@ def test_a_training_thread_yields_the_cpu():
     thread.join()
     assert seen == [max(main, TRAINING_NICENESS)]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main  # only that thread
+
+
+HOLDER = """
+import sys
+from ui.trainer_queue import TrainerQueue
+queue = TrainerQueue(1, lock_dir=sys.argv[1])
+ticket = queue.join()
+assert queue.acquire(ticket)
+print("holding", flush=True)
+sys.stdin.read()  # until the test closes our stdin
+"""
+
+
+def test_processes_of_one_server_share_the_slots_through_lock_files(tmp_path):
+    other = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], cwd=state.PROJECT_ROOT,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "holding"
+        here = TrainerQueue(1, lock_dir=str(tmp_path))
+        ticket = here.join()
+        assert not here.acquire(ticket, timeout=0.3)  # the other process trains
+        assert here.position(ticket) == (1, 1)
+    finally:
+        other.stdin.close()
+        other.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while not here.acquire(ticket, timeout=0.1):  # its lock went with it
+        assert time.monotonic() < deadline
+    here.leave(ticket)
+    again = here.join()
+    assert here.acquire(again, timeout=1)  # leaving gave the file's lock back

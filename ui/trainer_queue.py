@@ -3,11 +3,16 @@
 Plain Python (no streamlit), so it is tested with threads; ui/training.py keeps one per process
 (st.cache_resource) and draws a waiting session's place in the queue. Training wants whole
 cores: two runs on a 2-core server each take twice as long and starve every slider meanwhile.
+
+Several processes on one machine (`scripts/serve --replicas N`) share the K slots through
+files: with LATENT_LAB_TRAINER_LOCKS naming a folder, a run also holds an exclusive `flock` on
+one of K slot files there, which the kernel releases when the run ends or its process dies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import threading
@@ -15,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 TRAINERS_ENV = "LATENT_LAB_TRAINERS"  # how many runs may train at once on this server
+LOCKS_ENV = "LATENT_LAB_TRAINER_LOCKS"  # a folder shared by the server's processes, if several
 TRAINING_NICENESS = 10  # a training thread yields the CPU to every session's slider step
 
 
@@ -40,10 +46,12 @@ class TrainerQueue:
     frees its slot or its place in line: `leave` is safe to call in any state, more than once.
     """
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, lock_dir: str | None = None) -> None:
         if slots < 1:
             raise ValueError(f"slots={slots!r} must be >= 1")
         self.slots = slots
+        self.lock_dir = lock_dir if lock_dir is not None else os.environ.get(LOCKS_ENV)
+        self._slot_files: dict[int, object] = {}  # ticket -> its locked slot file
         self._changed = threading.Condition()
         self._tickets = itertools.count(1)
         self._waiting: list[int] = []  # tickets in arrival order
@@ -57,7 +65,25 @@ class TrainerQueue:
 
     def _may_run(self, ticket: int) -> bool:
         return (ticket in self._running or (bool(self._waiting) and self._waiting[0] == ticket
-                                            and len(self._running) < self.slots))
+                                            and len(self._running) < self.slots
+                                            and self._take_slot_file(ticket)))
+
+    def _take_slot_file(self, ticket: int) -> bool:
+        """Lock one of the shared slot files for `ticket` (always True without a lock folder):
+        the other processes' runs hold the rest."""
+        if not self.lock_dir:
+            return True
+        os.makedirs(self.lock_dir, exist_ok=True)
+        for index in range(self.slots):
+            handle = open(os.path.join(self.lock_dir, f"trainer-slot-{index}.lock"), "a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # held by another run, here or in another process
+                handle.close()
+                continue
+            self._slot_files[ticket] = handle
+            return True
+        return False
 
     def acquire(self, ticket: int, timeout: float = 0.0) -> bool:
         """Take a slot for `ticket` if it may run within `timeout` seconds; whether it holds one."""
@@ -75,6 +101,9 @@ class TrainerQueue:
     def leave(self, ticket: int) -> None:
         with self._changed:
             self._running.discard(ticket)
+            handle = self._slot_files.pop(ticket, None)
+            if handle is not None:
+                handle.close()  # closing the file releases its lock
             if ticket in self._waiting:
                 self._waiting.remove(ticket)
             self._changed.notify_all()

@@ -9,10 +9,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-import torch
-
 from ae_core.compute import check_model_cost
 from ae_core.config import ModelConfig
+from ae_core.meta import on_meta_device
 from ae_core.models.base import Autoencoder, ForwardOutput
 from ae_core.registry import REGISTRY
 
@@ -37,7 +36,7 @@ def _family(config: ModelConfig) -> type[Autoencoder]:
 def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Every weight's name and shape for `config`, from a model on the meta device: nothing is
     allocated, so a config can be checked (size, a file's tensors) before any memory is asked."""
-    with torch.device("meta"):
+    with on_meta_device():
         model = _family(config)(config)
     shapes = {name: tuple(value.shape) for name, value in model.state_dict().items()}
     count = sum(parameter.numel() for parameter in model.parameters())

@@ -19,6 +19,21 @@ function entry(id) {
   return decoders.get(id);
 }
 
+// The server gzips a plain .wasm again for every visitor (0.43 CPU-s for these 14 MB,
+// benchmarks/README.md); the copy stored gzipped (scripts/browser_runtime.sh) is sent as it is,
+// and unpacked here. Without it, or without DecompressionStream, ort fetches the plain file.
+async function packedWasm(url) {
+  if (typeof DecompressionStream !== "function") return null;
+  try {
+    const response = await fetch(url);
+    if (!response.ok) return null;
+    const unpacked = response.body.pipeThrough(new DecompressionStream("gzip"));
+    return new Uint8Array(await new Response(unpacked).arrayBuffer());
+  } catch {
+    return null;
+  }
+}
+
 function loadRuntime(path) {
   const base = new URL(path, window.location.href).href;
   if (runtime === null) {
@@ -26,6 +41,8 @@ function loadRuntime(path) {
       if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
       const ort = await import(`${base}ort.wasm.bundle.min.mjs`);
       ort.env.wasm.wasmPaths = base;
+      const binary = await packedWasm(`${base}ort-wasm-simd-threaded.wasm.gz`);
+      if (binary !== null) ort.env.wasm.wasmBinary = binary;
       // Threads need cross-origin isolation (COOP/COEP headers), which Streamlit does not send;
       // one thread also leaves the page responsive. A decode takes well under a millisecond.
       ort.env.wasm.numThreads = 1;
@@ -119,6 +136,13 @@ class LiveView {
       this.decoderId = data.model_id;
       this.decoder = null;
       this.root.dataset.engine = "loading";
+      if (data.placeholder) {
+        // The server's decode of the same code, at once: never a blank square while the
+        // runtime and the model load (1.5-5 s on a first visit).
+        drawImage(this.canvas, data.placeholder);
+        this.root.dataset.placeholder = "server";
+        this.note.textContent = "Decoded by the server; the browser decoder is loading…";
+      }
       try {
         this.decoder = await item.promise;
         this.root.dataset.engine = "onnx";

@@ -5,6 +5,7 @@ Shared by the browser tests' fixtures and the benchmarks that time the app in a 
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -55,6 +56,42 @@ def start_streamlit(script: str = "app.py", log: IO | int = subprocess.DEVNULL,
             stop(server)
             raise ServerError(f"streamlit run {script} did not start")
         time.sleep(0.05)
+
+
+def start_replicas(script: str, replicas: int, timeout: float = 120.0
+                   ) -> tuple[subprocess.Popen, str]:
+    """`bash scripts/serve --replicas N` on free loopback ports; (its process, the balancer's
+    URL) once a page comes back through the balancer."""
+    port = free_port()
+    while any(not port_free(port + index) for index in range(1, replicas + 1)):
+        port = free_port()
+    process = subprocess.Popen(["bash", "scripts/serve", "--replicas", str(replicas),
+                                "--port", str(port), "--script", script, "--",
+                                "--browser.gatherUsageStats=false"],
+                               cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL,
+                               # no page-by-page warm-up: a test or a benchmark warms what it needs
+                               env={**os.environ, "LATENT_LAB_WARM_UP": "0"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
+                return process, url
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop(process)
+                raise ServerError("scripts/serve did not start") from None
+            time.sleep(0.3)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def stop(server: subprocess.Popen) -> None:

@@ -133,3 +133,24 @@ def test_the_model_crosses_the_wire_once_not_on_every_release(page, app_url):
     wait_for_app(page)
     # ae_32's decoder as ONNX is 2.2 MB; nothing else the page sends comes near 1 MB.
     assert len([size for size in received if size > 1_000_000]) == 1, received
+
+
+def test_the_servers_decode_shows_until_the_browser_decoder_is_ready(page, app_url):
+    # The runtime never arrives (its requests hang): the view stays "loading" for good.
+    page.route(re.compile(r".*/app/static/ort/.*"), lambda route: None)
+    open_page(page, app_url, "Bottleneck sliders", "Bottleneck sliders")
+    view = page.locator(".st-key-sliders_live .ll-decoder[data-placeholder='server']")
+    view.wait_for(timeout=60_000)
+    assert view.get_attribute("data-engine") == "loading"
+    assert "the browser decoder is loading" in view.inner_text()
+    # The decoded picture's canvas holds a digit (the server's decode), not a blank square:
+    # opaque everywhere, mostly dark with bright strokes.
+    grey, alpha = view.locator("canvas.ll-canvas:not(.ll-original)").evaluate("""canvas => {
+        const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        const grey = [], alpha = [];
+        for (let i = 0; i < data.length; i += 4) { grey.push(data[i]); alpha.push(data[i + 3]); }
+        return [grey, alpha];
+    }""")
+    assert min(alpha) == 255
+    bright = sum(value > 128 for value in grey) / len(grey)
+    assert 0.02 < bright < 0.5, bright
