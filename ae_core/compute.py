@@ -11,9 +11,11 @@ convolution is counted from its shapes; a VQ-VAE's code prior is counted over on
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -86,9 +88,34 @@ class _Counter(TorchDispatchMode):
         return out
 
 
+# Counting runs a model on the meta device, and the first meta matrix product in a process
+# imports torch's compiler stack (its Python decompositions): 3-6 s before the first checkpoint
+# a server or a command loads. The configs every server loads (the shipped checkpoints, each
+# family's default, the shipped code prior) have their counts here instead, keyed by the
+# config's repr; scripts/known_costs.py writes the file, and a test counts each entry again.
+KNOWN_COSTS = Path(__file__).with_name("known_costs.json")
+
+
+@cache
+def known_costs() -> dict[str, Cost]:
+    """repr(config) -> Cost for the configs in KNOWN_COSTS (none if the file is unreadable)."""
+    try:
+        table = json.loads(KNOWN_COSTS.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {key: Cost(int(macs), int(activation_bytes))
+            for key, (macs, activation_bytes) in table.items()}
+
+
 @lru_cache(maxsize=256)
 def model_cost(config: ModelConfig) -> Cost:
-    """Multiply-adds and activation bytes of `reconstruct` for one image, on the meta device."""
+    """Multiply-adds and activation bytes of `reconstruct` for one image: from KNOWN_COSTS for
+    a known config, else counted on the meta device."""
+    return known_costs().get(repr(config)) or count_model_cost(config)
+
+
+def count_model_cost(config: ModelConfig) -> Cost:
+    """What model_cost gives, always counted on the meta device."""
     from ae_core.registry import family_class
 
     counter = _Counter()
@@ -102,7 +129,12 @@ def model_cost(config: ModelConfig) -> Cost:
 
 @lru_cache(maxsize=64)
 def prior_cost(config: CodePriorConfig) -> Cost:
-    """Multiply-adds of a code prior's pass over one grid, on the meta device."""
+    """Multiply-adds of a code prior's pass over one grid (KNOWN_COSTS, or counted)."""
+    return known_costs().get(repr(config)) or count_prior_cost(config)
+
+
+def count_prior_cost(config: CodePriorConfig) -> Cost:
+    """What prior_cost gives, always counted on the meta device."""
     from ae_core.vq_prior import CodePrior
 
     counter = _Counter()

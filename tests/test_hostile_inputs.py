@@ -22,6 +22,7 @@ from ae_core.cli import main
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.drawing import DrawingError, digit_from_file
 from ae_core.guard import GuardError, check_image_header, parse_json, whole_number
+from ae_core.registry import families
 from tests.pages import SHIPPED, open_page, sidebar_page
 from tests.test_links import open_link
 from ui import state
@@ -513,3 +514,21 @@ def test_the_train_page_refuses_a_model_past_the_compute_budget_with_its_figure(
     [error] = at.error
     assert "775 M multiply-adds per image; the limit is 20 M" in error.value
     assert at.button(key="train_start").disabled
+
+
+def test_the_known_costs_table_holds_every_shipped_config_with_its_counted_figures():
+    # Loading a shipped model reads its count from ae_core/known_costs.json instead of running
+    # it on the meta device (an import of 3-6 s); each entry must be what a count gives now.
+    from ae_core.compute import count_model_cost, count_prior_cost, known_costs
+
+    table = known_costs()
+    for path in sorted(SHIPPED.glob("*.safetensors")):
+        checkpoint = load_checkpoint(path)
+        assert table[repr(checkpoint.model_config)] == count_model_cost(
+            checkpoint.model_config), path.name
+        if checkpoint.model.has_codebook and checkpoint.model.code_prior is not None:
+            prior = checkpoint.model.code_prior.config
+            assert table[repr(prior)] == count_prior_cost(prior), path.name
+    for family in families():
+        config = ModelConfig(family=family)
+        assert table[repr(config)] == count_model_cost(config), family
