@@ -22,8 +22,8 @@ from ae_core.attributes import (
     images_digest,
     measure_dataset,
     project,
-    stored_measurements,
     store_measurements,
+    stored_measurements,
 )
 from ae_core.checkpoint import load_checkpoint
 from ae_core.cli import main
