@@ -81,10 +81,12 @@ def command_attributes(args: argparse.Namespace) -> int:
     latent_dim = result.codes.shape[1]
     print(f"{Path(args.checkpoint).name} ({checkpoint.model_config.family}, latent "
           f"{latent_dim}) on {result.dataset.name}, {len(result.dataset):,} images")
-    print("\nDirections (ridge regression on the codes; R² on a held-out fifth):")
+    print("\nDirections: R² of a ridge regression from the whole code | R² from the position "
+          "along the attribute vector (the codes' covariance with it), the slider's direction; "
+          "both on a held-out fifth")
     for name, direction in result.directions.items():
-        print(f"  {name:10s} R² {direction.r2:5.2f}   +1 SD along it predicts "
-              f"{direction.slope:+.3g} {direction.unit} (the images' SD: "
+        print(f"  {name:10s} R² {direction.r2:5.2f} | along {direction.r2_along:5.2f}   "
+              f"+1 SD along it fits {direction.slope:+.3g} {direction.unit} (the images' SD: "
               f"{direction.value_sd:.3g} {direction.unit})")
     factors = result.disentanglement.factors
     print("\nPer dimension: correlation with each measurement | share of each factor's "

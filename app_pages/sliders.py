@@ -6,6 +6,7 @@ import torch
 from ae_core.figures import grid_png, image_png, manifold_figure
 from ae_core.latent import decode_codes, sample_codes, traverse
 from ui import state, url_state
+from ui.attribute_panel import effects_panel, server_attribute_sliders, slider_attributes
 from ui.browser_decoder import live_view, problem, retry_button, send_decoder
 from ui.copy_link import copy_link
 from ui.models import require_model
@@ -79,7 +80,8 @@ def browser_sliders(model, original: torch.Tensor, code: torch.Tensor, label: in
     live_view(model, "sliders", "sliders_live",
               {"dims": dims, "code": code.tolist(), "label": label,
                "original": [round(value, 3) for value in original.flatten().tolist()],
-               "revision": st.session_state.get(REVISION_KEY, 0)},
+               "revision": st.session_state.get(REVISION_KEY, 0),
+               "attributes": slider_attributes(model)},
               on_code=keep_code)
 
 
@@ -150,6 +152,8 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
         browser_sliders(model, original, st.session_state[CODE_KEY], label, low, high, summary)
     else:
         server_sliders(model, original, label, low, high, dimensions, summary)
+        server_attribute_sliders(model, CODE_KEY, st.session_state.get(REVISION_KEY, 0),
+                                 keep_code)
     code = st.session_state[CODE_KEY]
     drawn = st.session_state[ORIGIN_KEY][1].startswith("drawing-")  # a link has no digit then
     url_state.show({url_state.CODE: url_state.code_param(code, None if drawn else start)})
@@ -240,6 +244,7 @@ if has_codebook(net):
                "position; a slider moves one off the codebook, which the decoder still reads.")
 decoder_panel(model, picked.image, start, label, low, high, dimensions, summary,
               encoded.codes, browser_problem)
+effects_panel(model)  # the thickness / slant / width sliders, measured (ui/attribute_panel.py)
 
 st.subheader("Traversal: one dimension swept, everything else held")
 dimension = st.selectbox("Dimension", summary.order[:MAX_SLIDERS], key="sliders_traverse_dim",

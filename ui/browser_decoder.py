@@ -61,6 +61,8 @@ _VIEW_CSS = """
     gap: 0.4rem; font-size: 0.85rem; }
 .ll-slider input, .ll-scrub { width: 100%; accent-color: var(--st-primary-color); }
 .ll-value { text-align: right; font-variant-numeric: tabular-nums; }
+.ll-attributes { width: 280px; margin-top: 0.3rem; }
+.ll-attribute { grid-template-columns: 4.5rem 1fr 4rem; }
 """
 
 _carrier = st.components.v2.component("latent_lab_decoder_model", js=_CARRIER_JS)

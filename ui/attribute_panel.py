@@ -1,0 +1,153 @@
+"""Attribute directions of the active model for the pages (ae_core.attributes): the sliders
+page's "thickness", "slant" and "width" sliders, and what a step along each does, measured.
+
+Directions take a moment (the codes' covariance with each measurement, and a ridge regression
+for R²; the embedded digits' measurements are stored in checkpoints/attributes). Effects need
+decodes measured: stored for the shipped models by scripts/store_attributes.py, measured on a
+visit for any other model (cached).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ae_core.attributes import (
+    SLIDER_ATTRIBUTES,
+    AttributeDirection,
+    AttributeEffect,
+    attribute_effects,
+    fit_directions,
+    measure_dataset,
+    stored_effects,
+)
+from ae_core.smoothness import ImageProbe
+from ui.models import ActiveModel, model_cache
+from ui.sources import load_source, own_codes, own_dataset, own_noun, own_source, source_images
+
+SLIDER_SDS = 3.0  # attribute sliders run from -3 to +3 standard deviations
+SERVER_STEPS = 25  # the server path's attribute sliders: steps of 0.25 SD
+PROBE_IMAGES = 5000  # as the AE-vs-VAE page's judge and scripts/store_attributes.py
+
+
+def has_attributes(model: ActiveModel) -> bool:
+    """Stroke measurements mean something for digits only."""
+    return own_dataset(model).kind == "mnist"
+
+
+@model_cache(show_spinner="Measuring the digits' strokes and finding their directions…",
+             max_entries=16)
+def _directions(model_key: str, source: str, _model: ActiveModel
+                ) -> dict[str, AttributeDirection]:
+    values = measure_dataset(load_source(source))
+    return fit_directions(own_codes(_model).codes.numpy(), values)
+
+
+def model_directions(model: ActiveModel) -> dict[str, AttributeDirection] | None:
+    """Each measurement's direction in the model's code space, or None for non-digits."""
+    if not has_attributes(model):
+        return None
+    return _directions(model.key, own_source(model), model)
+
+
+@st.cache_resource(show_spinner="Training the judge (a probe of real digits' pixels)…")
+def _probe(source: str) -> ImageProbe:
+    labels = load_source(source).labels[:PROBE_IMAGES]
+    return ImageProbe().fit(source_images(source)[:PROBE_IMAGES], labels)
+
+
+@model_cache(show_spinner="Measuring what a step along each direction does…", max_entries=16)
+def _effects(model_key: str, source: str, _model: ActiveModel) -> dict[str, AttributeEffect]:
+    path = _model.checkpoint.path
+    stored = stored_effects(path) if path is not None else None
+    if stored is not None:
+        return stored
+    directions = _directions(model_key, source, _model)
+    encoded = own_codes(_model)
+    return attribute_effects(_model.checkpoint.model, encoded.codes, encoded.labels,
+                             directions, _probe(source))
+
+
+def model_effects(model: ActiveModel) -> dict[str, AttributeEffect] | None:
+    if not has_attributes(model):
+        return None
+    return _effects(model.key, own_source(model), model)
+
+
+def slider_attributes(model: ActiveModel) -> list[dict]:
+    """What the browser's attribute sliders need: a name, the 1-SD vector, the range, help."""
+    directions = model_directions(model)
+    if directions is None:
+        return []
+    return [{"name": name, "sds": SLIDER_SDS,
+             "vector": [round(float(value), 6)
+                        for value in directions[name].direction * directions[name].code_sd],
+             "help": f"Moves the whole code along the direction that best predicts the "
+                     f"{name} (R² {directions[name].r2:.2f}), in standard deviations of the "
+                     f"codes along it"}
+            for name in SLIDER_ATTRIBUTES]
+
+
+def effects_panel(model: ActiveModel) -> None:
+    """A table: per attribute slider, R², the measured change of +1 SD, the class kept."""
+    directions = model_directions(model)
+    effects = model_effects(model)
+    if directions is None or effects is None:
+        return
+    st.markdown("**What the thickness, slant and width sliders do, measured.** Each moves the "
+                "whole code along the line the digits' codes follow as that measurement "
+                "(Morpho-MNIST's definitions) grows: their covariance with it.")
+    rows = []
+    for name in SLIDER_ATTRIBUTES:
+        direction, effect = directions[name], effects[name]
+        rows.append({
+            "slider": name,
+            "R², whole code": round(direction.r2, 2),
+            "R², along the line": round(direction.r2_along, 2),
+            "+1 SD changes the decodes by": (
+                f"{effect.change:+.2f} {direction.unit} ({effect.change_sd:+.2f} SD of real "
+                f"digits)"),
+            "class kept (pixel probe)": f"{effect.class_kept:.0%}",
+        })
+    st.dataframe(rows, hide_index=True, key="sliders_attribute_effects")
+    count = next(iter(effects.values())).images
+    thickness = effects["thickness"]
+    st.caption(
+        f"Measured on {count} digits' decodes before and after a +1 SD step: moving +1 SD "
+        f"along the thickness direction changes the measured thickness of the decodes by "
+        f"{thickness.change:+.2f} px (median), and a logistic regression on real digits' "
+        f"pixels reads the same class before and after in {thickness.class_kept:.0%} of them. "
+        f"R², whole code: how much of a measurement a ridge regression reads from the whole "
+        f"code; along the line: from the position along the slider's line alone (both on a "
+        f"held-out fifth of the {own_noun(model)}).")
+
+
+def attribute_key(name: str, revision: int) -> str:
+    """A new widget whenever the page sets the code: it starts again at 0."""
+    return f"sliders_attribute_{name}_{revision}"
+
+
+def server_attribute_sliders(model: ActiveModel, code_key: str, revision: int,
+                             on_code) -> None:
+    """The server path's thickness / slant / width sliders: a step moves the code (in
+    session state under `code_key`) by the change times the 1-SD vector and hands the new
+    code to `on_code`; they return to 0 whenever the page sets the code (a new `revision`)."""
+    attributes = slider_attributes(model)
+    if not attributes:
+        return
+
+    def moved(key: str, vector: list[float]) -> None:
+        step = st.session_state[key] - st.session_state.get(key + "_at", 0.0)
+        st.session_state[key + "_at"] = st.session_state[key]
+        code = st.session_state[code_key]
+        on_code([float(value) + step * weight
+                 for value, weight in zip(code.tolist(), vector, strict=True)])
+
+    columns = st.columns(len(attributes))
+    for column, attribute in zip(columns, attributes, strict=True):
+        key = attribute_key(attribute["name"], revision)
+        steps = [round(float(value), 2) for value in
+                 np.linspace(-attribute["sds"], attribute["sds"], SERVER_STEPS)]
+        column.select_slider(attribute["name"], steps, value=0.0, key=key,
+                             format_func=lambda value: f"{value:+.2f} SD", on_change=moved,
+                             args=(key, attribute["vector"]), help=attribute["help"])
