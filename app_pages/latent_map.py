@@ -20,6 +20,7 @@ from ae_core.projection import (
     subsample,
 )
 from ui import state, url_state
+from ui.attribute_panel import custom_axes_section
 from ui.browser_decoder import live_view, send_decoder
 from ui.copy_link import copy_link
 from ui.models import require_model
@@ -251,6 +252,9 @@ downloads[2].download_button("Interactive map (HTML)",
 if current.to_submit:
     # Started once the map is on its way to the browser, so it never delays it.
     projection_jobs().submit(request, codes)
+
+# Custom axes: attribute or class-to-class directions (ui/attribute_panel.py)
+custom_axes_section(model, source, codes.numpy(), labels, dataset.class_names)
 
 st.subheader("Selected digits")
 pick, clear = st.columns([3, 1], vertical_alignment="bottom")

@@ -17,12 +17,17 @@ from ae_core.attributes import (
     AttributeDirection,
     AttributeEffect,
     attribute_effects,
+    class_direction,
+    class_means,
     fit_directions,
     measure_dataset,
+    project,
     stored_effects,
+    stored_measurements,
 )
 from ae_core.disentanglement import Disentanglement, measure_disentanglement
-from ae_core.figures.disentanglement import information_heatmap
+from ae_core.figures.attributes import attribute_axes_map, information_heatmap
+from ae_core.morphometry import MEASUREMENTS, UNITS
 from ae_core.smoothness import ImageProbe
 from ui.models import SHIPPED_PREFIX, ActiveModel, model_by_label, model_cache
 from ui.sources import (
@@ -220,3 +225,72 @@ def claim_sentence(migs: dict[str, float]) -> str:
     return (sentence + ". Every MIG here is far below 1: no model puts a factor in one "
             "dimension of its own. A small beta sweep on the embedded digits: "
             "docs/disentanglement.md (scripts/beta_sweep.py).")
+
+
+CLASS_AXIS = "class to class"
+
+
+def axis_picker(axis: str, default: str, class_names: tuple[str, ...]) -> tuple:
+    """One axis of the custom map: a measurement's name, or (CLASS_AXIS, from, to)."""
+    options = [*MEASUREMENTS, CLASS_AXIS]
+    choice = st.selectbox(f"{axis} axis", options, index=options.index(default),
+                          key=f"latent_map_axis_{axis}")
+    if choice != CLASS_AXIS:
+        return (choice,)
+    first, second = st.columns(2)
+    source = first.selectbox("from", range(len(class_names)), index=3 if axis == "x" else 1,
+                             format_func=lambda k: class_names[k],
+                             key=f"latent_map_axis_{axis}_from")
+    target = second.selectbox("to", range(len(class_names)), index=8 if axis == "x" else 7,
+                              format_func=lambda k: class_names[k],
+                              key=f"latent_map_axis_{axis}_to")
+    return (CLASS_AXIS, source, target)
+
+
+def axis_values(axis: tuple, codes: np.ndarray, labels: np.ndarray,
+                directions: dict[str, AttributeDirection], class_names: tuple[str, ...]
+                ) -> tuple[np.ndarray, str]:
+    """(N,) positions along the chosen axis and its title."""
+    if axis[0] == CLASS_AXIS:
+        _, source, target = axis
+        if source == target:
+            return np.zeros(len(codes)), f"{class_names[source]} → itself (pick two classes)"
+        step = class_direction(codes, labels, source, target)
+        origin = class_means(codes, labels)[source]
+        return (project(codes - origin, step),
+                f"{class_names[source]} → {class_names[target]} (0: mean {class_names[source]}"
+                f", 1: mean {class_names[target]})")
+    direction = directions[axis[0]]
+    position = codes @ direction.direction
+    return ((position - position.mean()) / direction.code_sd,
+            f"{axis[0]} direction (SD) · R² along it {direction.r2_along:.2f}")
+
+
+def custom_axes_section(model: ActiveModel, source: str, codes: np.ndarray,
+                        labels: np.ndarray, class_names: tuple[str, ...]) -> None:
+    """The codes on axes that mean something: attribute or class-to-class directions."""
+    if load_source(source).kind != "mnist":
+        return
+    st.subheader("Axes that mean something")
+    values = stored_measurements(load_source(source))
+    if values is None or len(values) != len(codes):
+        st.caption(f"Custom axes need the digits' stroke measurements, stored for the "
+                   f"{SOURCES['embedded']}: pick them under *Images* above.")
+        return
+    st.markdown("Instead of UMAP or PCA, each axis can be a direction in the code space: the "
+                "line along which a stroke measurement grows (in standard deviations of the "
+                "codes along it), or the line from one class's mean code to another's. "
+                "**Hover** a point for its measured values.")
+    directions = _directions(model.key, source, model)
+    x_column, y_column = st.columns(2)
+    with x_column:
+        x_axis = axis_picker("x", "thickness", class_names)
+    with y_column:
+        y_axis = axis_picker("y", "slant", class_names)
+    x, x_title = axis_values(x_axis, codes, labels, directions, class_names)
+    y, y_title = axis_values(y_axis, codes, labels, directions, class_names)
+    st.plotly_chart(attribute_axes_map(np.column_stack([x, y]), labels, class_names, values,
+                                       MEASUREMENTS, [UNITS[name] for name in MEASUREMENTS],
+                                       (x_title, y_title),
+                                       f"{len(codes):,} digits on custom axes"),
+                    key="latent_map_custom_axes", config={"displaylogo": False})
