@@ -100,6 +100,7 @@ class SweepRow:
     """One beta of a sweep: how disentangled its codes are and what that cost."""
 
     beta: float
+    seed: int
     mig: float  # mean gap over the factors
     gaps: dict[str, float]  # per factor
     active_dimensions: int  # mean KL above 0.01 nats
@@ -110,17 +111,17 @@ class SweepRow:
 def beta_sweep(images: torch.Tensor, labels: torch.Tensor, measurements: np.ndarray,
                betas: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0), latent_dim: int = 10,
                epochs: int = 20, hidden_sizes: tuple[int, ...] = (256,),
-               dataset: str = "mnist-embedded", seed: int = 0,
+               dataset: str = "mnist-embedded", seeds: tuple[int, ...] = (0,),
                progress=None) -> list[SweepRow]:
-    """Train one MLP VAE per beta on `dataset` (the same seed each) and measure the MIG of
-    its mean codes of (N, 1, 28, 28) `images`, whose (N, 6) `measurements` are given."""
+    """Train one MLP VAE per beta and seed on `dataset` and measure the MIG of its mean codes
+    of (N, 1, 28, 28) `images`, whose (N, 6) `measurements` are given."""
     from ae_core.config import ModelConfig, TrainConfig
     from ae_core.latent import encode_dataset
     from ae_core.models.vae import per_dimension_kl, unused_dimensions
     from ae_core.train import evaluate_terms, train_model
 
     rows = []
-    for beta in betas:
+    for beta, seed in ((beta, seed) for beta in betas for seed in seeds):
         config = ModelConfig(family="vae", latent_dim=latent_dim, hidden_sizes=hidden_sizes,
                              beta=beta)
         result = train_model(config, TrainConfig(epochs=epochs, dataset=dataset, seed=seed))
@@ -130,7 +131,7 @@ def beta_sweep(images: torch.Tensor, labels: torch.Tensor, measurements: np.ndar
         kl = per_dimension_kl(model, images, labels)
         torch.manual_seed(0)  # the ELBO's sample
         terms = evaluate_terms(model, images, labels)
-        rows.append(SweepRow(beta, scores.mig, dict(zip(scores.factors, scores.gaps.tolist(),
+        rows.append(SweepRow(beta, seed, scores.mig, dict(zip(scores.factors, scores.gaps.tolist(),
                                                         strict=True)),
                              latent_dim - len(unused_dimensions(kl)), terms["recon_loss"],
                              float(kl.sum())))
@@ -140,12 +141,22 @@ def beta_sweep(images: torch.Tensor, labels: torch.Tensor, measurements: np.ndar
 
 
 def sweep_markdown(rows: list[SweepRow]) -> str:
-    """The table docs/disentanglement.md holds."""
+    """The table docs/disentanglement.md holds: a row per beta and seed."""
     factors = list(rows[0].gaps)
-    lines = ["| beta | MIG (mean) | " + " | ".join(factors) + " | active dims | recon (nats) "
-             "| KL (nats) |", "|---:|---:|" + "---:|" * len(factors) + "---:|---:|---:|"]
+    lines = ["| beta | seed | MIG (mean) | " + " | ".join(factors) + " | active dims | "
+             "recon (nats) | KL (nats) |",
+             "|---:|---:|---:|" + "---:|" * len(factors) + "---:|---:|---:|"]
     for row in rows:
         gaps = " | ".join(f"{row.gaps[name]:.3f}" for name in factors)
-        lines.append(f"| {row.beta:g} | **{row.mig:.3f}** | {gaps} | {row.active_dimensions} | "
-                     f"{row.recon_loss:.1f} | {row.kl:.1f} |")
+        lines.append(f"| {row.beta:g} | {row.seed} | **{row.mig:.3f}** | {gaps} | "
+                     f"{row.active_dimensions} | {row.recon_loss:.1f} | {row.kl:.1f} |")
     return "\n".join(lines) + "\n"
+
+
+def sweep_summary(rows: list[SweepRow]) -> dict[float, tuple[float, float, float]]:
+    """beta -> (mean MIG, lowest, highest) over its seeds."""
+    summary = {}
+    for beta in dict.fromkeys(row.beta for row in rows):
+        migs = [row.mig for row in rows if row.beta == beta]
+        summary[beta] = (float(np.mean(migs)), min(migs), max(migs))
+    return summary

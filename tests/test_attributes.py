@@ -173,3 +173,18 @@ def test_the_commands(capsys, tmp_path):
     assert "must end in .npy or .png" in capsys.readouterr().err
     assert main(["traverse", str(VAE_20), "--attribute", "slant", "--digit", "9999",
                  "--out", str(strip)]) == 2
+
+
+def test_a_tiny_beta_sweep_scores_each_beta(embedded):
+    from ae_core.disentanglement import beta_sweep, sweep_markdown, sweep_summary
+
+    images = embedded.float_images()[:600]
+    values = measure_dataset(embedded)[:600]
+    rows = beta_sweep(images, embedded.labels[:600], values, betas=(1.0, 4.0), latent_dim=3,
+                      epochs=1, hidden_sizes=(32,), seeds=(0,))
+    assert [row.beta for row in rows] == [1.0, 4.0]
+    assert all(0.0 <= row.mig <= 1.0 and np.isfinite(row.recon_loss) for row in rows)
+    assert rows[1].kl < rows[0].kl  # a larger beta pays less KL
+    table = sweep_markdown(rows)
+    assert table.count("\n") == 4 and "| 4 | 0 |" in table
+    assert set(sweep_summary(rows)) == {1.0, 4.0}
