@@ -267,3 +267,17 @@ def store_effects(checkpoint_path: Path | str, effects: dict[str, AttributeEffec
         "effects": {name: effect.as_dict() for name, effect in effects.items()}}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
+
+
+def analogy(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """(D,) codes -> (D,) a - b + c: what turns b into a, applied to c (White 2016)."""
+    return a - b + c
+
+
+def analogy_grid(style_codes: torch.Tensor, style_labels: torch.Tensor,
+                 means: torch.Tensor) -> torch.Tensor:
+    """White's analogy grid: (R, D) codes of R digits, their (R,) classes and (C, D) class mean
+    codes -> (R * C, D), row r column k = means[k] + (code_r - means[class_r]): digit r's
+    departure from its class's mean (its style), added to class k's mean."""
+    style = style_codes - means[style_labels]  # (R, D)
+    return (style.unsqueeze(1) + means.unsqueeze(0)).reshape(-1, means.shape[1])

@@ -188,3 +188,16 @@ def test_a_tiny_beta_sweep_scores_each_beta(embedded):
     table = sweep_markdown(rows)
     assert table.count("\n") == 4 and "| 4 | 0 |" in table
     assert set(sweep_summary(rows)) == {1.0, 4.0}
+
+
+def test_analogies():
+    from ae_core.attributes import analogy, analogy_grid
+
+    a, b, c = torch.tensor([3.0, 1.0]), torch.tensor([1.0, 1.0]), torch.tensor([0.0, 5.0])
+    assert analogy(a, b, c).tolist() == [2.0, 5.0]
+    means = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    codes = torch.tensor([[1.0, 2.0], [11.0, -1.0]])  # a 0 with style (1, 2), a 1 with (1, -1)
+    grid = analogy_grid(codes, torch.tensor([0, 1]), means).reshape(2, 3, 2)
+    torch.testing.assert_close(grid[0], means + torch.tensor([1.0, 2.0]))
+    torch.testing.assert_close(grid[1], means + torch.tensor([1.0, -1.0]))
+    torch.testing.assert_close(grid[1, 1], codes[1])  # its own class gives the digit back
