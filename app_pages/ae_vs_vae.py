@@ -14,6 +14,7 @@ from ae_core.latent import decode_codes, interpolate
 from ae_core.projection import PCAProjection
 from ae_core.smoothness import CONFIDENT, PAIRS, ImageProbe, different_class_pairs, midpoint_report
 from ui.attribute_panel import disentanglement_section
+from ui.holes_panel import random_codes_section
 from ui.models import (
     SHIPPED_PREFIX,
     ActiveModel,
@@ -149,4 +150,7 @@ st.caption(
     f"images, never codes, so it judges both models alike whatever their code size. Midpoints "
     f"are halfway along the straight line between two images' codes.")
 
+# The second test: random codes from the codes' box and the prior (ui/holes_panel.py)
+random_codes_section([model_by_label(preferred_label(side, default))
+                      for side, default in zip(SIDES, DEFAULTS, strict=True)], source, probe)
 disentanglement_section()  # ae_32, vae_20, beta_vae_20: MIG heat maps (ui/attribute_panel.py)
