@@ -11,6 +11,7 @@ from ui.browser_decoder import live_view, problem, retry_button, send_decoder
 from ui.copy_link import copy_link
 from ui.models import require_model
 from ui.sources import SOURCES, own_codes, own_dataset, own_noun, own_source
+from ui.uncertainty_panel import add_ellipses, ellipse_data, resample_panel, spread_of
 from ui.widgets import (
     DRAWING,
     digit_picker,
@@ -171,9 +172,10 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
         return
     plane, chart = st.columns([1, 1], gap="large")
     with chart:
-        st.plotly_chart(manifold_figure(manifold, MANIFOLD_SIZE, summary.low.tolist(),
-                                        summary.high.tolist(), point=code.tolist()),
-                        key="sliders_manifold")
+        figure = manifold_figure(manifold, MANIFOLD_SIZE, summary.low.tolist(),
+                                 summary.high.tolist(), point=code.tolist())
+        add_ellipses(figure, spread_of(model, original, label))  # a VAE's mean ± spread
+        st.plotly_chart(figure, key="sliders_manifold")
         st.caption("The decoder's view of the whole 2-D code space; the cross is the code of "
                    "the sliders.")
     if in_browser:
@@ -182,7 +184,8 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
                         "as you move.")
             live_view(model, "plane", "sliders_plane",
                       {"low": summary.low.tolist(), "high": summary.high.tolist(),
-                       "code": code.tolist(), "label": label, "points": codes[::10].tolist()})
+                       "code": code.tolist(), "label": label, "points": codes[::10].tolist(),
+                       "ellipse": ellipse_data(spread_of(model, original, label))})
 
 
 st.title("Bottleneck sliders")
@@ -245,6 +248,7 @@ if has_codebook(net):
 decoder_panel(model, picked.image, start, label, low, high, dimensions, summary,
               encoded.codes, browser_problem)
 effects_panel(model)  # the thickness / slant / width sliders, measured (ui/attribute_panel.py)
+resample_panel(model, picked.image, label)  # a VAE's mu + sigma * eps (ui/uncertainty_panel.py)
 
 st.subheader("Traversal: one dimension swept, everything else held")
 dimension = st.selectbox("Dimension", summary.order[:MAX_SLIDERS], key="sliders_traverse_dim",

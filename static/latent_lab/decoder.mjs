@@ -354,6 +354,7 @@ class PlaneView extends LiveView {
       const py = (1 - (y - low[1]) / (high[1] - low[1])) * this.plane.height;
       context.fillRect(px - 1, py - 1, 2, 2);
     }
+    if (this.data.ellipse) this.drawEllipse(context, this.data.ellipse);
     const cx = ((this.code[0] - low[0]) / (high[0] - low[0])) * this.plane.width;
     const cy = (1 - (this.code[1] - low[1]) / (high[1] - low[1])) * this.plane.height;
     context.strokeStyle = "#d33";
@@ -361,6 +362,26 @@ class PlaneView extends LiveView {
     context.moveTo(cx - 6, cy); context.lineTo(cx + 6, cy);
     context.moveTo(cx, cy - 6); context.lineTo(cx, cy + 6);
     context.stroke();
+  }
+
+  // A VAE's posterior for the digit: mean ± 1 and ± 2 standard deviations, in orange.
+  drawEllipse(context, { mean, sd }) {
+    const { low, high } = this.data;
+    const sx = this.plane.width / (high[0] - low[0]);
+    const sy = this.plane.height / (high[1] - low[1]);
+    const cx = (mean[0] - low[0]) * sx;
+    const cy = (1 - (mean[1] - low[1]) / (high[1] - low[1])) * this.plane.height;
+    context.strokeStyle = "rgba(255, 140, 0, 0.95)";
+    context.lineWidth = 2;
+    for (const [times, dash] of [[1, []], [2, [3, 3]]]) {
+      context.setLineDash(dash);
+      context.beginPath();
+      context.ellipse(cx, cy, Math.max(1, times * sd[0] * sx), Math.max(1, times * sd[1] * sy),
+                      0, 0, 2 * Math.PI);
+      context.stroke();
+    }
+    context.setLineDash([]);
+    context.lineWidth = 1;
   }
 
   point(event) {
