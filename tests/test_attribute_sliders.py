@@ -75,3 +75,13 @@ def test_a_fashion_model_gets_no_stroke_sliders(monkeypatch):
     if not at.session_state["sliders_code"].numel():
         pytest.skip("no Fashion-MNIST images on this machine")
     assert len(at.select_slider) == 0 and not at.exception
+
+
+def test_a_model_without_stored_effects_measures_them_on_request(checkpoint_dir, monkeypatch):
+    at = open_page("app_pages/sliders.py", checkpoint_dir, monkeypatch, "tiny_plain")
+    assert not [frame for frame in at.dataframe if "slider" in frame.value.columns]
+    at.button(key="sliders_measure_effects").click().run()
+    assert not at.exception
+    table = next(frame.value for frame in at.dataframe if "slider" in frame.value.columns)
+    assert list(table["slider"]) == list(SLIDER_ATTRIBUTES)
+    assert all(value.endswith("%") for value in table["class kept (pixel probe)"])
