@@ -69,3 +69,18 @@ def test_a_plain_autoencoder_has_no_spread(monkeypatch):
     at = open_page("app_pages/sliders.py", SHIPPED, monkeypatch, "ae_2")
     assert not at.exception
     assert not [button for button in at.button if button.key == "sliders_resample"]
+
+
+@needs_pair
+def test_the_2d_map_draws_the_selected_digits_spread(monkeypatch, embedded):
+    at = open_page("app_pages/latent_map.py", SHIPPED, monkeypatch, "vae_2")
+    assert not json.loads(at.get("plotly_chart")[0].proto.spec)["layout"].get("shapes")
+    at.number_input(key="latent_map_index").set_value(12).run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    circles = [shape for shape in spec["layout"]["shapes"] if shape["type"] == "circle"]
+    model = load_checkpoint(SHIPPED / "vae_2.safetensors").model.eval()
+    mean, std = posterior_spread(model, embedded.float_images()[12])
+    assert len(circles) == 2
+    assert (circles[0]["y0"] + circles[0]["y1"]) / 2 == pytest.approx(float(mean[1]), abs=1e-4)
+    assert (circles[0]["x1"] - circles[0]["x0"]) / 2 == pytest.approx(float(std[0]), abs=1e-4)
