@@ -49,3 +49,22 @@ def test_dragging_the_thickness_slider_moves_the_code_along_its_direction(page, 
     column = MEASUREMENTS.index("thickness")
     before, after = measure(torch.stack([start_image, end_image]).reshape(2, 28, 28))[:, column]
     assert after > before  # +3 SD along thickness: a thicker stroke, measured
+
+
+def test_the_code_plane_draws_a_vaes_spread(page, app_url):
+    open_with_model(page, app_url, "shipped: vae_2", "Bottleneck sliders", "Bottleneck sliders")
+    view = live_view(page, "sliders_plane")
+    plane = view.locator("canvas.ll-plane")
+    plane.scroll_into_view_if_needed()
+    # The encoder's mean ± spread is drawn in orange; nothing else on the plane is orange.
+    page.wait_for_function(
+        """canvas => {
+            const pixels = canvas.getContext("2d").getImageData(
+                0, 0, canvas.width, canvas.height).data;
+            let orange = 0;
+            for (let i = 0; i < pixels.length; i += 4) {
+                if (pixels[i] > 200 && pixels[i + 1] > 100 && pixels[i + 1] < 190 &&
+                    pixels[i + 2] < 90) orange += 1;
+            }
+            return orange > 20;
+        }""", arg=plane.element_handle(), timeout=30_000)
