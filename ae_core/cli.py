@@ -1,4 +1,4 @@
-"""Command line: `python -m ae_core train|evaluate|quality|sample|map|families`.
+"""Command line: `python -m ae_core train|evaluate|quality|sample|map|attributes|traverse|families`.
 
 Every config field is an option, generated from TrainConfig and from the settings each model
 family declares (ae_core.registry), so a new family's setting is reachable for free. A user's
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from ae_core import distributed
+from ae_core.attribute_commands import add_attribute_commands
 from ae_core.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from ae_core.config import COMMON_SETTINGS, PRESETS, TrainConfig, resolve_preset
 from ae_core.data import (
@@ -474,6 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="map.csv (index, label, class, error, coordinates) and/or "
                                  "map.png (a scatter coloured by class)")
     latent_map.set_defaults(handler=command_map)
+
+    add_attribute_commands(commands)  # attributes, traverse (ae_core/attribute_commands.py)
 
     families = commands.add_parser("families", help="list model families and presets")
     families.set_defaults(handler=command_families)

@@ -130,3 +130,41 @@ def midpoint_report(model: Autoencoder, codes: torch.Tensor, labels: torch.Tenso
     predicted, confidences = probe.judge(images)
     fraction = float((confidences >= probe.threshold).mean())
     return MidpointReport(fraction, confidences, predicted, images, probe.threshold)
+
+
+RANDOM_CODES = 500  # codes drawn per region in the random-code test
+REGIONS = ("box", "prior")
+
+
+@torch.inference_mode()
+def random_code_codes(model: Autoencoder, codes: torch.Tensor, region: str,
+                      count: int = RANDOM_CODES, seed: int = 0) -> torch.Tensor:
+    """(count, D) codes drawn at random: uniformly from the box the real codes occupy (each
+    dimension's central 99 %) for "box", or from the model's prior for "prior"."""
+    generator = torch.Generator().manual_seed(seed)
+    if region == "prior":
+        if not model.has_prior:
+            raise ValueError("this model has no prior to draw from")
+        return model.sample_prior(count, generator).cpu().float()
+    if region != "box":
+        raise ValueError(f"region={region!r} is not one of {', '.join(REGIONS)}")
+    low = torch.quantile(codes.float(), 0.005, dim=0)
+    high = torch.quantile(codes.float(), 0.995, dim=0)
+    return low + (high - low) * torch.rand(count, codes.shape[1], generator=generator)
+
+
+@torch.inference_mode()
+def random_code_report(model: Autoencoder, codes: torch.Tensor, region: str,
+                       probe: ImageProbe, count: int = RANDOM_CODES,
+                       seed: int = 0) -> MidpointReport:
+    """The midpoint test's second half: `count` random codes from `region` (random_code_codes)
+    decoded and judged by the same probe. A conditional model decodes each as a random class."""
+    drawn = random_code_codes(model, codes, region, count, seed)
+    condition = None
+    if model.is_conditional:
+        condition = torch.randint(model.config.num_classes, (count,),
+                                  generator=torch.Generator().manual_seed(seed + 1))
+    images = decode_codes(model, drawn, condition)
+    predicted, confidences = probe.judge(images)
+    fraction = float((confidences >= probe.threshold).mean())
+    return MidpointReport(fraction, confidences, predicted, images, probe.threshold)

@@ -13,6 +13,8 @@ from ae_core.figures import code_scatter, grid_png
 from ae_core.latent import decode_codes, interpolate
 from ae_core.projection import PCAProjection
 from ae_core.smoothness import CONFIDENT, PAIRS, ImageProbe, different_class_pairs, midpoint_report
+from ui.attribute_panel import disentanglement_section
+from ui.holes_panel import random_codes_section
 from ui.models import (
     SHIPPED_PREFIX,
     ActiveModel,
@@ -155,3 +157,8 @@ st.caption(
     f"{probe.held_out_confident_:.0%} of them: the score a perfect decoder would get. It sees "
     f"images, never codes, so it judges both models alike whatever their code size. Midpoints "
     f"are halfway along the straight line between two images' codes.")
+
+# The second test: random codes from the codes' box and the prior (ui/holes_panel.py)
+random_codes_section([model_by_label(preferred_label(side, default))
+                      for side, default in zip(SIDES, DEFAULTS, strict=True)], source, probe)
+disentanglement_section()  # ae_32, vae_20, beta_vae_20: MIG heat maps (ui/attribute_panel.py)

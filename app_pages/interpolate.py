@@ -6,6 +6,7 @@ import torch
 from ae_core.figures import grid_png, image_png, strip_gif
 from ae_core.latent import INTERPOLATIONS, decode_codes, interpolate, interpolate_pixels
 from ui import state, url_state
+from ui.analogy_panel import analogy_section
 from ui.browser_decoder import live_view, retry_button, send_decoder
 from ui.copy_link import copy_link
 from ui.models import require_model
@@ -125,3 +126,5 @@ png.download_button("Download the strip (PNG)", latent_png, file_name=f"{name}.p
 gif.download_button("Download the morph (animated GIF)", strip_gif(decoded),
                     file_name=f"{name}.gif", mime="image/gif", key="interpolate_gif",
                     icon=":material/animation:", on_click="ignore")
+
+analogy_section(model, first_digit, last_digit)  # a - b + c and White's grid (ui/analogy_panel.py)

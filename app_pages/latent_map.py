@@ -20,11 +20,13 @@ from ae_core.projection import (
     subsample,
 )
 from ui import state, url_state
+from ui.attribute_panel import custom_axes_section
 from ui.browser_decoder import live_view, send_decoder
 from ui.copy_link import copy_link
 from ui.models import require_model
 from ui.projections import ProjectionRequest, map_projection, projection_jobs
 from ui.sources import SOURCES, encoded, home_first, load_source, own_source
+from ui.uncertainty_panel import add_ellipses, spread_of
 
 METHOD_LABELS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE (slow)"}
 COLOURINGS = {"label": "Class", "error": "Reconstruction error"}
@@ -201,6 +203,10 @@ if dims == 2 and model.checkpoint.model.codes_match_prior and codes.shape[1] >= 
         prior = PCAProjection(2).fit(codes.numpy()).transform(prior)
     add_prior_layer(figure, prior, f"prior ({model.checkpoint.model.prior_name})")
     st.caption("Grey: samples of the model's prior. Training pushed the codes to fill it.")
+if dims == 2 and shown.method == "identity" and selected:
+    # A VAE's uncertainty: the encoder's mean ± spread of the first selected image
+    first_image = dataset.subset(torch.tensor(selected[:1])).float_images()[0]
+    add_ellipses(figure, spread_of(model, first_image, int(labels[selected[0]])))
 st.session_state[DRAWN_VIEW_KEY] = view
 # A 2-D code is its own map: the code under the pointer, empty space included, is decoded live
 # beside it in the browser.
@@ -253,6 +259,9 @@ downloads[2].download_button("Interactive map (HTML)",
 if current.to_submit:
     # Started once the map is on its way to the browser, so it never delays it.
     projection_jobs().submit(request, codes)
+
+# Custom axes: attribute or class-to-class directions (ui/attribute_panel.py)
+custom_axes_section(model, source, codes.numpy(), labels, dataset.class_names)
 
 st.subheader("Selected digits")
 pick, clear = st.columns([3, 1], vertical_alignment="bottom")

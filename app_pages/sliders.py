@@ -6,10 +6,12 @@ import torch
 from ae_core.figures import grid_png, image_png, manifold_figure, strip_gif
 from ae_core.latent import decode_codes, sample_codes, traverse
 from ui import state, url_state
+from ui.attribute_panel import effects_panel, server_attribute_sliders, slider_attributes
 from ui.browser_decoder import live_view, problem, retry_button, send_decoder
 from ui.copy_link import copy_link
 from ui.models import require_model
 from ui.sources import SOURCES, own_codes, own_dataset, own_noun, own_source
+from ui.uncertainty_panel import add_ellipses, ellipse_data, resample_panel, spread_of
 from ui.widgets import (
     DRAWING,
     digit_picker,
@@ -83,7 +85,8 @@ def browser_sliders(model, original: torch.Tensor, code: torch.Tensor, label: in
               {"dims": dims, "code": code.tolist(), "label": label,
                "original": [round(value, 3) for value in original.flatten().tolist()],
                "placeholder": [round(value, 3) for value in decoded.flatten().tolist()],
-               "revision": st.session_state.get(REVISION_KEY, 0)},
+               "revision": st.session_state.get(REVISION_KEY, 0),
+               "attributes": slider_attributes(model)},
               on_code=keep_code)
 
 
@@ -154,6 +157,8 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
         browser_sliders(model, original, st.session_state[CODE_KEY], label, low, high, summary)
     else:
         server_sliders(model, original, label, low, high, dimensions, summary)
+        server_attribute_sliders(model, CODE_KEY, st.session_state.get(REVISION_KEY, 0),
+                                 keep_code)
     code = st.session_state[CODE_KEY]
     drawn = st.session_state[ORIGIN_KEY][1].startswith("drawing-")  # a link has no digit then
     url_state.show({url_state.CODE: url_state.code_param(code, None if drawn else start)})
@@ -171,9 +176,10 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
         return
     plane, chart = st.columns([1, 1], gap="large")
     with chart:
-        st.plotly_chart(manifold_figure(manifold, MANIFOLD_SIZE, summary.low.tolist(),
-                                        summary.high.tolist(), point=code.tolist()),
-                        key="sliders_manifold")
+        figure = manifold_figure(manifold, MANIFOLD_SIZE, summary.low.tolist(),
+                                 summary.high.tolist(), point=code.tolist())
+        add_ellipses(figure, spread_of(model, original, label))  # a VAE's mean ± spread
+        st.plotly_chart(figure, key="sliders_manifold")
         st.caption("The decoder's view of the whole 2-D code space; the cross is the code of "
                    "the sliders.")
     if in_browser:
@@ -182,7 +188,8 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
                         "as you move.")
             live_view(model, "plane", "sliders_plane",
                       {"low": summary.low.tolist(), "high": summary.high.tolist(),
-                       "code": code.tolist(), "label": label, "points": codes[::10].tolist()})
+                       "code": code.tolist(), "label": label, "points": codes[::10].tolist(),
+                       "ellipse": ellipse_data(spread_of(model, original, label))})
 
 
 st.title("Bottleneck sliders")
@@ -244,6 +251,8 @@ if has_codebook(net):
                "position; a slider moves one off the codebook, which the decoder still reads.")
 decoder_panel(model, picked.image, start, label, low, high, dimensions, summary,
               encoded.codes, browser_problem)
+effects_panel(model)  # the thickness / slant / width sliders, measured (ui/attribute_panel.py)
+resample_panel(model, picked.image, label)  # a VAE's mu + sigma * eps (ui/uncertainty_panel.py)
 
 st.subheader("Traversal: one dimension swept, everything else held")
 dimension = st.selectbox("Dimension", summary.order[:MAX_SLIDERS], key="sliders_traverse_dim",

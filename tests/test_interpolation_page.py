@@ -10,7 +10,7 @@ from ui import state
 
 def test_interpolation_strips_and_their_downloads(monkeypatch):
     at = open_page("app_pages/interpolate.py", SHIPPED, monkeypatch, "ae_32")
-    latent, pixels = first_urls(at)
+    latent, pixels = first_urls(at)[:2]  # the analogies' pictures follow
     assert [b.proto.label for b in at.get("download_button")] == [
         "Download the strip (PNG)", "Download the morph (animated GIF)"]
     at.radio(key="interpolate_method").set_value("slerp").run()

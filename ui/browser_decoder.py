@@ -61,6 +61,8 @@ _VIEW_CSS = """
     gap: 0.4rem; font-size: 0.85rem; }
 .ll-slider input, .ll-scrub { width: 100%; accent-color: var(--st-primary-color); }
 .ll-value { text-align: right; font-variant-numeric: tabular-nums; }
+.ll-attributes { width: 280px; margin-top: 0.3rem; }
+.ll-attribute { grid-template-columns: 4.5rem 1fr 4rem; }
 /* A phone: the sliders come below the pictures, so the decoded one sticks under the app's
    header while the sliders scroll beneath it; the hand and the picture are both on screen. */
 @media (max-width: 640px) {

@@ -215,15 +215,18 @@ class SlidersView extends LiveView {
     picture.appendChild(this.canvas);
     element("div", "ll-caption", picture, "Decoded in your browser as you drag");
     picture.appendChild(this.note);
+    this.attributeBox = element("div", "ll-attributes", picture);
     this.sliders = element("div", "ll-sliders", layout);
     this.inputs = new Map();
+    this.attributeInputs = new Map(); // name -> {input, value, vector, amount}
   }
 
   async attach(data) {
     // Rebuilt for another model or set of dimensions; the code is taken from Python only when
     // Python set it on purpose (a new revision: reset, randomise, another digit), never from
     // the echo of a release, which may be older than what the hand has done since.
-    const layout = `${data.model_id}|${JSON.stringify(data.dims)}`;
+    const names = (data.attributes ?? []).map(attribute => attribute.name);
+    const layout = `${data.model_id}|${JSON.stringify(data.dims)}|${names}`;
     const rebuild = this.layout !== layout;
     const recode = rebuild || this.data?.revision !== data.revision;
     this.layout = layout;
@@ -255,13 +258,54 @@ class SlidersView extends LiveView {
       input.addEventListener("change", () => this.setStateValue("code", Array.from(this.code)));
       this.inputs.set(dim.index, { input, value });
     }
+    this.buildAttributes(data.attributes ?? []);
+  }
+
+  // Attribute sliders: each moves the whole code along one direction (a vector of the code's
+  // size, one standard deviation long), code = start + sum of amount * vector; the dimension
+  // sliders follow. An amount counts from the last code Python set (0 there).
+  buildAttributes(attributes) {
+    this.attributeBox.replaceChildren();
+    this.attributeInputs.clear();
+    for (const attribute of attributes) {
+      const row = element("label", "ll-slider ll-attribute", this.attributeBox);
+      const name = element("span", "ll-name", row, attribute.name);
+      name.title = attribute.help;
+      const input = element("input", null, row);
+      Object.assign(input, { type: "range", min: -attribute.sds, max: attribute.sds,
+                             step: attribute.sds / 60, value: 0 });
+      input.setAttribute("aria-label", attribute.name);
+      input.dataset.attribute = attribute.name;
+      const value = element("span", "ll-value", row, "0.00 SD");
+      const item = { input, value, vector: Float32Array.from(attribute.vector), amount: 0 };
+      input.addEventListener("input", event => {
+        const amount = Number(input.value);
+        const step = amount - item.amount;
+        item.amount = amount;
+        for (let i = 0; i < this.code.length; i++) this.code[i] += step * item.vector[i];
+        value.textContent = `${amount >= 0 ? "+" : ""}${amount.toFixed(2)} SD`;
+        this.showCode();
+        this.changed(event.timeStamp || performance.now());
+      });
+      input.addEventListener("change", () => this.setStateValue("code", Array.from(this.code)));
+      this.attributeInputs.set(attribute.name, item);
+    }
+  }
+
+  showCode() {
+    for (const [index, { input, value }] of this.inputs) {
+      input.value = this.code[index];
+      value.textContent = this.code[index].toFixed(2);
+    }
   }
 
   setCode(code) {
     this.code = Float32Array.from(code);
-    for (const [index, { input, value }] of this.inputs) {
-      input.value = this.code[index];
-      value.textContent = this.code[index].toFixed(2);
+    this.showCode();
+    for (const item of this.attributeInputs.values()) {
+      item.amount = 0;
+      item.input.value = 0;
+      item.value.textContent = "0.00 SD";
     }
   }
 }
@@ -334,6 +378,7 @@ class PlaneView extends LiveView {
       const py = (1 - (y - low[1]) / (high[1] - low[1])) * this.plane.height;
       context.fillRect(px - 1, py - 1, 2, 2);
     }
+    if (this.data.ellipse) this.drawEllipse(context, this.data.ellipse);
     const cx = ((this.code[0] - low[0]) / (high[0] - low[0])) * this.plane.width;
     const cy = (1 - (this.code[1] - low[1]) / (high[1] - low[1])) * this.plane.height;
     context.strokeStyle = "#d33";
@@ -341,6 +386,26 @@ class PlaneView extends LiveView {
     context.moveTo(cx - 6, cy); context.lineTo(cx + 6, cy);
     context.moveTo(cx, cy - 6); context.lineTo(cx, cy + 6);
     context.stroke();
+  }
+
+  // A VAE's posterior for the digit: mean ± 1 and ± 2 standard deviations, in orange.
+  drawEllipse(context, { mean, sd }) {
+    const { low, high } = this.data;
+    const sx = this.plane.width / (high[0] - low[0]);
+    const sy = this.plane.height / (high[1] - low[1]);
+    const cx = (mean[0] - low[0]) * sx;
+    const cy = (1 - (mean[1] - low[1]) / (high[1] - low[1])) * this.plane.height;
+    context.strokeStyle = "rgba(255, 140, 0, 0.95)";
+    context.lineWidth = 2;
+    for (const [times, dash] of [[1, []], [2, [3, 3]]]) {
+      context.setLineDash(dash);
+      context.beginPath();
+      context.ellipse(cx, cy, Math.max(1, times * sd[0] * sx), Math.max(1, times * sd[1] * sy),
+                      0, 0, 2 * Math.PI);
+      context.stroke();
+    }
+    context.setLineDash([]);
+    context.lineWidth = 1;
   }
 
   point(event) {

@@ -11,8 +11,12 @@ from tests.browser.conftest import ARTIFACTS, open_page, wait_for_app
 
 pytestmark = pytest.mark.browser
 
-DRAWN = """() => document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")
-    .length === 2 && document.querySelectorAll("[data-testid='stImage'] img").length === 2
+# The two models' maps and strips (the random codes and heat maps further down are others).
+MAPS = ".st-key-ae_vs_vae_left_map .js-plotly-plot, .st-key-ae_vs_vae_right_map .js-plotly-plot"
+STRIPS = "[data-testid='stImage']:has-text('Midpoint:')"
+DRAWN = f"""() => document.querySelectorAll("{MAPS}").length === 2
+    && [...document.querySelectorAll("[data-testid='stImage']")].filter(
+        image => image.innerText.includes("Midpoint:") && image.querySelector("img")).length === 2
     && document.querySelectorAll("[data-testid='stMetricValue']").length === 2"""
 
 
@@ -25,10 +29,10 @@ def test_both_models_side_by_side(page, app_url):
     labels = page.locator("[data-testid='stMetricLabel']").all_inner_texts()
     assert [label.strip() for label in labels] == ["Confident midpoints · ae_2",
                                                    "Confident midpoints · vae_2"]
-    captions = page.locator("[data-testid='stImage']").all_inner_texts()
+    captions = page.locator(STRIPS).all_inner_texts()
     assert captions[0].startswith("ae_2:") and captions[1].startswith("vae_2:")
-    titles = page.evaluate("""() => [...document.querySelectorAll(
-        "[data-testid='stPlotlyChart'] .js-plotly-plot")].map(c => c._fullLayout.title.text)""")
+    titles = page.evaluate(f"""() => [...document.querySelectorAll(
+        "{MAPS}")].map(c => c._fullLayout.title.text)""")
     titles = [re.sub("<[^>]+>", "", title) for title in titles]
     assert [title.split(" · ")[0] for title in titles] == ["ae_2", "vae_2"], titles
     assert all(title.endswith("2-D code as it is") for title in titles), titles
