@@ -4,6 +4,7 @@ import streamlit as st
 import torch
 
 from ui.classroom import classroom_bar, present_mode, present_toggle
+from ui.models import resolve_active_model
 from ui.projections import warm_up as warm_up_umap
 from ui.sidebar import sidebar
 
@@ -32,6 +33,7 @@ PAGES = [
 
 presenting = present_mode()  # ?present=1 or the toggle: classroom mode, no navigation
 page = st.navigation(PAGES, position="hidden" if presenting else "sidebar")
+resolve_active_model()  # link, tour, picker, training: one model for this run, set once
 sidebar()  # drawn while presenting too (hidden): the picker keeps the active model
 present_toggle()
 classroom_bar(page.url_path, presenting)  # a tour's step and its controls, above the page

@@ -51,8 +51,11 @@ st.caption(f"From the {SOURCES[own_source(model)]}, the images this model knows.
 first_digit = picked_digit(start, model)  # a dataset image or a drawing
 last_digit = picked_digit(end, model)
 with settings:
-    steps = st.slider("Steps", *STEPS, key="interpolate_steps")
+    steps = st.slider("Steps", *STEPS[:2], value=url_state.chosen("interpolate_steps", STEPS[2]),
+                      key="interpolate_steps")
     method = st.radio("Path", INTERPOLATIONS, format_func=METHODS.get, key="interpolate_method",
+                      index=INTERPOLATIONS.index(url_state.chosen("interpolate_method",
+                                                                  INTERPOLATIONS[0])),
                       help="Spherical keeps the code's length, where a VAE's codes live")
     label = None
     if net.is_conditional:

@@ -90,8 +90,11 @@ def _settings(dims: int) -> tuple[str, ProjectionRequest]:
         data_column, method_column, umap_column, tsne_column = st.columns([3, 2, 3, 2])
         source = data_column.selectbox("Images", sources, format_func=SOURCES.get,
                                        key="latent_map_source")
-        method = method_column.radio("Projection", list(METHOD_LABELS),
-                                     format_func=METHOD_LABELS.get, key="latent_map_method",
+        methods = list(METHOD_LABELS)
+        method = method_column.radio("Projection", methods, format_func=METHOD_LABELS.get,
+                                     index=methods.index(url_state.chosen("latent_map_method",
+                                                                          methods[0])),
+                                     key="latent_map_method",
                                      help="PCA is instant and linear; UMAP keeps neighbourhoods "
                                           "(clusters) and takes a few seconds; t-SNE too, slower.")
         neighbours = umap_column.slider("UMAP neighbours", 2, 100, DEFAULT_NEIGHBOURS,
@@ -111,14 +114,15 @@ def _settings(dims: int) -> tuple[str, ProjectionRequest]:
 can_3d = model.checkpoint.model.latent_dim >= 3
 view_column, colour_column, points_column = st.columns([1, 2, 1])
 dims = view_column.segmented_control(
-    "View", list(VIEWS), format_func=VIEWS.get, default=2, key="latent_map_view",
+    "View", list(VIEWS), format_func=VIEWS.get, default=url_state.chosen("latent_map_view", 2),
+    key="latent_map_view",
     disabled=not can_3d,
     help="3-D: the codes projected to three axes (PCA or UMAP); drag to turn, scroll to zoom."
     if can_3d else "This model's code has two numbers: the 2-D map is the whole code.") or 2
 dims = dims if can_3d else 2
 colour_by = colour_column.segmented_control(
-    "Colour by", list(COLOURINGS), format_func=COLOURINGS.get, default="label",
-    key="latent_map_colour") or "label"
+    "Colour by", list(COLOURINGS), format_func=COLOURINGS.get,
+    default=url_state.chosen("latent_map_colour", "label"), key="latent_map_colour") or "label"
 source, request = _settings(dims)
 url_state.show({url_state.PROJECTION: request.method, url_state.COLOUR: colour_by,
                 url_state.VIEW: str(dims)})

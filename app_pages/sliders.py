@@ -127,6 +127,7 @@ def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int
             st.caption(f"Random codes come from {st.session_state['sliders_random_from']}.")
         if net.is_conditional:
             label = st.selectbox("Draw as class", range(net.config.num_classes),
+                                 index=url_state.chosen("sliders_class", label),
                                  key="sliders_class",
                                  help="Same code (the style), another digit")
     url_state.show({url_state.CLASS: str(label) if net.is_conditional else None})

@@ -17,7 +17,7 @@ import torch
 from ae_core.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
 from ae_core.data import Dataset, load_embedded
 from ae_core.latent import EncodedSet, encode_dataset
-from ui import state
+from ui import state, url_state
 
 SHIPPED_PREFIX = "shipped: "
 SAVED_PREFIX = "saved: "
@@ -154,17 +154,40 @@ def default_label(labels: list[str]) -> str | None:
     return preferred if preferred in labels else (labels[0] if labels else None)
 
 
-def active_model() -> ActiveModel | None:
-    """The model this session looks at, or None when there is none at all."""
+def resolve_active_model() -> ActiveModel | None:
+    """The model every page shows in this run, decided once, before anything is drawn: a model
+    just trained, uploaded or stepped to by a tour (pending) first, then one a link names, then
+    the picker's choice, then the default. The only place that writes the active label; pages
+    get what it decided through `require_model()`. A link naming no model here gets a note (on
+    the page, above its title) and its code is not followed."""
+    url_state.forget_dropped()
     labels = model_labels()
+    label = st.session_state.get(state.ACTIVE_MODEL)
+    name = url_state.from_link([url_state.MODEL]).get(url_state.MODEL)
+    if name is not None:
+        linked = label_for_name(name)
+        if linked is None:
+            url_state.refuse(url_state.MODEL, name, "is not a model here")
+            url_state.ignore([url_state.CODE])
+        label = linked or label
     pending = st.session_state.pop(state.PENDING_ACTIVE_MODEL, None)
     if pending in labels:
-        st.session_state[state.ACTIVE_MODEL] = pending
-    label = st.session_state.get(state.ACTIVE_MODEL)
+        label = pending
     if label not in labels:
         label = default_label(labels)
+    if st.session_state.get(state.ACTIVE_MODEL) != label:
         st.session_state[state.ACTIVE_MODEL] = label
-    return None if label is None else model_by_label(label)
+    model = None if label is None else model_by_label(label)
+    st.session_state[state.RESOLVED_MODEL] = model
+    return model
+
+
+def active_model() -> ActiveModel | None:
+    """The model this session looks at in this run (resolve_active_model's answer), or None
+    when there is none at all."""
+    if state.RESOLVED_MODEL not in st.session_state:  # a script run without app.py
+        return resolve_active_model()
+    return st.session_state[state.RESOLVED_MODEL]
 
 
 def model_name(label: str) -> str:
@@ -195,7 +218,7 @@ def model_by_label(label: str) -> ActiveModel | None:
 
 
 def require_model() -> ActiveModel:
-    """The active model, or a message and a stop when there is none yet."""
+    """The active model resolved for this run, or a message and a stop when there is none."""
     model = active_model()
     if model is None:
         st.info("No model yet: train one on the **Train** page or upload a checkpoint in the "

@@ -83,7 +83,10 @@ def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
     modes = (*PICK_MODES, DRAWING_MODE) if drawing is not None else PICK_MODES
     if st.session_state.get(f"{prefix}_mode") not in modes:
         st.session_state[f"{prefix}_mode"] = PICK_MODES[0]
-    mode = st.radio(label, modes, horizontal=True, key=f"{prefix}_mode")
+    # Each widget gets the session's value as its own default too: one whose script mounts
+    # after a rerun shows its default (a link's or a sent digit would be lost; issue 19).
+    mode = st.radio(label, modes, horizontal=True, key=f"{prefix}_mode",
+                    index=modes.index(st.session_state[f"{prefix}_mode"]))
     if mode == DRAWING_MODE:
         st.image(image_png(drawing.image, scale=3), output_format="PNG",
                  caption="The digit you sent from the Draw page")
@@ -93,7 +96,7 @@ def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
         st.session_state[index_key] = min(int(st.session_state.get(index_key, 0)),
                                           len(dataset) - 1)
         return int(st.number_input("Index in the dataset", 0, len(dataset) - 1,
-                                   key=f"{prefix}_index"))
+                                   value=st.session_state[index_key], key=index_key))
     if mode == "Random":
         random_key = f"{prefix}_random"
         if st.session_state.get(random_key, len(dataset)) >= len(dataset):
@@ -105,7 +108,10 @@ def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
     st.session_state.setdefault(class_key, default_class % len(dataset.class_names))
     st.session_state.setdefault(example_key, 0)
     left, right = st.columns(2)
+    if st.session_state[class_key] >= len(dataset.class_names):  # the previous kind had more
+        st.session_state[class_key] = default_class % len(dataset.class_names)
     digit_class = left.selectbox("Class", range(len(dataset.class_names)), key=class_key,
+                                 index=st.session_state[class_key],
                                  format_func=lambda c: dataset.class_names[c])
     members = torch.nonzero(dataset.labels == digit_class).flatten()
     if len(members) == 0:
@@ -114,7 +120,7 @@ def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
     if st.session_state[example_key] > len(members) - 1:  # the previous class had more
         st.session_state[example_key] = len(members) - 1
     example = right.number_input(f"Example (of {len(members)})", 0, len(members) - 1,
-                                 key=example_key)
+                                 value=st.session_state[example_key], key=example_key)
     return int(members[int(example)])
 
 
