@@ -6,20 +6,21 @@ import pandas as pd
 import streamlit as st
 
 from ae_core.config import ModelConfig, TrainConfig
+from ae_core.data import EMBEDDED
 from ae_core.figures import bottleneck_figure
+from ae_core.kinds import KINDS, get_kind
 from ae_core.metrics import angles_to_pca
 from ae_core.models import REGISTRY, describe_family
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
 from ui.models import ActiveModel, active_model, model_by_label, model_cache, model_labels
 from ui.sources import (
-    NORMAL_SOURCES,
-    NOUNS,
-    SOURCES,
-    TRAIN_SETS,
     available_sources,
     load_source,
     model_kind,
+    set_label,
     source_images,
+    source_kind,
+    wording,
 )
 from ui.training import PROGRESS_SECONDS, split_data
 
@@ -32,26 +33,29 @@ SWEEPS_KEY = "bottleneck_sweeps"  # list of {"name", "dims", "mse"} this session
 PCA_FIT_IMAGES = 5000
 
 st.title("Bottleneck effect")
-st.markdown(
+say = wording(active_model())  # the words for the active model's kind of images
+st.markdown(say(
     "The narrower the code, the less of the digit survives. **PCA** with as many components "
     "as the code has numbers is the linear baseline: a *linear* autoencoder trained with "
     "squared error learns the same subspace (Baldi & Hornik 1989), so only the non-linear "
-    "layers can take an autoencoder below the dashed line.")
+    "layers can take an autoencoder below the dashed line."))
 
 # The active model's own kind of images first; models are scored on images of their own kind.
 active = active_model()
-kinds = sorted(NORMAL_SOURCES, key=lambda kind: active is None or kind != model_kind(active))
-offered = tuple(source for kind in kinds for source in NORMAL_SOURCES[kind])
-source = st.selectbox("Scored on", available_sources(offered), format_func=SOURCES.get,
+kinds = [active.kind] if active is not None and active.kind.name not in KINDS else []
+kinds += sorted(KINDS.values(), key=lambda kind: active is None or kind != active.kind)
+offered = tuple(source for kind in kinds for source in kind.held_out)
+source = st.selectbox("Scored on", available_sources(offered), format_func=set_label,
                       key="bottleneck_source")
-kind = load_source(source).kind
-train_config_of_kind = TrainConfig(dataset=TRAIN_SETS[kind])  # what the sweep trains on
+kind = source_kind(source).name
+noun = get_kind(kind).plural
+train_config_of_kind = TrainConfig(dataset=get_kind(kind).quick_train)  # what a sweep trains on
 
 
 @st.cache_data(show_spinner="Fitting PCA…", max_entries=16)
 def _pca(source: str, components: tuple[int, ...]) -> list[float]:
     """Test MSE of PCA at each size, fitted on the training images of the source's kind."""
-    train, _ = split_data(TrainConfig(dataset=TRAIN_SETS[load_source(source).kind]))
+    train, _ = split_data(TrainConfig(dataset=source_kind(source).quick_train))
     return pca_curve(train.float_images()[:PCA_FIT_IMAGES], source_images(source),
                      components).tolist()
 
@@ -108,7 +112,7 @@ components = tuple(sorted({*PCA_COMPONENTS, *(dim for dims, _ in series.values()
 pca = _pca(source, components)
 st.plotly_chart(bottleneck_figure(series, (list(components), pca)), key="bottleneck_chart")
 if other_kind:
-    st.caption(f"Trained on other images than {NOUNS[kind]}, so not scored here: "
+    st.caption(f"Trained on other images than {noun}, so not scored here: "
                f"{', '.join(other_kind)}.")
 if off_axis:
     st.caption(f"Not on this axis: {', '.join(off_axis)} (their code is not a vector of "
@@ -145,9 +149,11 @@ with st.form("bottleneck_form"):
     epochs = epoch_column.slider("Epochs per model", 1, 30, 5, key="bottleneck_epochs")
     run = st.form_submit_button("Train and score", type="primary",
                                 icon=":material/play_arrow:")
-st.caption(f"One fresh model per size, trained on {train_config_of_kind.dataset} (the embedded "
-           f"digits: about a second per epoch and size on a laptop CPU; Fashion-MNIST's 60,000 "
-           f"take longer). The result stays in this session.")
+speed = ("the embedded digits: about a second per epoch and size on a laptop CPU; "
+         "Fashion-MNIST's 60,000 take longer" if train_config_of_kind.dataset == EMBEDDED
+         else "its whole training set: several seconds per epoch and size on a laptop CPU")
+st.caption(f"One fresh model per size, trained on {train_config_of_kind.dataset} ({speed}). "
+           f"The result stays in this session.")
 
 if run:
     if not sizes:
@@ -168,7 +174,7 @@ if run:
         train, _ = split_data(train_config_of_kind)
         angles = [float(angles_to_pca(point.model.decoder_basis(), train.float_images())[0])
                   for point in points]
-    name = f"sweep: {family}, {epochs} epochs, {NOUNS[kind]}"
+    name = f"sweep: {family}, {epochs} epochs, {noun}"
     sweeps = [sweep for sweep in st.session_state.get(SWEEPS_KEY, []) if sweep["name"] != name]
     sweeps.append({"name": name, "dims": [point.latent_dim for point in points],
                    "mse": [point.mse for point in points], "angles": angles, "kind": kind})

@@ -15,7 +15,8 @@ import streamlit as st
 import torch
 
 from ae_core.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
-from ae_core.data import Dataset, load_embedded
+from ae_core.data import Dataset, load_embedded, model_kind
+from ae_core.kinds import ImageKind
 from ae_core.latent import EncodedSet, encode_dataset
 from ui import state, url_state
 
@@ -32,6 +33,33 @@ class ActiveModel:
     label: str  # shown in the picker
     key: str  # cache identity: path and mtime, or a per-session id
     checkpoint: Checkpoint
+
+    @functools.cached_property
+    def kind(self) -> ImageKind:
+        """The kind of images the model knows (ae_core.kinds), from its training config."""
+        return model_kind(self.checkpoint.train_config)
+
+    @functools.cached_property
+    def source(self) -> str:
+        """The image set its pages show it: its kind's home set, the embedded digits where
+        that is not on this machine (ui.sources.own_source)."""
+        from ui.sources import source_available  # ui.sources builds on this module
+
+        return self.kind.home if source_available(self.kind.home) else "embedded"
+
+    @property
+    def images(self) -> Dataset:
+        """The images of `source`, loaded once per process."""
+        from ui.sources import own_dataset
+
+        return own_dataset(self)
+
+    @property
+    def codes(self) -> EncodedSet:
+        """The model's codes of `images`, encoded once (ui.sources.encoded)."""
+        from ui.sources import own_codes
+
+        return own_codes(self)
 
 
 @st.cache_resource(show_spinner=False)
