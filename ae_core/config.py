@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ae_core.kinds import kind_name_for
+from ae_core.kinds import KINDS, kind_name_for
 from ae_core.registry import Setting, all_settings, families, family_class
 
 RECON_LOSSES = ("bce", "mse")
@@ -153,6 +153,10 @@ class TrainConfig:
             raise ValueError(f"augment_shift={self.augment_shift!r} must be an integer in 0..4")
         if not self.kind:
             object.__setattr__(self, "kind", kind_name_for(self.dataset) or self.dataset)
+        named = [kind.name for kind in KINDS.values() if self.dataset in kind.datasets]
+        if named and self.kind not in named:  # a path's kind is its own business
+            raise ValueError(f"kind={self.kind!r} does not match dataset={self.dataset!r}, "
+                             f"which holds {named[0]} images")
 
     @property
     def denoising(self) -> bool:

@@ -49,6 +49,9 @@ def test_a_kinds_datasets_and_configs_carry_its_name(name):
     for dataset in kind.datasets:
         assert kind_name_for(dataset) == name == dataset_kind(dataset)
         assert TrainConfig(dataset=dataset).kind == name
+        for other in (other for other in KINDS if other != name):
+            with pytest.raises(ValueError, match="does not match"):
+                TrainConfig(dataset=dataset, kind=other)
     # A checkpoint saved before configs carried the kind: worked out from the dataset's name.
     old = TrainConfig.from_dict({"dataset": kind.quick_train})
     assert old.kind == name and model_kind(old) is kind

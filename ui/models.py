@@ -9,6 +9,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import streamlit as st
@@ -151,11 +152,25 @@ def encoded_digits(model_key: str, _checkpoint: Checkpoint) -> EncodedSet:
 
 def stored_models() -> dict[str, tuple[str, float]]:
     """Picker label -> (path, mtime) of every checkpoint in the checkpoints folder, then of
-    every model saved from the Train page."""
-    return {prefix + path.stem: (str(path), path.stat().st_mtime)
+    every model saved from the Train page. One look at each folder's own time per call: the
+    listing is read again only when a file came, went or was replaced there."""
+    return {prefix + name: entry
             for prefix, folder in ((SHIPPED_PREFIX, state.CHECKPOINT_DIR),
                                    (SAVED_PREFIX, state.SAVED_DIR))
-            for path in list_checkpoints(folder)}
+            for name, entry in _listing(str(folder), _folder_time(folder)).items()}
+
+
+def _folder_time(folder: Path) -> int | None:
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _listing(folder: str, folder_time: int | None) -> dict[str, tuple[str, float]]:
+    """Name -> (path, mtime) of the checkpoints in `folder` as it was at `folder_time`."""
+    return {path.stem: (str(path), path.stat().st_mtime) for path in list_checkpoints(folder)}
 
 
 def session_models() -> dict[str, Checkpoint]:
