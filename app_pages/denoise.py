@@ -160,8 +160,8 @@ def _curves(model_keys: tuple[str, ...], source: str, kind: str, clip: bool,
 
 st.subheader("PSNR against noise level")
 curve = _curves(tuple(model.key for model in models), source, kind, clip, models)
-st.plotly_chart(psnr_curves(curve["levels"], curve["curves"], CORRUPTIONS[kind]),
-                key="denoise_curve")
+st.plotly_chart(psnr_curves(curve["levels"], curve["curves"], CORRUPTIONS[kind],
+                            noun=source_kind(source).noun), key="denoise_curve")
 gains = {name: float(np.mean(values - curve["curves"][next(iter(curve["curves"]))]))
          for name, values in list(curve["curves"].items())[1:]}
 st.caption(say("Above the dotted line the model cleans the digit up; below it, it makes it "

@@ -79,6 +79,7 @@ def browser_sliders(model, original: torch.Tensor, code: torch.Tensor, label: in
     live_view(model, "sliders", "sliders_live",
               {"dims": dims, "code": code.tolist(), "label": label,
                "original": [round(value, 3) for value in original.flatten().tolist()],
+               "original_caption": say("The digit"),  # "The garment" for clothes
                "revision": st.session_state.get(REVISION_KEY, 0)},
               on_code=keep_code)
 

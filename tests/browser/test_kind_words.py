@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from tests.browser.conftest import choose_model, go_to, wait_for_app, wait_for_picker
+from tests.browser.conftest import choose_model, wait_for_app, wait_for_picker
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 FASHION = "shipped: fashion_vae_20"
 PAGES = (("Home", "Latent Lab"), ("Train", "Train a model"),
@@ -25,7 +25,7 @@ NAMING_DIGIT_SETS = re.compile(r"MNIST digits|embedded digits|^[a-z0-9_]+: .*$",
 VISIBLE_TEXT = """() => [...document.querySelectorAll(
     "[data-testid='stMain'], [data-testid='stSidebarNav']")].map(part => part.innerText)
     .join("\\n")"""
-CLASS_BOX = ".st-key-sliders_digit_class [data-testid='stSelectbox']"
+CLASS_BOX = ".st-key-sliders_digit_class [data-testid='stSelectbox'] input"
 
 
 def digit_words(tab) -> list[str]:
@@ -34,13 +34,16 @@ def digit_words(tab) -> list[str]:
 
 
 def test_every_page_of_a_fashion_model_speaks_of_clothes(page, app_url):
+    page.set_default_timeout(120_000)
     page.goto(f"{app_url}/?model=fashion_vae_20")
     wait_for_app(page, 60_000)
     wait_for_picker(page, FASHION)
     found = {}
     for link, title in PAGES:
-        go_to(page, link, title)
-        wait_for_app(page, 120_000)
+        page.locator("[data-testid='stSidebarNav']").get_by_text(link, exact=True).click()
+        page.get_by_role("heading", name=title).wait_for(timeout=120_000)
+        # A cold server computes a clothes model's judge, curves and maps here: minutes.
+        wait_for_app(page, 600_000)
         found[title] = digit_words(page)
     assert found == {title: [] for _, title in PAGES}
 
@@ -48,8 +51,8 @@ def test_every_page_of_a_fashion_model_speaks_of_clothes(page, app_url):
 def test_the_class_box_refreshes_with_the_models_kind(page, app_url):
     page.goto(f"{app_url}/sliders?model=ae_32")
     wait_for_app(page, 60_000, widgets=(CLASS_BOX,))
-    assert page.locator(CLASS_BOX).inner_text().strip().startswith("0")
+    assert page.locator(CLASS_BOX).input_value() == "0"
     choose_model(page, FASHION)  # the same session: the box was drawn for digits
     wait_for_app(page, 60_000, widgets=(CLASS_BOX,))
-    page.locator(CLASS_BOX).get_by_text("T-shirt/top").wait_for()
-    assert page.locator(CLASS_BOX).inner_text().strip() == "T-shirt/top"
+    page.wait_for_function(f"() => document.querySelector({CLASS_BOX!r})?.value "
+                           f"=== 'T-shirt/top'", timeout=60_000)
