@@ -109,7 +109,7 @@ if own_kind.name != DEFAULT_KIND:  # a model of another kind than digits
 
 draw_column, seen_column, verdict_column = st.columns([1.15, 1, 1.25], gap="medium")
 with draw_column:
-    draw_canvas(CANVAS_KEY, on_change=_drawn)
+    draw_canvas(CANVAS_KEY, on_change=_drawn, hint=say("Draw one digit, large, in the middle"))
     st.file_uploader(say(f"Or upload a PNG or JPEG of a digit (up to "
                          f"{MAX_FILE_BYTES // 2**20} MB)"),
                      type=["png", "jpg", "jpeg"], key=UPLOAD_KEY, on_change=_uploaded,
