@@ -5,8 +5,10 @@ import torch
 
 from ui.classroom import classroom_bar, present_mode, present_toggle
 from ui.memory import start_trimmer
+from ui.models import resolve_active_model
 from ui.projections import warm_up as warm_up_umap
 from ui.sidebar import sidebar
+from ui.sources import wording
 
 # One intra-op thread: the app's tensors are small (one code, a few thousand digits), and with
 # several threads OpenMP's barriers spin whenever another process or session holds a core: an
@@ -16,12 +18,14 @@ torch.set_num_threads(1)
 
 st.set_page_config(page_title="Latent Lab", page_icon="static/latent_lab/icon.png", layout="wide")
 
+# Link, tour, picker, training: one model for this run, set once, before anything reads it.
+active = resolve_active_model()
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/sliders.py", title="Bottleneck sliders", icon=":material/tune:"),
     st.Page("app_pages/interpolate.py", title="Interpolation", icon=":material/timeline:"),
-    st.Page("app_pages/draw.py", title="Draw a digit", icon=":material/draw:"),
+    st.Page("app_pages/draw.py", title=wording(active)("Draw a digit"), icon=":material/draw:"),
     st.Page("app_pages/samples.py", title="Samples", icon=":material/grid_view:"),
     st.Page("app_pages/ae_vs_vae.py", title="AE vs VAE", icon=":material/compare:"),
     st.Page("app_pages/few_labels.py", title="Few labels", icon=":material/label:"),

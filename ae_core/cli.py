@@ -26,8 +26,11 @@ from ae_core.data import (
     Dataset,
     evaluation_set,
     load_dataset,
+    load_set,
+    model_kind,
 )
 from ae_core.device import pick_device
+from ae_core.kinds import DEFAULT_KIND, get_kind
 from ae_core.mapping import MAP_SPLITS
 from ae_core.own_images import checkpoint_info, is_own_images
 from ae_core.projection import METHODS
@@ -260,13 +263,24 @@ def _load_model(args: argparse.Namespace) -> tuple[Checkpoint, str]:
     return load_checkpoint(args.checkpoint), Path(args.checkpoint).stem
 
 
+def home_dataset(train_config: TrainConfig | None) -> str:
+    """The dataset of the images a model of this kind is shown first (ae_core.kinds: the
+    embedded digits for a digit model, Fashion-MNIST for a clothes model)."""
+    kind = model_kind(train_config)
+    return kind.image_set(kind.home).dataset
+
+
 def command_evaluate(args: argparse.Namespace) -> int:
     checkpoint, name = _load_model(args)
     train_config = checkpoint.train_config or TrainConfig()
-    test = evaluation_set(args.dataset, train_config.seed, train_config.val_fraction,
+    dataset = args.dataset or train_config.dataset  # the model's own images by default
+    test = evaluation_set(dataset, train_config.seed, train_config.val_fraction,
                           train_config.exclude_classes)
+    if len(test) == 0:
+        raise DataError(f"{dataset} holds no image this model did not train on (it kept no "
+                        f"validation split): give --dataset with a test split")
     # PCA is fitted on the data the model learned from, never on the test digits.
-    train = _training_digits(args.dataset, train_config)
+    train = _training_digits(dataset, train_config)
     from ae_core.evaluate import evaluate_model  # sklearn loads here, not for `train`
 
     metrics = evaluate_model(checkpoint.model, test, train, probes=args.probes,
@@ -277,7 +291,8 @@ def command_evaluate(args: argparse.Namespace) -> int:
         return 0
     print(f"{Path(args.checkpoint).name if args.checkpoint else name} "
           f"({checkpoint.model_config.family}, "
-          f"latent {checkpoint.model_config.latent_dim}) on {test.name}, {len(test)} digits")
+          f"latent {checkpoint.model_config.latent_dim}) on {test.name}, {len(test)} "
+          f"{test.image_kind.plural}")
     for name, value in metrics.items():
         print(f"  {name:24s} {value:.5g}")
     return 0
@@ -287,7 +302,9 @@ def command_quality(args: argparse.Namespace) -> int:
     from ae_core.quality import load_test_set, quality_report
     from ae_core.quality_markdown import markdown_document, markdown_results
 
-    test = load_test_set(args.dataset or SHARED_MNIST_DIR)
+    # Each model is scored on its own kind's test set; this one is the digits' by default.
+    test = load_test_set(args.dataset or get_kind(DEFAULT_KIND).image_set(
+        get_kind(DEFAULT_KIND).test).dataset)
     report = quality_report(args.checkpoints, test, args.denoise_sigma, args.iw_samples,
                             progress=lambda name: print(f"scoring {name}", file=sys.stderr))
     if args.out is None:
@@ -311,7 +328,7 @@ def command_map(args: argparse.Namespace) -> int:
     if args.points is not None and args.points < 1:
         raise ValueError(f"--points {args.points} must be at least 1")
     checkpoint, name = _load_model(args)
-    dataset = map_images(args.dataset, args.split)
+    dataset = map_images(args.dataset or home_dataset(checkpoint.train_config), args.split)
     bar = ProgressBar()
 
     def announce(step: str) -> None:  # a new step: the last one's bar goes
@@ -359,12 +376,12 @@ def command_sample(args: argparse.Namespace) -> int:
                          f"{pixels / 1e6:,.0f} M pixels; at most {MAX_GRID_PIXELS / 1e6:.0f} M "
                          f"(fewer digits or a smaller scale)")
     codes = None
-    if not model.has_prior:  # the Gaussian is fitted to the codes of the embedded digits
-        from ae_core.data import load_embedded
+    if not model.has_prior:  # the Gaussian is fitted to the codes of its own kind's images
         from ae_core.latent import encode_dataset
 
-        digits = load_embedded()
-        codes = encode_dataset(model, digits.float_images(), digits.labels).codes
+        kind = model_kind(checkpoint.train_config)
+        images = load_set(kind.home)
+        codes = encode_dataset(model, images.float_images(), images.labels).codes
     samples = sample_digits(model, args.n, args.temperature, args.seed, codes,
                             args.digit_class, every_class,
                             columns=args.n if every_class else None)
@@ -407,10 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="test metrics of a checkpoint")
     _add_onnx_options(evaluate)
-    evaluate.add_argument("--dataset", default=EMBEDDED,
+    evaluate.add_argument("--dataset", default=None,
                           help=f"{EMBEDDED} (its validation split), mnist, fashion-mnist, a "
                                f"folder with the t10k idx files, or your own images (a folder "
-                               f"of class subfolders, an .npz or a .zip: their test split)")
+                               f"of class subfolders, an .npz or a .zip: their test split); "
+                               f"default: the dataset the model was trained on")
     evaluate.add_argument("--probes", action="store_true",
                           help="also linear-probe and k-NN accuracy of the codes")
     evaluate.add_argument("--denoise-sigma", type=float, default=None,
@@ -422,9 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
                                   "on the MNIST test set, beside PCA and published figures")
     quality.add_argument("--checkpoints", default="checkpoints", help="folder of *.safetensors")
     quality.add_argument("--dataset", default=None,
-                         help=f"folder with the t10k idx files (default: {SHARED_MNIST_DIR}), "
-                              f"mnist / fashion-mnist, or your own images (a folder of class "
-                              f"subfolders, an .npz or a .zip)")
+                         help=f"folder with the t10k idx files, mnist / fashion-mnist, or your "
+                              f"own images (a folder of class subfolders, an .npz or a .zip); "
+                              f"default: mnist, which finds {SHARED_MNIST_DIR}; models of "
+                              f"another kind of images are scored on their own kind's")
     quality.add_argument("--out", default=None,
                          help="write the whole Markdown page here (e.g. docs/quality.md); "
                               "without it the tables go to stdout")
@@ -452,10 +471,11 @@ def build_parser() -> argparse.ArgumentParser:
         "map", help="a latent map of a whole dataset (70,000 images too): codes in batches, "
                     "projected to 2-D or 3-D, as a CSV table and/or a PNG scatter")
     _add_onnx_options(latent_map)
-    latent_map.add_argument("--dataset", default=EMBEDDED,
-                            help=f"{EMBEDDED} (default), mnist, fashion-mnist, a folder of "
-                                 f"MNIST-format idx files, or your own images (a folder of "
-                                 f"class subfolders, an .npz or a .zip)")
+    latent_map.add_argument("--dataset", default=None,
+                            help=f"{EMBEDDED}, mnist, fashion-mnist, a folder of MNIST-format "
+                                 f"idx files, or your own images (a folder of class subfolders, "
+                                 f"an .npz or a .zip); default: the model's own kind's "
+                                 f"({EMBEDDED} for digits, fashion-mnist for clothes)")
     latent_map.add_argument("--split", choices=MAP_SPLITS, default=None,
                             help=f"train, test or all (both: 70,000 for MNIST and "
                                  f"Fashion-MNIST); default: test ({EMBEDDED}: its 5,000 "

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from numbers import Integral
 from typing import Any
 
+from ae_core.kinds import KINDS, kind_name_for
 from ae_core.registry import Setting, all_settings, families, family_class
 
 RECON_LOSSES = ("bce", "mse")
@@ -134,6 +135,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     dataset: str = "mnist-embedded"
+    # The kind of images `dataset` holds (ae_core.kinds); "" works it out from the dataset's
+    # name, as it is for checkpoints saved before configs carried it.
+    kind: str = ""
     exclude_classes: tuple[int, ...] = ()  # e.g. (9,) to train an anomaly detector without nines
     augment_shift: int = 0  # move each training digit by up to this many pixels (0: off)
     # bfloat16: the forward pass and loss under bf16 autocast (weights, gradients and the
@@ -172,6 +176,12 @@ class TrainConfig:
         object.__setattr__(self, "exclude_classes", _class_numbers(self.exclude_classes))
         if not isinstance(self.augment_shift, int) or not 0 <= self.augment_shift <= 4:
             raise ValueError(f"augment_shift={self.augment_shift!r} must be an integer in 0..4")
+        if not self.kind:
+            object.__setattr__(self, "kind", kind_name_for(self.dataset) or self.dataset)
+        named = [kind.name for kind in KINDS.values() if self.dataset in kind.datasets]
+        if named and self.kind not in named:  # a path's kind is its own business
+            raise ValueError(f"kind={self.kind!r} does not match dataset={self.dataset!r}, "
+                             f"which holds {named[0]} images")
 
     @property
     def denoising(self) -> bool:

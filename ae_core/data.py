@@ -11,33 +11,43 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ae_core.errors import OneLineError
+from ae_core.kinds import (
+    DEFAULT_KIND,
+    KINDS,
+    ImageKind,
+    ImageSet,
+    get_kind,
+    image_set,
+    kind_for_dataset,
+    kind_name_for,
+)
+from ae_core.kinds.fashion import FASHION
+from ae_core.kinds.mnist import MNIST, SHARED_TEST_FOLDER
 
 EMBEDDED = "mnist-embedded"
-SOURCES = (EMBEDDED, "mnist", "fashion-mnist")
+SOURCES = tuple(name for kind in KINDS.values() for name in kind.datasets)
 SPLITS = ("train", "test")
-FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_SYSTEM_DIR = FASHION.system_folders[0]
 DEFAULT_DATA_ROOT = Path(os.environ.get("LATENT_LAB_DATA", "data"))
-# Where a project checkout finds the official MNIST test set when it sits beside ../shared.
-SHARED_MNIST_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
+SHARED_MNIST_DIR = SHARED_TEST_FOLDER
 
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
+FASHION_CLASSES = FASHION.class_names
+DIGIT_CLASSES = MNIST.class_names
 
 IMAGES_MAGIC = 0x00000803  # idx3: unsigned bytes, 3 dimensions
 # 60,000 training images are 47 MB unpacked, 70,000 are 55 MB; no digit set needs more than this.
 MAX_IDX_BYTES = 128 * 1024 * 1024
 LABELS_MAGIC = 0x00000801  # idx1: unsigned bytes, 1 dimension
 IDX_PREFIX = {"train": "train", "test": "t10k"}
-# torchvision's layout keeps each dataset's raw files in <root>/<ClassName>/raw; a source only
+# torchvision's layout keeps each dataset's raw files in <root>/<ClassName>/raw; a kind only
 # looks in its own, so a data root holding both never answers "mnist" with Fashion-MNIST.
-TORCHVISION_FOLDERS = {"mnist": ("MNIST",), "fashion-mnist": ("FashionMNIST",)}
-ANY_LAYOUT = ("MNIST", "FashionMNIST")
+ANY_LAYOUT = tuple(kind.torchvision_folder for kind in KINDS.values() if kind.torchvision_folder)
 
 
 class DataError(OneLineError):
@@ -46,14 +56,22 @@ class DataError(OneLineError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """Images (N, 28, 28) uint8 and labels (N,) int64, with the name they came from."""
+    """Images (N, 28, 28) uint8 and labels (N,) int64, with the name they came from and the
+    name of their kind of images (ae_core.kinds)."""
 
     name: str
     images: torch.Tensor
     labels: torch.Tensor
     class_names: tuple[str, ...] = DIGIT_CLASSES
+    # "" works it out: the registered kind with these class names, else the dataset's name
+    # (a kind made from one's own images, ae_core.kinds.kind_for_dataset).
+    kind: str = ""
 
     def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", next(
+                (kind.name for kind in KINDS.values() if kind.class_names == self.class_names),
+                self.name))
         if self.images.dtype != torch.uint8 or self.images.shape[1:] != (28, 28):
             raise DataError(f"{self.name}: images must be (N, 28, 28) uint8, "
                             f"got {tuple(self.images.shape)} {self.images.dtype}")
@@ -65,9 +83,9 @@ class Dataset:
         return len(self.images)
 
     @property
-    def kind(self) -> str:
-        """"fashion-mnist" for Fashion-MNIST's images (its class names), else "mnist"."""
-        return "fashion-mnist" if self.class_names == FASHION_CLASSES else "mnist"
+    def image_kind(self) -> ImageKind:
+        """The declaration of this dataset's kind of images (made from it for one's own)."""
+        return kind_for_dataset(self)
 
     def float_images(self, device: torch.device | str = "cpu") -> torch.Tensor:
         """(N, 1, 28, 28) float32 in [0, 1] on `device`, converted once."""
@@ -75,7 +93,7 @@ class Dataset:
 
     def subset(self, indices: torch.Tensor, name: str | None = None) -> Dataset:
         return Dataset(name or self.name, self.images[indices], self.labels[indices],
-                       self.class_names)
+                       self.class_names, self.kind)
 
     def without_classes(self, classes: tuple[int, ...]) -> Dataset:
         """The digits whose label is not in `classes` (train-on-normal anomaly detection)."""
@@ -159,14 +177,18 @@ def available_splits(folder: Path | str,
 
 
 def load_idx_folder(folder: Path | str, split: str = "train", name: str | None = None,
-                    class_names: tuple[str, ...] = DIGIT_CLASSES,
+                    class_names: tuple[str, ...] | None = None,
                     layouts: tuple[str, ...] = ANY_LAYOUT) -> Dataset:
-    """The images/labels pair of `split` from a folder of raw idx files.
+    """The images/labels pair of `split` from a folder of raw idx files; without
+    `class_names`, those of the kind the folder holds (ae_core.kinds.kind_name_for: digits
+    unless it is a kind's own folder, such as Debian's Fashion-MNIST).
 
     Both files come from the same directory (the first that holds the images), so labels
     are never paired with another copy's images.
     """
     folder = Path(folder)
+    if class_names is None:
+        class_names = get_kind(kind_name_for(str(folder)) or DEFAULT_KIND).class_names
     if split not in SPLITS:
         raise DataError(f"split={split!r} is not one of {', '.join(SPLITS)}")
     if not folder.is_dir():
@@ -217,18 +239,32 @@ def load_embedded() -> Dataset:
     return Dataset(EMBEDDED, torch.from_numpy(images.copy()), torch.from_numpy(labels.copy()))
 
 
-def _download_mnist(root: Path, fashion: bool) -> Path:
-    """Fetch the raw files with torchvision's downloader; only when the user allows it."""
+def _download(root: Path, kind: ImageKind) -> Path:
+    """Fetch a kind's raw files with torchvision's downloader; only when the user allows it."""
     from torchvision import datasets
 
-    dataset_class = datasets.FashionMNIST if fashion else datasets.MNIST
+    dataset_class = getattr(datasets, kind.download)
     try:
         dataset_class(str(root), train=True, download=True)
         dataset_class(str(root), train=False, download=True)
     except Exception as error:  # network errors come in many types
-        raise DataError(f"could not download {'Fashion-MNIST' if fashion else 'MNIST'} "
-                        f"to {root}: {error}") from None
+        raise DataError(f"could not download {kind.title} to {root}: {error}") from None
     return root / dataset_class.__name__ / "raw"
+
+
+def _folders(kind: ImageKind, source: str, split: str,
+             root: Path | str | None = None) -> list[Path]:
+    """Where `split` of a kind's dataset `source` may be, in the order they are tried."""
+    if root:
+        return [Path(root)]
+    return [DEFAULT_DATA_ROOT / source, DEFAULT_DATA_ROOT, *kind.system_folders,
+            *(kind.test_folders if split == "test" else ())]
+
+
+def _kind_of_name(source: str) -> ImageKind | None:
+    """The kind whose idx files the dataset name `source` loads (not the embedded digits)."""
+    return next((kind for kind in KINDS.values() if source in kind.datasets
+                 and source != EMBEDDED and kind.torchvision_folder), None)
 
 
 def load_dataset(source: str = EMBEDDED, split: str = "train", root: Path | str | None = None,
@@ -239,22 +275,18 @@ def load_dataset(source: str = EMBEDDED, split: str = "train", root: Path | str 
             raise DataError(f"{EMBEDDED} holds training digits only; use its validation split "
                             f"or a folder with the t10k files for a test set")
         return load_embedded()
-    if source in ("mnist", "fashion-mnist"):
-        fashion = source == "fashion-mnist"
-        class_names = FASHION_CLASSES if fashion else DIGIT_CLASSES
-        layouts = TORCHVISION_FOLDERS[source]
-        candidates = [Path(root)] if root else [DEFAULT_DATA_ROOT / source, DEFAULT_DATA_ROOT]
-        if fashion:
-            candidates.append(FASHION_SYSTEM_DIR)
-        elif split == "test":
-            candidates.append(SHARED_MNIST_DIR)
+    kind = _kind_of_name(source)
+    if kind is not None:
+        layouts = (kind.torchvision_folder,)
+        candidates = _folders(kind, source, split, root)
         for folder in candidates:
             if folder.is_dir() and split in available_splits(folder, layouts):
-                return load_idx_folder(folder, split, f"{source}-{split}", class_names,
+                return load_idx_folder(folder, split, f"{source}-{split}", kind.class_names,
                                        layouts)
-        if download:
-            folder = _download_mnist(Path(root) if root else DEFAULT_DATA_ROOT, fashion)
-            return load_idx_folder(folder, split, f"{source}-{split}", class_names, layouts)
+        if download and kind.download:
+            folder = _download(Path(root) if root else DEFAULT_DATA_ROOT, kind)
+            return load_idx_folder(folder, split, f"{source}-{split}", kind.class_names,
+                                   layouts)
         searched = ", ".join(str(folder) for folder in candidates)
         raise DataError(f"{source} {split} split not found (looked in {searched}); "
                         f"point to a folder of idx files or allow the download (--download)")
@@ -295,7 +327,8 @@ def evaluation_set(source: str = EMBEDDED, seed: int = 0, val_fraction: float = 
             return val
         unseen = torch.isin(embedded.labels, torch.tensor(exclude_classes, dtype=torch.int64))
         return Dataset(f"{EMBEDDED}/val", torch.cat([val.images, embedded.images[unseen]]),
-                       torch.cat([val.labels, embedded.labels[unseen]]), embedded.class_names)
+                       torch.cat([val.labels, embedded.labels[unseen]]), embedded.class_names,
+                       embedded.kind)
     from ae_core import own_images
 
     if own_images.is_own_images(source):  # its own seeded test split
@@ -306,9 +339,53 @@ def evaluation_set(source: str = EMBEDDED, seed: int = 0, val_fraction: float = 
 
 
 def dataset_kind(source: str) -> str:
-    """What kind of images a training source holds: "fashion-mnist" for Fashion-MNIST, else
-    "mnist" (the embedded digits, MNIST, or a folder of MNIST-format digits)."""
-    return "fashion-mnist" if source == "fashion-mnist" else "mnist"
+    """The name of the kind of images a training source holds (ae_core.kinds.kind_name_for;
+    a path of one's own images is a kind of its own, named by the path)."""
+    return kind_name_for(source) or source
+
+
+def model_kind(train_config: TrainConfig | None) -> ImageKind:
+    """Which images a model knows: the kind its training config names (inferred from its
+    dataset's name for checkpoints older than the field), made from the training images for
+    a path of one's own; digits for a model with no record of its training."""
+    if train_config is None:
+        return get_kind(DEFAULT_KIND)
+    try:
+        return get_kind(train_config.kind)
+    except ValueError:
+        return kind_for_dataset(load_dataset(train_config.dataset, "train"))
+
+
+def set_available(key: str) -> bool:
+    """Whether the image set `key` (ae_core.kinds) can be loaded here, from file checks only:
+    a folder that holds the split's idx files, or a path of one's own images."""
+    kind, images = image_set(key)
+    if images.dataset == EMBEDDED:
+        return True
+    named = _kind_of_name(images.dataset)
+    if named is None:
+        return Path(images.dataset).exists()
+    needed = ("test",) if images.part == "test" else SPLITS
+    layouts = (named.torchvision_folder,)
+    if images.part == "test":
+        return any(folder.is_dir() and "test" in available_splits(folder, layouts)
+                   for folder in _folders(named, images.dataset, "test"))
+    return all(any(folder.is_dir() and split in available_splits(folder, layouts)
+                   for folder in _folders(named, images.dataset, split)) for split in needed)
+
+
+def load_set(key: str) -> Dataset:
+    """The images of the image set `key` (ae_core.kinds), carrying its kind's name."""
+    _, images = image_set(key)
+    return _load_part(images)
+
+
+def _load_part(images: ImageSet) -> Dataset:
+    if images.part == "heldout":
+        return evaluation_set(images.dataset)
+    if images.part == "all":
+        return load_full(images.dataset)
+    return load_dataset(images.dataset, images.part)
 
 
 def load_full(source: str) -> Dataset:
@@ -317,8 +394,12 @@ def load_full(source: str) -> Dataset:
     train, test = load_dataset(source, "train"), load_dataset(source, "test")
     return Dataset(f"{Path(source).name if Path(source).is_dir() else source}-all",
                    torch.cat([train.images, test.images]),
-                   torch.cat([train.labels, test.labels]), train.class_names)
+                   torch.cat([train.labels, test.labels]), train.class_names, train.kind)
 
 
 def shared_test_set_available() -> bool:
     return "test" in available_splits(SHARED_MNIST_DIR) if SHARED_MNIST_DIR.is_dir() else False
+
+
+if TYPE_CHECKING:
+    from ae_core.config import TrainConfig

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 from ae_core.checkpoint import list_checkpoints, load_checkpoint
 from ae_core.config import INPUT_SIZE, TrainConfig
-from ae_core.data import DataError, Dataset, dataset_kind, evaluation_set
+from ae_core.data import DataError, Dataset, evaluation_set, load_set
+from ae_core.kinds import get_kind
 from ae_core.latent import model_device
 from ae_core.models import Autoencoder
 from ae_core.models.posterior import standard_normal_log_prob
@@ -161,11 +162,11 @@ def _training_summary(train_config: TrainConfig | None) -> str:
 
 
 def _other_test_set(kind: str) -> Dataset | None:
-    """The test set of the other kind of images (Fashion-MNIST's for digits, MNIST's for
-    clothes), or None when it is not on this machine."""
+    """The test set of the kind's out-of-distribution partner (ae_core.kinds: Fashion-MNIST's
+    for digits, MNIST's for clothes), or None when it is not on this machine."""
     try:
-        return evaluation_set("fashion-mnist" if kind == "mnist" else "mnist")
-    except DataError:
+        return load_set(get_kind(get_kind(kind).partner).test)
+    except (DataError, ValueError):
         return None
 
 
@@ -183,7 +184,7 @@ def quality_report(checkpoint_folder: Path | str, test: Dataset,
     by_kind: dict[str, list[Path]] = {}
     for path in paths:
         config = load_checkpoint(path).train_config or TrainConfig()
-        by_kind.setdefault(dataset_kind(config.dataset), []).append(path)
+        by_kind.setdefault(config.kind, []).append(path)
     report = _score(by_kind.pop(test.kind, []), test, denoise_sigma, iw_samples, progress)
     for kind, kind_paths in sorted(by_kind.items()):
         try:

@@ -10,21 +10,31 @@ import streamlit as st
 import torch
 
 from ae_core.figures import code_scatter, grid_png
+from ae_core.kinds import DEFAULT_KIND
 from ae_core.latent import decode_codes, interpolate
 from ae_core.projection import PCAProjection
 from ae_core.smoothness import CONFIDENT, PAIRS, ImageProbe, different_class_pairs, midpoint_report
 from ui.attribute_panel import disentanglement_section
 from ui.holes_panel import random_codes_section
 from ui.models import (
-    SHIPPED_PREFIX,
     ActiveModel,
+    active_model,
+    label_for_name,
     model_by_label,
     model_cache,
     model_labels,
     model_name,
 )
 from ui.precomputed import stored
-from ui.sources import NOUNS, SOURCES, encoded, load_source, own_source, source_images
+from ui.sources import (
+    encoded,
+    load_source,
+    own_source,
+    set_label,
+    source_images,
+    source_kind,
+    wording,
+)
 from ui.widgets import digit_picker, labels_for
 
 # A plain AE and a VAE of the same 2-D size: their codes are their own map, no projection
@@ -79,10 +89,22 @@ def to_map(projection: PCAProjection | None, codes: torch.Tensor) -> np.ndarray:
 def preferred_label(side: str, default: str) -> str:
     """The picker's choice, else the default model when there is one, else the first."""
     labels = model_labels()
-    for label in (st.session_state.get(f"{side}_model"), SHIPPED_PREFIX + default):
+    for label in (st.session_state.get(f"{side}_model"), label_for_name(default)):
         if label in labels:
             return label
     return labels[0]
+
+
+def kind_defaults(active: ActiveModel, labels: list[str]) -> tuple[str, str] | None:
+    """A plain and a variational model of the active model's kind of images, by name (the
+    shipped pair are digit models); None when its kind has no such pair here."""
+    models = [model for model in map(model_by_label, labels)
+              if model is not None and model.kind.name == active.kind.name]
+    plain = [model for model in models if not model.checkpoint.model.is_variational]
+    variational = [model for model in models if model.checkpoint.model.is_variational]
+    if not plain or not variational:
+        return None
+    return model_name(plain[0].label), model_name(variational[0].label)
 
 
 def model_picker(side: str, default: str) -> str:
@@ -92,13 +114,17 @@ def model_picker(side: str, default: str) -> str:
 
 
 st.title("AE vs VAE")
-st.markdown(
+active = active_model()
+say = wording(active)  # the words for the active model's kind of images
+st.markdown(say(
     "A plain autoencoder is only asked to rebuild its inputs, so nothing forces the space "
     "*between* its codes to mean anything; a VAE's KL term packs its codes into a Gaussian, "
     "which should leave fewer holes (tutorial 004). Here the same two digits are walked "
     "through by both models, and each model's midpoints between many pairs of digits are shown "
-    "to a judge that has only ever seen real digits.")
+    "to a judge that has only ever seen real digits."))
 labels = model_labels()
+if active is not None and active.kind.name != DEFAULT_KIND:  # a pair of the active model's kind
+    DEFAULTS = kind_defaults(active, labels) or DEFAULTS
 if not labels:
     st.info("No model yet: train one on the **Train** page or upload a checkpoint in the "
             "sidebar.")
@@ -107,7 +133,7 @@ if not labels:
 source = own_source(model_by_label(preferred_label(SIDES[0], DEFAULTS[0])))
 digits = load_source(source)
 images = source_images(source)
-st.caption(f"Both models walk between images of the left model's kind: the {SOURCES[source]}.")
+st.caption(f"Both models walk between images of the left model's kind: the {set_label(source)}.")
 
 first, second = st.columns(2, gap="large")
 with first:
@@ -123,6 +149,10 @@ for side, default, column in zip(SIDES, DEFAULTS, columns, strict=True):
         model = model_by_label(label)
         net = model.checkpoint.model
         name = model_name(label)
+        if model.kind.name != source_kind(source).name:
+            st.warning(f"{name} learned from {model.kind.plural}, not from these "
+                       f"{source_kind(source).plural}: its path runs between images it never "
+                       f"learned.", icon=":material/info:")
         codes = encoded(model, source).codes
         fraction, mean_confidence = midpoint_fraction(model.key, source, model)
         st.metric(f"Confident midpoints · {name}", f"{fraction:.0%}",
@@ -151,7 +181,8 @@ for side, default, column in zip(SIDES, DEFAULTS, columns, strict=True):
 
 st.caption(
     f"**The judge**: a logistic regression on the pixels of the first {JUDGE_IMAGES:,} of the "
-    f"{SOURCES[source]} (four fifths to learn from). On the real {NOUNS[digits.kind]} it never "
+    f"{set_label(source)} (four fifths to learn from). On the real "
+    f"{source_kind(source).plural} it never "
     f"saw it is right "
     f"{probe.held_out_accuracy_:.0%} of the time and confident (≥ {CONFIDENT:.0%}) on "
     f"{probe.held_out_confident_:.0%} of them: the score a perfect decoder would get. It sees "

@@ -22,26 +22,19 @@ from ae_core.latent import decode_codes, encode_dataset
 from ae_core.train import ReportProgress, StepReport, train_model
 from ui.models import ActiveModel, model_cache, require_model
 from ui.sources import (
-    NOUNS,
-    SOURCES,
-    TRAIN_SETS,
     available_sources,
     load_source,
     normal_sources,
     other_test_source,
+    set_label,
     source_images,
+    source_kind,
 )
 from ui.training import PROGRESS_SECONDS, make_active
+from ui.widgets import refresh_with
 
-OOD_NAMES = {"fashion-test": ("Fashion-MNIST clothes", "clothes"),
-             "mnist-test": ("MNIST digits", "digits")}  # (option, what the charts call them)
 RULES = {"quantile": "Quantile of the normal errors", "mean_std": "Mean + k standard deviations"}
 GALLERY = 16
-HELD_OUT_HELP = {  # by ae_core.data kind of the normal images
-    "mnist": "Thin digits (1, 7, 9) are hard to catch: little ink means a small error even "
-             "when the model never saw one.",
-    "fashion-mnist": "A class much like another (a shirt beside T-shirts and pullovers) is "
-                     "hard to catch: the model rebuilds it from its look-alikes."}
 NOISE_COUNT = 500
 
 st.title("Anomaly detection")
@@ -60,35 +53,38 @@ if net.is_conditional:
 # Out of distribution: the other dataset's test images (clothes for a digit model, digits
 # for a Fashion-MNIST model), the classic first demonstration of reconstruction-error detection.
 ood_source = other_test_source(model)
+ood_kind = source_kind(ood_source)
 anomalies = {"class": "A class the model never saw",
-             "ood": f"{OOD_NAMES[ood_source][0]} (out of distribution)",
+             "ood": f"{ood_kind.title} {ood_kind.plural} (out of distribution)",
              "noise": "Random noise"}
 left, right = st.columns(2)
 kind = left.radio("Anomalies", list(anomalies), format_func=anomalies.get,
                   key="anomaly_kind", horizontal=True)
 excluded = model.checkpoint.train_config.exclude_classes if model.checkpoint.train_config else ()
 normal_source = right.selectbox("Normal images from", normal_sources(model),
-                                format_func=SOURCES.get, key="anomaly_source",
+                                format_func=set_label, key="anomaly_source",
                                 help="Images of the model's own kind it was not trained on.")
 normal_set = load_source(normal_source)  # its class names, and what a quick model trains on
+normal_kind = source_kind(normal_source)
 class_names = normal_set.class_names
 held_class = None
 if kind == "class":
     # 0 and 2 make clear anomalies (ROC AUC about 0.9 for a quick model); thin digits (1, 7,
     # 9) have so little ink that even an unseen one rebuilds with a small error.
     st.session_state.setdefault("anomaly_class", int(excluded[0]) if excluded else 0)
+    refresh_with("anomaly_class", class_names)
     held_class = int(left.selectbox("Held-out class", range(len(class_names)),
                                     key="anomaly_class", format_func=class_names.__getitem__,
-                                    help=HELD_OUT_HELP[normal_set.kind]))
+                                    help=normal_kind.hard_to_catch or None))
 elif kind == "ood":
     if not available_sources((ood_source,)):
-        st.error(f"The {SOURCES[ood_source]} is not on this machine (see README: data). Pick "
+        st.error(f"The {set_label(ood_source)} is not on this machine (see README: data). Pick "
                  f"another kind of anomaly.")
         st.stop()
     normal_count = min(OOD_COUNT, len(source_images(normal_source)))  # what the legend counts
     ood_count = min(OOD_COUNT, len(source_images(ood_source)))
     st.caption(f"The first {normal_count:,} normal test images against the first {ood_count:,} "
-               f"of the {SOURCES[ood_source].split(' (')[0]}: images of a kind the model never "
+               f"of the {set_label(ood_source).split(' (')[0]}: images of a kind the model never "
                f"saw.")
 
 
@@ -99,7 +95,7 @@ def _progress_text(report: StepReport) -> str:
 def _train_without(digit: int) -> None:
     """Quick training on the model's own kind of images (the embedded digits, or Fashion-MNIST's
     training set) minus one class; the result becomes active."""
-    name, dataset = class_names[digit], TRAIN_SETS[normal_set.kind]
+    name, dataset = class_names[digit], normal_kind.quick_train
     with st.form("anomaly_train"):
         st.markdown(f"**Train a model that never sees a {name}** (MLP autoencoder, {dataset} "
                     f"without the {name}s; kept in this session).")
@@ -161,7 +157,7 @@ def _scores(model_key: str, source: str, kind: str, held_class: int | None, ood_
 normal_images, _, anomalous_images = _sets(normal_source, kind, held_class, ood_source)
 normal_scores, anomalous_scores = _scores(model.key, normal_source, kind, held_class, ood_source,
                                           model)
-anomaly_name = {"class": f"class {class_names[held_class or 0]}", "ood": OOD_NAMES[ood_source][1],
+anomaly_name = {"class": f"class {class_names[held_class or 0]}", "ood": ood_kind.plural,
                 "noise": "noise"}[kind]
 
 rule_column, value_column = st.columns(2)
@@ -183,7 +179,7 @@ metrics[0].metric("Detection rate", f"{found.detection_rate:.1%}",
                   help=f"{found.detected} of {len(anomalous_scores)} {anomaly_name} flagged")
 metrics[1].metric("False-alarm rate", f"{found.false_alarm_rate:.1%}",
                   help=f"{found.false_alarms} of {len(normal_scores)} normal "
-                       f"{NOUNS[normal_set.kind]} flagged")
+                       f"{normal_kind.plural} flagged")
 metrics[2].metric("ROC AUC", f"{auc:.3f}", help="1: perfect separation; 0.5: chance")
 metrics[3].metric("Threshold (MSE / pixel)", f"{cut:.4f}")
 

@@ -6,23 +6,24 @@ import pandas as pd
 import streamlit as st
 
 from ae_core.config import ModelConfig, TrainConfig
+from ae_core.data import EMBEDDED
 from ae_core.figures import bottleneck_figure
 from ae_core.figures.images import grid_png
 from ae_core.figures.lecture import rebuilt_by_size
+from ae_core.kinds import KINDS, get_kind
 from ae_core.metrics import angles_to_pca
 from ae_core.models import REGISTRY, describe_family, family_title
 from ae_core.sweep import bottleneck_sweep, code_width, pca_curve, reconstruction_mse
 from ui.models import ActiveModel, active_model, model_by_label, model_cache, model_labels
 from ui.precomputed import stored
 from ui.sources import (
-    NORMAL_SOURCES,
-    NOUNS,
-    SOURCES,
-    TRAIN_SETS,
     available_sources,
     load_source,
     model_kind,
+    set_label,
     source_images,
+    source_kind,
+    wording,
 )
 from ui.training import PROGRESS_SECONDS, split_data
 
@@ -36,27 +37,30 @@ SWEEPS_KEY = "bottleneck_sweeps"  # list of {"name", "dims", "mse"} this session
 PCA_FIT_IMAGES = 5000
 
 st.title("Bottleneck effect")
-st.markdown(
+say = wording(active_model())  # the words for the active model's kind of images
+st.markdown(say(
     "The narrower the code, the less of the digit survives. **PCA** with as many components "
     "as the code has numbers is the linear baseline: a *linear* autoencoder trained with "
     "squared error learns the same subspace (Baldi & Hornik 1989), so only the non-linear "
-    "layers can take an autoencoder below the dashed line.")
+    "layers can take an autoencoder below the dashed line."))
 
 # The active model's own kind of images first; models are scored on images of their own kind.
 active = active_model()
-kinds = sorted(NORMAL_SOURCES, key=lambda kind: active is None or kind != model_kind(active))
-offered = tuple(source for kind in kinds for source in NORMAL_SOURCES[kind])
-source = st.selectbox("Scored on", available_sources(offered), format_func=SOURCES.get,
+kinds = [active.kind] if active is not None and active.kind.name not in KINDS else []
+kinds += sorted(KINDS.values(), key=lambda kind: active is None or kind != active.kind)
+offered = tuple(source for kind in kinds for source in kind.held_out)
+source = st.selectbox("Scored on", available_sources(offered), format_func=set_label,
                       key="bottleneck_source")
-kind = load_source(source).kind
-train_config_of_kind = TrainConfig(dataset=TRAIN_SETS[kind])  # what the sweep trains on
+kind = source_kind(source).name
+noun = get_kind(kind).plural
+train_config_of_kind = TrainConfig(dataset=get_kind(kind).quick_train)  # what a sweep trains on
 
 
 @st.cache_data(show_spinner="Fitting PCA…", max_entries=16)
 def _pca(source: str, components: tuple[int, ...]) -> list[float]:
     """Test MSE of PCA at each size, fitted on the training images of the source's kind."""
     def fit() -> list[float]:
-        train, _ = split_data(TrainConfig(dataset=TRAIN_SETS[load_source(source).kind]))
+        train, _ = split_data(TrainConfig(dataset=source_kind(source).quick_train))
         return pca_curve(train.float_images()[:PCA_FIT_IMAGES], source_images(source),
                          components).tolist()
 
@@ -118,7 +122,7 @@ for sweep in st.session_state.get(SWEEPS_KEY, []):
 @st.cache_data(show_spinner="Rebuilding at each size…", max_entries=16)
 def _rebuilt(keys: tuple[tuple[int, str], ...], source: str,
              _models: dict[int, ActiveModel]) -> tuple:
-    train, _ = split_data(TrainConfig(dataset=TRAIN_SETS[load_source(source).kind]))
+    train, _ = split_data(TrainConfig(dataset=source_kind(source).quick_train))
     return rebuilt_by_size(source_images(source)[:REBUILT_COUNT],
                            {size: model.checkpoint.model for size, model in _models.items()},
                            train.float_images()[:PCA_FIT_IMAGES],
@@ -137,7 +141,7 @@ def rebuilt_at_each_size(lines: dict[str, dict[int, ActiveModel]], source: str) 
     models = lines[name]
     grid, rows = _rebuilt(tuple((size, model.key) for size, model in sorted(models.items())),
                           source, models)
-    st.subheader(f"The same {NOUNS[kind]}, rebuilt at each size")
+    st.subheader(f"The same {noun}, rebuilt at each size")
     st.image(grid_png(grid, columns=REBUILT_COUNT, scale=3), output_format="PNG",
              caption=f"{name}, row by row: " + "; ".join(rows) + ".")
     st.download_button("PNG for a projector", grid_png(grid, columns=REBUILT_COUNT, scale=6),
@@ -152,7 +156,7 @@ pca = _pca(source, components)
 st.plotly_chart(bottleneck_figure(series, (list(components), pca)), key="bottleneck_chart")
 rebuilt_at_each_size(lines, source)  # the same images at each size, beside PCA's
 if other_kind:
-    st.caption(f"Trained on other images than {NOUNS[kind]}, so not scored here: "
+    st.caption(f"Trained on other images than {noun}, so not scored here: "
                f"{', '.join(other_kind)}.")
 if off_axis:
     st.caption(f"Not on this axis: {', '.join(off_axis)} (their code is not a vector of "
@@ -192,9 +196,11 @@ with st.form("bottleneck_form"):
     epochs = epoch_column.slider("Epochs per model", 1, 30, 5, key="bottleneck_epochs")
     run = st.form_submit_button("Train and score", type="primary",
                                 icon=":material/play_arrow:")
-st.caption(f"One fresh model per size, trained on {train_config_of_kind.dataset} (the embedded "
-           f"digits: about a second per epoch and size on a laptop CPU; Fashion-MNIST's 60,000 "
-           f"take longer). The result stays in this session.")
+speed = ("the embedded digits: about a second per epoch and size on a laptop CPU; "
+         "Fashion-MNIST's 60,000 take longer" if train_config_of_kind.dataset == EMBEDDED
+         else "its whole training set: several seconds per epoch and size on a laptop CPU")
+st.caption(f"One fresh model per size, trained on {train_config_of_kind.dataset} ({speed}). "
+           f"The result stays in this session.")
 
 if run:
     if not sizes:
@@ -215,7 +221,7 @@ if run:
         train, _ = split_data(train_config_of_kind)
         angles = [float(angles_to_pca(point.model.decoder_basis(), train.float_images())[0])
                   for point in points]
-    name = f"sweep: {family_title(family)}, {epochs} epochs, {NOUNS[kind]}"
+    name = f"sweep: {family_title(family)}, {epochs} epochs, {noun}"
     sweeps = [sweep for sweep in st.session_state.get(SWEEPS_KEY, []) if sweep["name"] != name]
     sweeps.append({"name": name, "dims": [point.latent_dim for point in points],
                    "mse": [point.mse for point in points], "angles": angles, "kind": kind})

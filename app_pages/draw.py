@@ -14,14 +14,17 @@ from ae_core.anomaly import reconstruction_scores, threshold
 from ae_core.checkpoint import Checkpoint
 from ae_core.drawing import MAX_FILE_BYTES, DrawingError, digit_from_canvas, digit_from_file
 from ae_core.figures import add_marked_point, grid_png, image_png, latent_map
+from ae_core.kinds import DEFAULT_KIND
 from ae_core.latent import decode_codes, encode_dataset, nearest_neighbours
 from ae_core.metrics import fit_linear_probe
 from ae_core.projection import PCAProjection
 from ui import state
 from ui.draw_canvas import draw_canvas
-from ui.models import ActiveModel, model_cache, require_model
+from ui.models import ActiveModel, active_model, model_cache, require_model
 from ui.sources import (
-    SOURCES,
+    encoded as encoded_set,
+)
+from ui.sources import (
     load_source,
     normal_sources,
     own_codes,
@@ -29,7 +32,10 @@ from ui.sources import (
     own_images,
     own_noun,
     own_source,
+    set_label,
+    shown_kind,
     source_images,
+    wording,
 )
 from ui.widgets import DRAWING, Drawing, guarded
 
@@ -39,24 +45,20 @@ ANOMALY_RULE, ANOMALY_VALUE = "quantile", 0.95
 INPUT_KEY = "draw_input"  # ("canvas", PNG data URL) or ("upload", bytes): the latest touched
 CANVAS_KEY = "draw_canvas"
 UPLOAD_KEY = "draw_upload"
-# What the page shows a model of another kind than digits (by ae_core.data kind of its images).
-OTHER_KIND_NOTES = {
-    "fashion-mnist": "This model learned from clothes: your drawing is still prepared like an "
-                     "MNIST digit, then read as one of its classes and placed among the {images}."}
 
 
 @model_cache(show_spinner="Fitting the linear probe…", max_entries=16)
 def class_probe(model_key: str, source: str, _model: ActiveModel):
     """The linear probe (ae_core.metrics) fitted once per model on its own images' codes."""
-    encoded = own_codes(_model)
-    return fit_linear_probe(encoded.codes.numpy(), encoded.labels.numpy())
+    codes = encoded_set(_model, source)
+    return fit_linear_probe(codes.codes.numpy(), codes.labels.numpy())
 
 
 @model_cache(show_spinner="Projecting the codes…", max_entries=16)
 def code_map(model_key: str, source: str,
              _model: ActiveModel) -> tuple[np.ndarray, PCAProjection | None]:
     """(N, 2) map of the model's own images: the code itself when 2-D, else its PCA."""
-    codes = own_codes(_model).codes.numpy()
+    codes = encoded_set(_model, source).codes.numpy()
     if codes.shape[1] == 2:
         return codes, None
     projection = PCAProjection(2).fit(codes)
@@ -93,24 +95,29 @@ def _digit(kind: str, data: str | bytes | int) -> torch.Tensor:
     return digit_from_file(data) if kind == "upload" else digit_from_canvas(data)
 
 
-st.title("Draw a digit")
-st.markdown(
+say = wording(active_model())  # the words for the active model's kind of images
+st.title(say("Draw a digit"))
+st.markdown(say(
     "Draw a digit on the black square (or upload a picture of one). It is brought to MNIST's "
     "form the way the dataset was made: cropped to the ink, fitted into 20×20 pixels keeping "
     "its shape, and placed so its centre of mass sits at the centre of 28×28. Then the model "
-    "encodes it.")
+    "encodes it."))
 model = require_model()
 checkpoint = model.checkpoint
 net = checkpoint.model
 digits = own_dataset(model)
-if digits.kind in OTHER_KIND_NOTES:
-    st.info(OTHER_KIND_NOTES[digits.kind].format(images=SOURCES[own_source(model)]),
-            icon=":material/info:")
+own_kind = shown_kind(model)
+if own_kind.name != DEFAULT_KIND:  # a model of another kind than digits
+    st.info(f"This model learned from {own_kind.plural}: your drawing is still prepared the "
+            f"MNIST way (cropped, fitted and centred), then read as one of its classes and "
+            f"placed among the "
+            f"{set_label(own_source(model))}.", icon=":material/info:")
 
 draw_column, seen_column, verdict_column = st.columns([1.15, 1, 1.25], gap="medium")
 with draw_column:
-    draw_canvas(CANVAS_KEY, on_change=_drawn)
-    st.file_uploader(f"Or upload a PNG or JPEG of a digit (up to {MAX_FILE_BYTES // 2**20} MB)",
+    draw_canvas(CANVAS_KEY, on_change=_drawn, hint=say("Draw one digit, large, in the middle"))
+    st.file_uploader(say(f"Or upload a PNG or JPEG of a digit (up to "
+                         f"{MAX_FILE_BYTES // 2**20} MB)"),
                      type=["png", "jpg", "jpeg"], key=UPLOAD_KEY, on_change=_uploaded,
                      max_upload_size=MAX_FILE_BYTES // 2**20,  # not the server's 200 MB
                      help="Any size or colour; dark ink on paper or light ink on dark. The "
@@ -118,8 +125,8 @@ with draw_column:
 
 kind, data = st.session_state.get(INPUT_KEY, ("canvas", None))
 if data is None:
-    seen_column.info("Draw a digit on the black square: what the model makes of it appears "
-                     "here when you lift the pen.", icon=":material/draw:")
+    seen_column.info(say("Draw a digit on the black square: what the model makes of it "
+                         "appears here when you lift the pen."), icon=":material/draw:")
     st.stop()
 try:
     image = _digit(kind, data)  # (1, 28, 28)
@@ -154,13 +161,13 @@ with verdict_column:
     if chances is not None:
         st.metric("The linear probe's guess", name, border=True,
                   help=f"A logistic regression fitted on this model's codes of the "
-                       f"{SOURCES[own_source(model)]} (as in the quality report).")
+                       f"{set_label(own_source(model))} (as in the quality report).")
         ranked = np.argsort(-chances)[:3]
         st.caption(" · ".join(f"{digits.class_names[c]}: {chances[c]:.0%}" for c in ranked))
     else:
         st.metric("The class it rebuilds best", name, border=True,
-                  help="A conditional model is told the class; this is the one whose "
-                       "reconstruction is closest to your digit.")
+                  help=say("A conditional model is told the class; this is the one whose "
+                           "reconstruction is closest to your digit."))
     normal = normal_sources(model)
     cut = (anomaly_threshold(model.key, normal[0], checkpoint)
            if normal and not net.is_conditional else None)

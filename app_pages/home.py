@@ -19,11 +19,22 @@ from ui.lecture import lecture_pictures
 from ui.models import (
     SHIPPED_PREFIX,
     ActiveModel,
+    active_model,
     model_cache,
     require_model,
 )
 from ui.precomputed import bytes_from_json, bytes_to_json, stored
-from ui.sources import SOURCES, own_codes, own_dataset, own_images, own_noun, own_source
+from ui.sources import (
+    encoded,
+    load_source,
+    own_dataset,
+    own_images,
+    own_noun,
+    own_source,
+    set_label,
+    source_images,
+    wording,
+)
 from ui.tour import start_tour
 
 # One card per page, in app.py's order: (page, preview in ae_core.previews, one sentence).
@@ -64,15 +75,15 @@ def _previews(model_key: str, source: str, _model: ActiveModel) -> dict[str, byt
 
 def _draw_previews(source: str, _model: ActiveModel) -> dict[str, bytes]:
     checkpoint = _model.checkpoint
-    encoded = own_codes(_model)
+    codes = encoded(_model, source)
     key = precomputed_key("umap", source)
-    coords = precomputed_projection(checkpoint.extras, key, len(encoded.codes))
+    coords = precomputed_projection(checkpoint.extras, key, len(codes.codes))
     if coords is None:  # no stored map: PCA (or the code itself) is instant
-        coords = project(encoded.codes, "pca").coords
+        coords = project(codes.codes, "pca").coords
     history = (checkpoint.info.get("history") or {}).get("train_loss") or []
-    return page_previews(checkpoint.model, own_images(_model), own_dataset(_model).labels,
-                         encoded.codes,
-                         encoded.errors, coords, history)
+    return page_previews(checkpoint.model, source_images(source), load_source(source).labels,
+                         codes.codes,
+                         codes.errors, coords, history)
 
 
 @st.cache_data(show_spinner=False)
@@ -97,12 +108,13 @@ def _shipped_lines(listing: tuple[tuple[str, float], ...]) -> list[tuple[str, st
 
 
 st.title("Latent Lab")
-st.markdown(
+say = wording(active_model())  # the words for the active model's kind of images
+st.markdown(say(
     "An **autoencoder** squeezes each 28×28 digit (784 numbers) through a narrow "
     "**bottleneck** (its *latent code*) and rebuilds the digit from that code alone. "
     "What survives the squeeze is what the model learned matters. Pick a model in the "
     "sidebar, then try any page below: every picture on this page is live, drawn by the "
-    "model you picked.")
+    "model you picked."))
 model = require_model()
 latent_dim = model.checkpoint.model.latent_dim
 
@@ -126,7 +138,7 @@ left, right = st.columns([3, 1])
 with left:
     st.subheader(f"{noun.capitalize()} and their reconstructions")
     st.image(grid_png(torch.cat([images, rebuilt]), columns=10, scale=4),
-             caption=f"Top: real {noun}, one of each class ({SOURCES[own_source(model)]}). "
+             caption=f"Top: real {noun}, one of each class ({set_label(own_source(model))}). "
                      f"Bottom: what the model rebuilds from the code alone.",
              output_format="PNG")
 with right:
@@ -144,7 +156,7 @@ for start in range(0, len(CARDS), CARDS_PER_ROW):
         with column.container(border=True, key=f"home_card_{preview}"):
             st.page_link(page)
             st.image(pictures[preview], output_format="PNG", width="stretch")
-            st.caption(sentence)
+            st.caption(say(sentence))
 
 st.subheader("The shipped models")
 listing = tuple((str(path), path.stat().st_mtime)

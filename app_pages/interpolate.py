@@ -10,7 +10,7 @@ from ui.analogy_panel import analogy_section
 from ui.browser_decoder import live_view, retry_button, send_decoder
 from ui.copy_link import copy_link
 from ui.models import require_model
-from ui.sources import SOURCES, own_dataset, own_source
+from ui.sources import own_dataset, own_source, set_label, wording
 from ui.widgets import DRAWING, digit_picker, guarded, labels_for, picked_digit, send_to_picker
 
 METHODS = {"linear": "Linear", "slerp": "Spherical (slerp)"}
@@ -23,6 +23,7 @@ TAKEN_KEY = "interpolate_taken_ends"  # the last INTERPOLATION_ENDS this page fo
 
 st.title("Interpolation")
 model = require_model()
+say = wording(model)  # the words for the model's kind of images
 copy_link("interpolate_link")
 link = url_state.from_link((*ENDS, url_state.PATH, url_state.STEPS))
 reason = send_decoder(model)  # early: the browser loads its runtime while the page is drawn
@@ -55,12 +56,15 @@ with first:
     start = digit_picker(PICKERS[0], digits, "From", default_class=1)
 with second:
     end = digit_picker(PICKERS[1], digits, "To", default_class=END_CLASS)
-st.caption(f"From the {SOURCES[own_source(model)]}, the images this model knows.")
+st.caption(f"From the {set_label(own_source(model))}, the images this model knows.")
 first_digit = picked_digit(start, model)  # a dataset image or a drawing
 last_digit = picked_digit(end, model)
 with settings:
-    steps = st.slider("Steps", *STEPS, key="interpolate_steps")
+    steps = st.slider("Steps", *STEPS[:2], value=url_state.chosen("interpolate_steps", STEPS[2]),
+                      key="interpolate_steps")
     method = st.radio("Path", INTERPOLATIONS, format_func=METHODS.get, key="interpolate_method",
+                      index=INTERPOLATIONS.index(url_state.chosen("interpolate_method",
+                                                                  INTERPOLATIONS[0])),
                       help="Spherical keeps the code's length, where a VAE's codes live")
     label = None
     if net.is_conditional:
@@ -84,8 +88,8 @@ pixel_strip = torch.cat([ends_images[:1], crossfade, ends_images[1:]])
 latent_png = grid_png(latent_strip, columns=steps + 2, scale=3)
 st.subheader(f"Through the latent space: {METHODS[method].lower()} path")
 st.image(latent_png, output_format="PNG",
-         caption="The two digits at the ends; between them, the decoder's drawing of each code "
-                 "on the path.")
+         caption=say("The two digits at the ends; between them, the decoder's drawing of each "
+                     "code on the path."))
 
 
 @st.fragment
@@ -114,9 +118,9 @@ else:
 
 st.subheader("Through pixel space (a cross-fade)")
 st.image(grid_png(pixel_strip, columns=steps + 2, scale=3), output_format="PNG",
-         caption="The same number of steps, mixing pixels: halfway is two faint digits on top of "
-                 "each other, not a digit. The latent path goes through what the model learned "
-                 "digits look like.")
+         caption=say("The same number of steps, mixing pixels: halfway is two faint digits on "
+                     "top of each other, not a digit. The latent path goes through what the "
+                     "model learned digits look like."))
 
 name = f"interpolation_{first_digit.origin}_{last_digit.origin}_{method}"
 png, gif = st.columns(2)

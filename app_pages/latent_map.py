@@ -23,9 +23,9 @@ from ui import state, url_state
 from ui.attribute_panel import custom_axes_section
 from ui.browser_decoder import live_view, send_decoder
 from ui.copy_link import copy_link
-from ui.models import require_model
+from ui.models import active_model, require_model
 from ui.projections import ProjectionRequest, map_projection, projection_jobs
-from ui.sources import SOURCES, encoded, home_first, load_source, own_source
+from ui.sources import encoded, home_first, load_source, own_source, set_label, wording
 from ui.uncertainty_panel import add_ellipses, spread_of
 
 METHOD_LABELS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE (slow)"}
@@ -44,11 +44,12 @@ PRIOR_SAMPLES = 2000  # an adversarial AE's prior drawn under its codes
 NEIGHBOURS = 8
 
 st.title("Latent map")
-st.markdown(
+say = wording(active_model())  # the words for the active model's kind of images
+st.markdown(say(
     "Every image becomes one point: its code, squeezed to two dimensions. Digits the model "
     "finds alike land close together. **Hover** a point to see which image it is, **click** "
     "it (or drag a box or lasso) to see the digit, what the model rebuilds, and its nearest "
-    "neighbours in the code space.")
+    "neighbours in the code space."))
 model = require_model()
 copy_link("latent_map_link")
 link = url_state.from_link((url_state.PROJECTION, url_state.COLOUR, url_state.VIEW))
@@ -88,14 +89,16 @@ def _select_typed() -> None:
 
 def _settings(dims: int) -> tuple[str, ProjectionRequest]:
     """The form: data and projection, applied together (a UMAP run is not free)."""
-    sources = home_first(model, ("embedded", "mnist-test", "fashion-test", "mnist-all",
-                                 "fashion-all"))
+    sources = home_first(model)  # every kind's sets, the model's own first
     with st.form("latent_map_form", border=True):
         data_column, method_column, umap_column, tsne_column = st.columns([3, 2, 3, 2])
-        source = data_column.selectbox("Images", sources, format_func=SOURCES.get,
+        source = data_column.selectbox("Images", sources, format_func=set_label,
                                        key="latent_map_source")
-        method = method_column.radio("Projection", list(METHOD_LABELS),
-                                     format_func=METHOD_LABELS.get, key="latent_map_method",
+        methods = list(METHOD_LABELS)
+        method = method_column.radio("Projection", methods, format_func=METHOD_LABELS.get,
+                                     index=methods.index(url_state.chosen("latent_map_method",
+                                                                          methods[0])),
+                                     key="latent_map_method",
                                      help="PCA is instant and linear; UMAP keeps neighbourhoods "
                                           "(clusters) and takes a few seconds; t-SNE too, slower.")
         neighbours = umap_column.slider("UMAP neighbours", 2, 100, DEFAULT_NEIGHBOURS,
@@ -115,14 +118,15 @@ def _settings(dims: int) -> tuple[str, ProjectionRequest]:
 can_3d = model.checkpoint.model.latent_dim >= 3
 view_column, colour_column, points_column = st.columns([1, 2, 1])
 dims = view_column.segmented_control(
-    "View", list(VIEWS), format_func=VIEWS.get, default=2, key="latent_map_view",
+    "View", list(VIEWS), format_func=VIEWS.get, default=url_state.chosen("latent_map_view", 2),
+    key="latent_map_view",
     disabled=not can_3d,
     help="3-D: the codes projected to three axes (PCA or UMAP); drag to turn, scroll to zoom."
     if can_3d else "This model's code has two numbers: the 2-D map is the whole code.") or 2
 dims = dims if can_3d else 2
 colour_by = colour_column.segmented_control(
-    "Colour by", list(COLOURINGS), format_func=COLOURINGS.get, default="label",
-    key="latent_map_colour") or "label"
+    "Colour by", list(COLOURINGS), format_func=COLOURINGS.get,
+    default=url_state.chosen("latent_map_colour", "label"), key="latent_map_colour") or "label"
 source, request = _settings(dims)
 url_state.show({url_state.PROJECTION: request.method, url_state.COLOUR: colour_by,
                 url_state.VIEW: str(dims)})
@@ -182,7 +186,7 @@ selected = [index for index in st.session_state.get(SELECTED_KEY, []) if 0 <= in
 picked_here = st.session_state.get(PICKED_VIEW_KEY) == view
 title = (f"{model.label.split(': ', 1)[-1]} · "
          f"{f'{len(drawn):,} of ' if len(drawn) < len(codes) else ''}{len(codes):,} images of "
-         f"{SOURCES[source].split(' (')[0]} · {shown.name}")
+         f"{set_label(source).split(' (')[0]} · {shown.name}")
 if dims == 3:
     figure = latent_map_3d(shown.coords[drawn], labels[drawn], errors[drawn],
                            dataset.class_names, colour_by, shown.axis_titles, f"{title} · 3-D",
@@ -219,7 +223,7 @@ with chart_column:
         # hover label, and shown by typing its number below.
         st.plotly_chart(figure, key="latent_map_chart_3d", config={"displaylogo": False})
         st.caption("**Drag** to turn the scene, **scroll** to zoom, **hover** a point to see "
-                   "which image it is; type its number under *Selected digits* to see it.")
+                   "which image it is; type its number under *Selected images* to see it.")
     else:
         st.plotly_chart(figure, on_select=_picked_on_chart,
                         selection_mode=("points", "box", "lasso"), key="latent_map_chart",
@@ -263,7 +267,7 @@ if current.to_submit:
 # Custom axes: attribute or class-to-class directions (ui/attribute_panel.py)
 custom_axes_section(model, source, codes.numpy(), labels, dataset.class_names)
 
-st.subheader("Selected digits")
+st.subheader("Selected images")
 pick, clear = st.columns([3, 1], vertical_alignment="bottom")
 pick.number_input("Or show image number", 0, len(codes) - 1, value=None,
                   key="latent_map_index", on_change=_select_typed,
@@ -301,7 +305,7 @@ st.image(grid_png(near_images, columns=NEIGHBOURS + 1, scale=3),
                  + ", ".join(f"#{i} {dataset.class_names[labels[i]]}" for i in near))
 
 if source != own_source(model):  # the other pages' indices are into the model's own images
-    st.caption(f"The sliders and interpolation pages work on the {SOURCES[own_source(model)]}: "
+    st.caption(f"The sliders and interpolation pages work on the {set_label(own_source(model))}: "
                f"pick it above to send an image there.")
     st.stop()
 ends = list(st.session_state.get(state.INTERPOLATION_ENDS) or [None, None])

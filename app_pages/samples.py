@@ -9,8 +9,13 @@ import streamlit as st
 from ae_core.figures import grid_png
 from ae_core.sampling import FITTED, sample_digits
 from ui.models import ActiveModel, model_cache, model_name, require_model
-from ui.sources import own_codes, own_dataset, own_noun, own_source
-from ui.widgets import guarded
+from ui.sources import (
+    encoded,
+    own_dataset,
+    own_noun,
+    own_source,
+)
+from ui.widgets import guarded, refresh_with
 
 SEED_KEY = "samples_seed"
 EVERY_CLASS = -1  # the class picker's "every class" choice
@@ -29,7 +34,7 @@ def samples_png(model_key: str, source: str, _model: ActiveModel, count: int,
     """PNG grid of `count` samples, where they came from, the note and the grid's columns.
     Without a prior, codes come from a Gaussian fitted to the codes of `source` (own_source)."""
     net = _model.checkpoint.model
-    codes = None if net.has_prior else own_codes(_model).codes
+    codes = None if net.has_prior else encoded(_model, source).codes
     every_class = net.is_conditional and digit_class == EVERY_CLASS
     samples = sample_digits(net, count, temperature, seed, codes,
                             None if every_class else digit_class, every_class,
@@ -54,6 +59,7 @@ with controls:
     digit_class = None
     if net.is_conditional:
         choices = [EVERY_CLASS, *range(net.config.num_classes)]
+        refresh_with("samples_class", class_names)
         digit_class = st.selectbox("Class", choices, key="samples_class",
                                    format_func=lambda c: "Every class (a row each)"
                                    if c == EVERY_CLASS else class_names[c],

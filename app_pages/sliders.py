@@ -10,7 +10,7 @@ from ui.attribute_panel import effects_panel, server_attribute_sliders, slider_a
 from ui.browser_decoder import live_view, problem, retry_button, send_decoder
 from ui.copy_link import copy_link
 from ui.models import require_model
-from ui.sources import SOURCES, own_codes, own_dataset, own_noun, own_source
+from ui.sources import own_codes, own_dataset, own_noun, own_source, set_label, wording
 from ui.uncertainty_panel import add_ellipses, ellipse_data, resample_panel, spread_of
 from ui.widgets import (
     DRAWING,
@@ -84,6 +84,7 @@ def browser_sliders(model, original: torch.Tensor, code: torch.Tensor, label: in
     live_view(model, "sliders", "sliders_live",
               {"dims": dims, "code": code.tolist(), "label": label,
                "original": [round(value, 3) for value in original.flatten().tolist()],
+               "original_caption": say("The digit"),  # "The garment" for clothes
                "placeholder": [round(value, 3) for value in decoded.flatten().tolist()],
                "revision": st.session_state.get(REVISION_KEY, 0),
                "attributes": slider_attributes(model)},
@@ -107,7 +108,7 @@ def server_sliders(model, original: torch.Tensor, label: int, low: torch.Tensor,
     if decoded is not None:
         picture.image(image_png(decoded[0], scale=10), caption="Decoded from the sliders",
                       output_format="PNG")
-    start.image(image_png(original, scale=10), caption="The digit", output_format="PNG")
+    start.image(image_png(original, scale=10), caption=say("The digit"), output_format="PNG")
     columns = controls.columns(2)
     for position, dimension in enumerate(dimensions):
         low_d, high_d = float(low[dimension]), float(high[dimension])
@@ -122,18 +123,19 @@ def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int
     """The digit, the buttons that set the code, and the sliders (browser or server)."""
     net = model.checkpoint.model
     reset, shuffle, where, space = st.columns([1, 1, 1.3, 2])
-    reset.button("Reset to the digit", key="sliders_reset", on_click=set_code,
+    reset.button(say("Reset to the digit"), key="sliders_reset", on_click=set_code,
                  args=(start, low, high), icon=":material/restart_alt:")
     shuffle.button("Randomise", key="sliders_randomise", on_click=randomise,
                    args=(net, codes, low, high), icon=":material/casino:")
     in_browser = where.toggle("Decode in the browser", value=True, key=BROWSER_KEY,
-                              help="The digit follows the hand while you drag; off, each step "
-                                   "is decoded by the server")
+                              help=say("The digit follows the hand while you drag; off, each step "
+                                   "is decoded by the server"))
     with space:
         if "sliders_random_from" in st.session_state:
             st.caption(f"Random codes come from {st.session_state['sliders_random_from']}.")
         if net.is_conditional:
             label = st.selectbox("Draw as class", range(net.config.num_classes),
+                                 index=url_state.chosen("sliders_class", label),
                                  key="sliders_class",
                                  help="Same code (the style), another digit")
     url_state.show({url_state.CLASS: str(label) if net.is_conditional else None})
@@ -163,8 +165,8 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
     drawn = st.session_state[ORIGIN_KEY][1].startswith("drawing-")  # a link has no digit then
     url_state.show({url_state.CODE: url_state.code_param(code, None if drawn else start)})
     moved = int((code != start).sum())
-    st.caption(f"{moved} of {len(code)} dimensions moved from the digit's code · distance "
-               f"{float((code - start).norm()):.2f}")
+    st.caption(say(f"{moved} of {len(code)} dimensions moved from the digit's code · distance "
+               f"{float((code - start).norm()):.2f}"))
     if net.is_conditional:
         class_grid(net, code)
     if len(code) != 2:
@@ -194,6 +196,7 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
 
 st.title("Bottleneck sliders")
 model = require_model()
+say = wording(model)  # the words for the model's kind of images
 copy_link("sliders_link")
 link = url_state.from_link((url_state.DIGIT, url_state.CODE, url_state.CLASS))
 # Early, so the browser loads its runtime and the decoder while the server draws the page.
@@ -215,7 +218,7 @@ if linked is not None:
 pick, view = st.columns([3, 2], gap="large")
 with pick:
     index = digit_picker("sliders_digit", digits, "Start from an image")
-    st.caption(f"From the {SOURCES[own_source(model)]}, the images this model knows.")
+    st.caption(f"From the {set_label(own_source(model))}, the images this model knows.")
 url_state.show({url_state.DIGIT: None if index == DRAWING else str(index)})
 with view:
     measure = ("mean KL from the prior" if summary.importance_kind == "KL"
@@ -271,8 +274,8 @@ images = guarded("Decoding the traversal", decode_codes, net, sweep,
                  row_labels if net.is_conditional else None)
 if images is not None:
     st.image(grid_png(images, columns=TRAVERSE_STEPS, scale=3), output_format="PNG",
-             caption=f"Each row is one digit's code with z[{dimension}] swept from "
-                     f"{values[0]:.2f} to {values[-1]:.2f}.")
+             caption=say(f"Each row is one digit's code with z[{dimension}] swept from "
+                         f"{values[0]:.2f} to {values[-1]:.2f}."))
     gif, png = st.columns(2)  # for slides: the first row as an animation, the grid as a picture
     gif.download_button("The first row as an animated GIF",
                         strip_gif(images[:TRAVERSE_STEPS], scale=16),

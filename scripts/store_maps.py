@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 from ae_core.checkpoint import EXTRA_PREFIX, load_checkpoint  # noqa: E402
-from ae_core.data import dataset_kind  # noqa: E402
 from ae_core.projection import embedded_umap_extras, precomputed_key  # noqa: E402
 
 N_COMPONENTS = 3
@@ -50,7 +49,7 @@ def store_3d_map(path: Path, force: bool = False) -> str:
     if checkpoint.model.latent_dim < N_COMPONENTS:
         return f"{path.name}: a {checkpoint.model.latent_dim}-D code, no 3-D map; skipped"
     if checkpoint.train_config is not None and \
-            dataset_kind(checkpoint.train_config.dataset) != "mnist":
+            checkpoint.train_config.kind != "mnist":
         return (f"{path.name}: opens on its own test set, whose 3-D map "
                 f"scripts/train_checkpoints.py stores; skipped")
     metadata, tensors = _read_raw(path)

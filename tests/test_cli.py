@@ -384,3 +384,36 @@ def test_train_fits_a_vqvaes_code_prior_as_its_option_says(capsys, tmp_path, cac
     assert checkpoint.model_config.code_prior_epochs == 1
     assert checkpoint.model.code_prior is not None
     assert "independent_bits_per_position" in checkpoint.metrics
+
+
+def test_a_model_that_kept_no_validation_split_is_told_to_name_a_test_set(capsys, tmp_path):
+    config = ModelConfig(family="ae", latent_dim=2, hidden_sizes=(16,))
+    path = tmp_path / "all_digits.safetensors"
+    save_checkpoint(path, build_model(config), TrainConfig(val_fraction=0.0))
+    code, _, err = run_main(capsys, "evaluate", str(path))
+    assert code == 2 and "Traceback" not in err
+    assert "kept no validation split" in err and "--dataset" in err and "\n" not in err.strip()
+
+
+@pytest.mark.slow
+def test_a_fashion_model_is_evaluated_mapped_and_sampled_on_its_own_kind(capsys, tmp_path):
+    """No --dataset: evaluate, map and sample default to the model's own kind of images (a
+    clothes model trained on all 60,000 of Fashion-MNIST's training images, no validation
+    split) where they used to default to the embedded digits and fail."""
+    if not data.set_available("fashion-test"):
+        pytest.skip("Fashion-MNIST is not on this machine")
+    path = ROOT / "checkpoints" / "fashion_conv_ae_32.safetensors"
+    assert load_checkpoint(path).train_config.val_fraction == 0.0
+    code, out, err = run_main(capsys, "evaluate", str(path))
+    assert code == 0, err
+    assert out.splitlines()[0].endswith("on fashion-mnist-test, 10000 clothes")
+    table = tmp_path / "map.csv"
+    code, out, err = run_main(capsys, "map", str(path), "--points", "300", "--out", str(table))
+    assert code == 0, err
+    assert "300 images of fashion-mnist-test" in out
+    classes = {line.split(",")[2] for line in table.read_text().splitlines()[1:]}
+    assert classes <= set(data.FASHION_CLASSES) and len(classes) > 5
+    picture = tmp_path / "samples.png"
+    code, out, err = run_main(capsys, "sample", str(path), "--n", "4", "--out", str(picture))
+    assert code == 0, err
+    assert picture.read_bytes().startswith(b"\x89PNG")

@@ -51,12 +51,15 @@ def _script_url() -> str:
     return static_url(f"latent_lab/draw.mjs?v={version}")
 
 
-def draw_canvas(key: str, on_change: Callable[[], None] | None = None) -> str | None:
+def draw_canvas(key: str, on_change: Callable[[], None] | None = None,
+                hint: str = "Draw one digit, large, in the middle") -> str | None:
     """The canvas; returns the last drawing's PNG data URL ("" once cleared, None before any).
+    `hint` is the line above it (the page says it of the model's kind of images).
 
     Needs the app's static serving (server.enableStaticServing), as the browser decoder does.
     """
-    result = _canvas(key=key, data={"script": _script_url(), "brush": BRUSH, "side": SIDE},
+    result = _canvas(key=key, data={"script": _script_url(), "brush": BRUSH, "side": SIDE,
+                                    "hint": hint},
                      on_drawing_change=on_change or (lambda: None))
     drawing = result.get("drawing") if result is not None else None
     return None if drawing is None else str(drawing.get("png") or "")

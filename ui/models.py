@@ -9,16 +9,18 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import streamlit as st
 import torch
 
 from ae_core.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
-from ae_core.data import Dataset, load_embedded
+from ae_core.data import Dataset, load_embedded, model_kind
+from ae_core.kinds import ImageKind
 from ae_core.latent import EncodedSet, encode_dataset
 from ae_core.onnx_model import PAIR_SUFFIX, list_onnx_pairs, load_onnx_paths
-from ui import state
+from ui import state, url_state
 
 SHIPPED_PREFIX = "shipped: "
 SAVED_PREFIX = "saved: "
@@ -33,6 +35,33 @@ class ActiveModel:
     label: str  # shown in the picker
     key: str  # cache identity: path and mtime, or a per-session id
     checkpoint: Checkpoint
+
+    @functools.cached_property
+    def kind(self) -> ImageKind:
+        """The kind of images the model knows (ae_core.kinds), from its training config."""
+        return model_kind(self.checkpoint.train_config)
+
+    @functools.cached_property
+    def source(self) -> str:
+        """The image set its pages show it: its kind's home set, the embedded digits where
+        that is not on this machine (ui.sources.own_source)."""
+        from ui.sources import source_available  # ui.sources builds on this module
+
+        return self.kind.home if source_available(self.kind.home) else "embedded"
+
+    @property
+    def images(self) -> Dataset:
+        """The images of `source`, loaded once per process."""
+        from ui.sources import own_dataset
+
+        return own_dataset(self)
+
+    @property
+    def codes(self) -> EncodedSet:
+        """The model's codes of `images`, encoded once (ui.sources.encoded)."""
+        from ui.sources import own_codes
+
+        return own_codes(self)
 
 
 @st.cache_resource(show_spinner=False)
@@ -126,11 +155,26 @@ def encoded_digits(model_key: str, _checkpoint: Checkpoint) -> EncodedSet:
 
 def stored_models() -> dict[str, tuple[str, float]]:
     """Picker label -> (path, mtime) of every checkpoint in the checkpoints folder, then of
-    every model saved from the Train page."""
-    return {prefix + path.name.removesuffix(PAIR_SUFFIX).removesuffix(".safetensors"):
-            (str(path), path.stat().st_mtime)
+    every model saved from the Train page. One look at each folder's own time per call: the
+    listing is read again only when a file came, went or was replaced there."""
+    return {prefix + name: entry
             for prefix, folder in ((SHIPPED_PREFIX, state.CHECKPOINT_DIR),
                                    (SAVED_PREFIX, state.SAVED_DIR))
+            for name, entry in _listing(str(folder), _folder_time(folder)).items()}
+
+
+def _folder_time(folder: Path) -> int | None:
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _listing(folder: str, folder_time: int | None) -> dict[str, tuple[str, float]]:
+    """Name -> (path, mtime) of the checkpoints in `folder` as it was at `folder_time`."""
+    return {path.name.removesuffix(PAIR_SUFFIX).removesuffix(".safetensors"):
+            (str(path), path.stat().st_mtime)
             for path in [*list_checkpoints(folder), *list_onnx_pairs(folder)]}
 
 
@@ -158,17 +202,40 @@ def default_label(labels: list[str]) -> str | None:
     return preferred if preferred in labels else (labels[0] if labels else None)
 
 
-def active_model() -> ActiveModel | None:
-    """The model this session looks at, or None when there is none at all."""
+def resolve_active_model() -> ActiveModel | None:
+    """The model every page shows in this run, decided once, before anything is drawn: a model
+    just trained, uploaded or stepped to by a tour (pending) first, then one a link names, then
+    the picker's choice, then the default. The only place that writes the active label; pages
+    get what it decided through `require_model()`. A link naming no model here gets a note (on
+    the page, above its title) and its code is not followed."""
+    url_state.forget_dropped()
     labels = model_labels()
+    label = st.session_state.get(state.ACTIVE_MODEL)
+    name = url_state.from_link([url_state.MODEL]).get(url_state.MODEL)
+    if name is not None:
+        linked = label_for_name(name)
+        if linked is None:
+            url_state.refuse(url_state.MODEL, name, "is not a model here")
+            url_state.ignore([url_state.CODE])
+        label = linked or label
     pending = st.session_state.pop(state.PENDING_ACTIVE_MODEL, None)
     if pending in labels:
-        st.session_state[state.ACTIVE_MODEL] = pending
-    label = st.session_state.get(state.ACTIVE_MODEL)
+        label = pending
     if label not in labels:
         label = default_label(labels)
+    if st.session_state.get(state.ACTIVE_MODEL) != label:
         st.session_state[state.ACTIVE_MODEL] = label
-    return None if label is None else model_by_label(label)
+    model = None if label is None else model_by_label(label)
+    st.session_state[state.RESOLVED_MODEL] = model
+    return model
+
+
+def active_model() -> ActiveModel | None:
+    """The model this session looks at in this run (resolve_active_model's answer), or None
+    when there is none at all."""
+    if state.RESOLVED_MODEL not in st.session_state:  # a script run without app.py
+        return resolve_active_model()
+    return st.session_state[state.RESOLVED_MODEL]
 
 
 def model_name(label: str) -> str:
@@ -199,7 +266,7 @@ def model_by_label(label: str) -> ActiveModel | None:
 
 
 def require_model() -> ActiveModel:
-    """The active model, or a message and a stop when there is none yet."""
+    """The active model resolved for this run, or a message and a stop when there is none."""
     model = active_model()
     if model is None:
         st.info("No model yet: train one on the **Train** page or upload a checkpoint in the "

@@ -16,7 +16,6 @@ from ui.models import (
     ActiveModel,
     active_model,
     add_session_model,
-    label_for_name,
     model_labels,
     model_name,
 )
@@ -66,30 +65,17 @@ def model_card(model: ActiveModel) -> None:
     card_terms(model, [name for name in CARD_METRICS if name in metrics])
 
 
-def follow_link_model() -> None:
-    """Make the model a link names the active one, before the picker is drawn; a name that is
-    not here gets a note, and the link's code (made by that model) is not followed."""
-    name = url_state.from_link([url_state.MODEL]).get(url_state.MODEL)
-    if name is None:
-        return
-    label = label_for_name(name)
-    if label is not None:
-        st.session_state[state.ACTIVE_MODEL] = label
-        return
-    url_state.refuse(url_state.MODEL, name, "is not a model here")
-    url_state.ignore([url_state.CODE])
-
-
 def sidebar() -> ActiveModel | None:
-    """Draw the picker and card; returns the active model (None if there is none)."""
-    url_state.forget_dropped()
-    follow_link_model()  # its note goes on the page, above the title
+    """Draw the picker and card of the model resolved for this run (ui.models.
+    resolve_active_model, called by app.py before); returns it (None if there is none)."""
+    model = active_model()
     with st.sidebar:
         labels = model_labels()
-        model = active_model()  # also settles the active label before the widget reads it
-        if labels:
-            st.selectbox("Model", labels, key=state.ACTIVE_MODEL)
-            model = active_model()
+        if model is not None:
+            # Its own default is the active model: a picker whose script loads after a rerun
+            # mounts on its default, not on the session's value (the picker race, issue 19).
+            st.selectbox("Model", labels, index=labels.index(model.label),
+                         key=state.ACTIVE_MODEL)
         st.file_uploader("Load a checkpoint (.safetensors)", type=["safetensors"],
                          key="sidebar_upload", on_change=_handle_upload)
         onnx_uploader(model)  # an encoder + decoder exported to ONNX (ui/onnx_upload.py)

@@ -6,28 +6,16 @@ What is done with the codes in the background (UMAP, t-SNE) lives in ui/projecti
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from pathlib import Path
 
 import streamlit as st
 import torch
 
-from ae_core.data import (
-    DEFAULT_DATA_ROOT,
-    EMBEDDED,
-    FASHION_SYSTEM_DIR,
-    SPLITS,
-    DataError,
-    Dataset,
-    available_splits,
-    dataset_kind,
-    evaluation_set,
-    load_dataset,
-    load_full,
-    shared_test_set_available,
-)
+from ae_core.data import Dataset, load_set, set_available
+from ae_core.kinds import DEFAULT_KIND, KINDS, ImageKind, all_sets, get_kind, image_set
 from ae_core.latent import EncodedSet, encode_dataset
 from ui.models import (
     ActiveModel,
@@ -38,62 +26,50 @@ from ui.models import (
     session_result,
 )
 
-SOURCES = {
-    "embedded": "Embedded MNIST digits (5,000)",
-    "heldout": "Held-out embedded digits (500, never trained on)",
-    "mnist-test": "MNIST test set (10,000)",
-    "fashion-test": "Fashion-MNIST test set (10,000)",
-    "mnist-all": "MNIST, all 70,000 (train + test)",
-    "fashion-all": "Fashion-MNIST, all 70,000 (train + test)",
-}
-TEST_SETS = {"mnist-test": "mnist", "fashion-test": "fashion-mnist"}  # ae_core.data names
-FULL_SETS = {"mnist-all": "mnist", "fashion-all": "fashion-mnist"}
-# The images a model of each kind (ae_core.data.dataset_kind of its training data) is shown
-# first, and the test set of the other kind: its out-of-distribution images.
-HOME_SOURCES = {"mnist": "embedded", "fashion-mnist": "fashion-test"}
-TEST_SOURCES = {"mnist": "mnist-test", "fashion-mnist": "fashion-test"}
-NORMAL_SOURCES = {"mnist": ("heldout", "mnist-test"), "fashion-mnist": ("fashion-test",)}
-NOUNS = {"mnist": "digits", "fashion-mnist": "clothes"}  # what a page calls a kind of images
-# The TrainConfig.dataset a page trains a quick model of each kind on.
-TRAIN_SETS = {"mnist": "mnist-embedded", "fashion-mnist": "fashion-mnist"}
+# Every registered kind's image sets (ae_core.kinds), key -> label; a kind made from one's own
+# images adds its sets to `set_label`, not here.
+SOURCES = {images.key: images.label for images in all_sets()}
 ENCODINGS_KEPT = 16  # encoded sources kept for the stored models (a 70,000 x 32 set: 9 MB)
 
 
+@st.cache_data(show_spinner=False, ttl=600)
 def source_available(source: str) -> bool:
-    """Whether `source` can be loaded here, from cheap file checks only."""
-    if source in ("embedded", "heldout"):
-        return True
-    name = TEST_SETS.get(source) or FULL_SETS[source]
-    needed = ("test",) if source in TEST_SETS else SPLITS
-    folders = [DEFAULT_DATA_ROOT / name, DEFAULT_DATA_ROOT]
-    if name == "mnist" and source in TEST_SETS and shared_test_set_available():
-        return True
-    if name == "fashion-mnist":
-        folders.insert(0, FASHION_SYSTEM_DIR)
-    return any(Path(folder).is_dir() and set(needed) <= set(available_splits(folder))
-               for folder in folders)
+    """Whether `source` can be loaded here, from cheap file checks only, made once per ten
+    minutes (not on every rerun of every page)."""
+    return set_available(source)
+
+
+def set_label(source: str) -> str:
+    """How a page names the image set `source`, one of one's own images' too."""
+    return SOURCES.get(source) or image_set(source)[1].label
 
 
 def model_kind(model: ActiveModel) -> str:
-    """"fashion-mnist" for a model trained on Fashion-MNIST, else "mnist"."""
-    config = model.checkpoint.train_config
-    return dataset_kind(config.dataset) if config is not None else "mnist"
+    """The name of the kind of images the model knows (ae_core.kinds)."""
+    return model.kind.name
 
 
-def home_first(model: ActiveModel, sources: tuple[str, ...]) -> list[str]:
-    """The available `sources`, the model's own kind of images first (Fashion-MNIST's test set
-    for a Fashion-MNIST model, the embedded digits for a digit model)."""
-    home = HOME_SOURCES[model_kind(model)]
-    ordered = sorted(sources, key=lambda source: source != home)
-    return available_sources(tuple(ordered))
+def source_kind(source: str) -> ImageKind:
+    """The kind of images of the image set `source`."""
+    return image_set(source)[0]
+
+
+def home_first(model: ActiveModel, sources: tuple[str, ...] | None = None) -> list[str]:
+    """The available `sources` (every registered kind's sets by default), the model's own
+    kind's first, its home set before them."""
+    sources = tuple(SOURCES) if sources is None else sources
+    own = [images.key for images in model.kind.sets]
+    if model.kind.name not in KINDS:  # one's own images: their sets are in no list
+        sources = (*(key for key in own if key not in sources), *sources)
+    return available_sources(tuple(sorted(sources, key=lambda source: (
+        source != model.kind.home, source not in own))))
 
 
 def own_source(model: ActiveModel) -> str:
-    """The images every page shows a model: its own kind (Fashion-MNIST's test set for a
-    Fashion-MNIST model, the embedded digits for a digit model), the embedded digits where
+    """The images every page shows a model: its kind's home set (Fashion-MNIST's test set for
+    a Fashion-MNIST model, the embedded digits for a digit model), the embedded digits where
     its own are not on this machine. Page links' indices (`digit`, `a`, `b`) index this set."""
-    home = HOME_SOURCES[model_kind(model)]
-    return home if source_available(home) else "embedded"
+    return model.source
 
 
 def own_dataset(model: ActiveModel) -> Dataset:
@@ -110,20 +86,54 @@ def own_codes(model: ActiveModel) -> EncodedSet:
     return encoded(model, own_source(model))
 
 
+def shown_kind(model: ActiveModel) -> ImageKind:
+    """The kind of the images the pages show the model (its own, or digits where its own are
+    not on this machine): where a page's words for them come from."""
+    return source_kind(own_source(model))
+
+
+_DIGIT_WORD = re.compile(r"\b(?:(an?|An?) )?([Dd])igit(s?)\b")
+
+
+def say(text: str, kind: ImageKind) -> str:
+    """`text`, written of digits, said of `kind`'s images: "digit(s)" become its nouns (with
+    "a"/"an" and a capital kept right). Only for words about the images on show; a sentence
+    about digit models themselves stays as written."""
+    if kind.noun == "digit":
+        return text
+
+    def word(match: re.Match) -> str:
+        article, capital, plural = match.groups()
+        noun = kind.plural if plural else kind.noun
+        noun = noun[0].upper() + noun[1:] if capital == "D" else noun
+        if not article:
+            return noun
+        chosen = "an" if noun[0].lower() in "aeiou" else "a"
+        return f"{chosen.capitalize() if article[0] == 'A' else chosen} {noun}"
+
+    return _DIGIT_WORD.sub(word, text)
+
+
+def wording(model: ActiveModel | None) -> Callable[[str], str]:
+    """`say` for the images the pages show `model` (digits when there is no model)."""
+    kind = shown_kind(model) if model is not None else get_kind(DEFAULT_KIND)
+    return lambda text: say(text, kind)
+
+
 def own_noun(model: ActiveModel) -> str:
-    """"digits" or "clothes": what the images of own_source(model) are."""
-    return NOUNS[own_dataset(model).kind]
+    """"digits", "clothes", …: what the images of own_source(model) are."""
+    return shown_kind(model).plural
 
 
 def normal_sources(model: ActiveModel) -> list[str]:
-    """The available sources of the model's own kind of images that it never trained on."""
-    return available_sources(NORMAL_SOURCES[model_kind(model)])
+    """The available sets of the model's own kind of images that it never trained on."""
+    return available_sources(model.kind.held_out)
 
 
 def other_test_source(model: ActiveModel) -> str:
     """The test set of the kind of images the model never saw: its out-of-distribution set."""
-    kind = model_kind(model)
-    return next(source for other, source in TEST_SOURCES.items() if other != kind)
+    partner = model.kind.partner or next(name for name in KINDS if name != model.kind.name)
+    return get_kind(partner).test
 
 
 def available_sources(sources: tuple[str, ...]) -> list[str]:
@@ -132,16 +142,10 @@ def available_sources(sources: tuple[str, ...]) -> list[str]:
 
 @st.cache_resource(show_spinner="Loading the images…")
 def load_source(source: str) -> Dataset:
-    """A data source by its key in SOURCES, loaded once for all sessions."""
+    """An image set by its key (ae_core.kinds), loaded once for all sessions."""
     if source == "embedded":
         return embedded_digits()
-    if source == "heldout":
-        return evaluation_set(EMBEDDED)
-    if source in TEST_SETS:
-        return load_dataset(TEST_SETS[source], "test")
-    if source in FULL_SETS:
-        return load_full(FULL_SETS[source])
-    raise DataError(f"unknown data source {source!r}: use one of {', '.join(SOURCES)}")
+    return load_set(source)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

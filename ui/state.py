@@ -12,6 +12,7 @@ SAVED_DIR = Path(os.environ.get("LATENT_LAB_SAVED", PROJECT_ROOT / "saved_models
 DEFAULT_CHECKPOINT = "ae_32"  # what a first-time visitor sees, if it is shipped
 
 ACTIVE_MODEL = "active_model"  # label of the model every page shows
+RESOLVED_MODEL = "resolved_model"  # ui.models.ActiveModel decided for this run (or None)
 PENDING_ACTIVE_MODEL = "pending_active_model"  # a new model to make active before the picker
 SESSION_MODELS = "session_models"  # label -> Checkpoint trained or uploaded in this session
 UPLOAD_ERROR = "upload_error"  # message of the last refused upload

@@ -69,19 +69,17 @@ def go_to_step(tour: Tour, index: int) -> None:
     st.session_state[state.TOUR_STEP] = index
     step = tour.steps[index]
     st.session_state.pop(state.TOUR_NOTE, None)
-    name = step.params.get("model")
-    if name is not None:
-        label = model_label(name)
-        if label is None:
-            st.session_state[state.TOUR_NOTE] = (
-                f"This step's model {name!r} is not in this installation: showing the active one.")
-        else:
-            # The picker is drawn before the page: the label waits until the next picker.
-            st.session_state[state.PENDING_ACTIVE_MODEL] = label
     # Set on the step's page before its widgets are drawn (ui.classroom.classroom_bar).
     st.session_state[state.TOUR_WIDGETS] = dict(step.widgets)
     st.session_state.pop(state.TOUR_REVEALED, None)
     params = dict(step.params)
+    # The step's model travels in its link, which ui.models.resolve_active_model follows; a
+    # model not here gets the tour's note alone (not the link's note too).
+    name = params.get("model")
+    if name is not None and model_label(name) is None:
+        st.session_state[state.TOUR_NOTE] = (
+            f"This step's model {name!r} is not in this installation: showing the active one.")
+        del params["model"]
     if st.session_state.get(state.PRESENTING):
         params[PRESENT_PARAM] = "1"
     st.switch_page(step.page, query_params=params)

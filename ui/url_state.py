@@ -144,3 +144,10 @@ def code_param(code: torch.Tensor, start: torch.Tensor | None) -> str | None:
         return code_to_text(code)
     except CodeTextError:  # beyond float16: the link reopens the digit, not this code
         return None
+
+
+def chosen(key: str, default):
+    """What the widget `key` holds (a link or a tour may have put it there), else `default`:
+    the value to give it as its own default (index=/value=). A widget whose script loads after
+    a rerun mounts on its own default, not on the session's value (issue 19's race)."""
+    return st.session_state.get(key, default)

@@ -22,7 +22,16 @@ from ae_core.latent import (
 )
 from ui import state
 from ui.models import ActiveModel, model_cache
-from ui.sources import own_codes, own_dataset, own_images, own_source
+from ui.sources import (
+    encoded,
+    load_source,
+    own_codes,
+    own_dataset,
+    own_images,
+    own_source,
+    say,
+    source_images,
+)
 
 PICK_MODES = ("By class", "By index", "Random")
 DRAWING_MODE = "Your drawing"  # offered by digit_picker once the Draw page sent a drawing
@@ -83,29 +92,37 @@ def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
     modes = (*PICK_MODES, DRAWING_MODE) if drawing is not None else PICK_MODES
     if st.session_state.get(f"{prefix}_mode") not in modes:
         st.session_state[f"{prefix}_mode"] = PICK_MODES[0]
-    mode = st.radio(label, modes, horizontal=True, key=f"{prefix}_mode")
+    # Each widget gets the session's value as its own default too: one whose script mounts
+    # after a rerun shows its default (a link's or a sent digit would be lost; issue 19).
+    mode = st.radio(label, modes, horizontal=True, key=f"{prefix}_mode",
+                    index=modes.index(st.session_state[f"{prefix}_mode"]))
     if mode == DRAWING_MODE:
         st.image(image_png(drawing.image, scale=3), output_format="PNG",
-                 caption="The digit you sent from the Draw page")
+                 caption=say("The digit you sent from the Draw page", dataset.image_kind))
         return DRAWING
     if mode == "By index":  # kept in range: another model's images may be fewer
         index_key = f"{prefix}_index"
         st.session_state[index_key] = min(int(st.session_state.get(index_key, 0)),
                                           len(dataset) - 1)
         return int(st.number_input("Index in the dataset", 0, len(dataset) - 1,
-                                   key=f"{prefix}_index"))
+                                   value=st.session_state[index_key], key=index_key))
     if mode == "Random":
         random_key = f"{prefix}_random"
         if st.session_state.get(random_key, len(dataset)) >= len(dataset):
             _reroll(random_key, len(dataset))
-        st.button("Another random digit", key=f"{prefix}_reroll", on_click=_reroll,
+        st.button(say("Another random digit", dataset.image_kind), key=f"{prefix}_reroll",
+                  on_click=_reroll,
                   args=(random_key, len(dataset)), icon=":material/casino:")
         return int(st.session_state[random_key])
     class_key, example_key = f"{prefix}_class", f"{prefix}_example"
     st.session_state.setdefault(class_key, default_class % len(dataset.class_names))
     st.session_state.setdefault(example_key, 0)
     left, right = st.columns(2)
+    if st.session_state[class_key] >= len(dataset.class_names):  # the previous kind had more
+        st.session_state[class_key] = default_class % len(dataset.class_names)
+    refresh_with(class_key, dataset.class_names)
     digit_class = left.selectbox("Class", range(len(dataset.class_names)), key=class_key,
+                                 index=st.session_state[class_key],
                                  format_func=lambda c: dataset.class_names[c])
     members = torch.nonzero(dataset.labels == digit_class).flatten()
     if len(members) == 0:
@@ -114,8 +131,19 @@ def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
     if st.session_state[example_key] > len(members) - 1:  # the previous class had more
         st.session_state[example_key] = len(members) - 1
     example = right.number_input(f"Example (of {len(members)})", 0, len(members) - 1,
-                                 key=example_key)
+                                 value=st.session_state[example_key], key=example_key)
     return int(members[int(example)])
+
+
+def refresh_with(key: str, names: tuple[str, ...]) -> None:
+    """Before the keyed box `key` is drawn: when the names its options show change (a model
+    of another kind of images), send its value again, so the browser shows the new name and
+    not the old kind's ("0" among clothes)."""
+    shown = f"{key}_names"
+    if st.session_state.get(shown) != names:
+        st.session_state[shown] = names
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def _reroll(key: str, count: int) -> None:
@@ -161,11 +189,11 @@ def latent_summary(model: ActiveModel) -> LatentSummary:
 @model_cache(show_spinner="Measuring the code dimensions…", max_entries=16)
 def _latent_summary(model_key: str, source: str, _model: ActiveModel) -> LatentSummary:
     """Shared, read-only; `source` (own_source) is in the key: it names the images measured."""
-    codes = own_codes(_model).codes
+    codes = encoded(_model, source).codes
     low, high = code_ranges(codes)
     kind = "KL" if _model.checkpoint.model.is_variational else "variance"
-    importance = dimension_importance(_model.checkpoint.model, own_images(_model),
-                                      own_dataset(_model).labels, codes)
+    importance = dimension_importance(_model.checkpoint.model, source_images(source),
+                                      load_source(source).labels, codes)
     order = torch.argsort(importance, descending=True).tolist()
     return LatentSummary(low, high, importance, order, kind)
 

@@ -21,7 +21,15 @@ from ae_core.latent import decode_codes
 from ae_core.models.vae import UNUSED_KL_THRESHOLD, per_dimension_kl, unused_dimensions
 from ae_core.sparsity import INACTIVE_SHARE, fraction_inactive, units_by_class
 from ui.models import ActiveModel, model_cache
-from ui.sources import SOURCES, own_codes, own_dataset, own_images, own_source
+from ui.sources import (
+    load_source,
+    own_codes,
+    own_dataset,
+    own_source,
+    set_label,
+    source_images,
+    wording,
+)
 from ui.widgets import guarded
 
 KL_DIGITS = 1000  # images (the model's own, ui.sources) the per-dimension KL is averaged over
@@ -48,14 +56,14 @@ def has_posterior(net: torch.nn.Module) -> bool:
 def codebook_frequencies(model_key: str, source: str, _model: ActiveModel) -> torch.Tensor:
     """(K,) how many grid positions of the model's own images (`source`) chose each entry."""
     with torch.inference_mode():
-        return _model.checkpoint.model.code_counts(own_images(_model)).sum(dim=0).cpu()
+        return _model.checkpoint.model.code_counts(source_images(source)).sum(dim=0).cpu()
 
 
 @model_cache(show_spinner="Measuring KL per dimension…", max_entries=16)
 def kl_per_dimension(model_key: str, source: str, _model: ActiveModel) -> torch.Tensor:
     """(D,) mean KL(q(z_d|x) || N(0, 1)) over the first KL_DIGITS of the model's own images."""
-    images = own_images(_model)[:KL_DIGITS]
-    labels = own_dataset(_model).labels[:KL_DIGITS]
+    images = source_images(source)[:KL_DIGITS]
+    labels = load_source(source).labels[:KL_DIGITS]
     return per_dimension_kl(_model.checkpoint.model, images, labels).cpu()
 
 
@@ -106,14 +114,16 @@ def vq_editor(model: ActiveModel, index: int, original: torch.Tensor) -> None:
         _set_indices(start)
     st.subheader("Codebook editor")
     size, entries = net.grid_size, net.config.codebook_size
-    st.markdown(f"A VQ-VAE's code is a **{size}×{size} grid of codebook entries** (numbers "
-                f"0–{entries - 1}), each standing for one {net.embedding_dim}-D vector the "
-                "decoder reads. Pick a position and swap its entry: the digit changes there.")
+    st.markdown(wording(model)(
+        f"A VQ-VAE's code is a **{size}×{size} grid of codebook entries** (numbers "
+        f"0–{entries - 1}), each standing for one {net.embedding_dim}-D vector the "
+        "decoder reads. Pick a position and swap its entry: the digit changes there."))
     _vq_fragment(model, original)
 
     frequencies = codebook_frequencies(model.key, own_source(model), model)
     used = int((frequencies > 0).sum())
-    st.markdown(f"**Codebook use** over the {SOURCES[own_source(model)]}: **{used} of {entries}** "
+    st.markdown(f"**Codebook use** over the {set_label(own_source(model))}: "
+                f"**{used} of {entries}** "
                 f"entries used, **{entries - used}** dead (never the nearest). Orange: the "
                 "entries of the code above.")
     st.plotly_chart(codebook_usage_figure(frequencies, st.session_state[VQ_INDICES_KEY]),
@@ -135,8 +145,10 @@ def _vq_fragment(model: ActiveModel, original: torch.Tensor) -> None:
         # A number input, not a slider: the page's sliders stay the code's continuous numbers.
         st.number_input(f"Codebook entry (0–{entries - 1})", 0, entries - 1, key=VQ_ENTRY_KEY,
                         on_change=_set_entry,
-                        help="The entry at the chosen position; the decoded digit follows.")
-        st.button("Reset to the digit", key="sliders_vq_reset", on_click=_set_indices,
+                        help=wording(model)("The entry at the chosen position; the decoded "
+                                            "digit follows."))
+        st.button(wording(model)("Reset to the digit"), key="sliders_vq_reset",
+                  on_click=_set_indices,
                   args=(start,), icon=":material/restart_alt:")
         st.button("Sample from the prior", key="sliders_vq_prior", on_click=_sample_prior,
                   args=(net,), icon=":material/casino:",
@@ -155,7 +167,8 @@ def _vq_fragment(model: ActiveModel, original: torch.Tensor) -> None:
                           torch.tensor(indices).unsqueeze(0))
     with pictures:
         left, right = st.columns(2)
-        left.image(image_png(original, scale=6), caption="The digit", output_format="PNG")
+        left.image(image_png(original, scale=6), caption=wording(model)("The digit"),
+                   output_format="PNG")
         if decoded is not None:
             caption = ("Sampled from the prior"
                        if st.session_state.get("sliders_vq_from_prior") and any(changed)
@@ -184,13 +197,14 @@ def kl_panel(model: ActiveModel) -> None:
     if unused:
         listed = ", ".join(f"z[{d}]" for d in unused[:12]) + ("…" if len(unused) > 12 else "")
         st.markdown(f"**{len(unused)} of {dims} dimensions unused**: the model collapsed them "
-                    f"to the prior ({listed}). Their posterior is N(0, 1) whatever the digit, "
+                    f"to the prior ({listed}). Their posterior is N(0, 1) whatever the image, "
                     "so their sliders barely change the picture.")
     else:
         st.markdown(f"**All {dims} dimensions in use** (each above {UNUSED_KL_THRESHOLD:g} "
                     "nats).")
     st.caption(f"Mean KL(q(z|x) ‖ N(0, I)) of each dimension over the first "
-               f"{min(KL_DIGITS, len(own_dataset(model))):,} of the {SOURCES[own_source(model)]}; "
+               f"{min(KL_DIGITS, len(own_dataset(model))):,} of the "
+               f"{set_label(own_source(model))}; "
                f"{total:.1f} nats in all. Grey bars are below "
                f"{UNUSED_KL_THRESHOLD:g} nats: posterior collapse.")
     beta = float(net.config.beta)
@@ -219,23 +233,23 @@ def sparsity_panel(model: ActiveModel) -> None:
     fractions = fraction_inactive(encoded.codes)
     units = encoded.codes.shape[1]
     st.markdown(f"**{float(fractions.mean()):.0%} of the {units} units are inactive** for a "
-                f"typical image (mean over the {SOURCES[own_source(model)]}; median "
+                f"typical image (mean over the {set_label(own_source(model))}; median "
                 f"{float(fractions.median()):.0%}).")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(code_activation_histogram(encoded.codes), key="sliders_sparse_values",
                         config={"displaylogo": False})
-        st.caption("Every code value of every digit (log scale): a sparse code piles up at 0.")
+        st.caption("Every code value of every image (log scale): a sparse code piles up at 0.")
     with right:
         st.plotly_chart(inactive_fraction_histogram(fractions), key="sliders_sparse_inactive",
                         config={"displaylogo": False})
-        st.caption(f"A unit is inactive for a digit below {INACTIVE_SHARE:g} × its largest "
-                   "activation over the digits.")
+        st.caption(f"A unit is inactive for an image below {INACTIVE_SHARE:g} × its largest "
+                   "activation over the images.")
     st.plotly_chart(units_by_class_figure(units_by_class(encoded.codes, encoded.labels),
                                           own_dataset(model).class_names),
                     key="sliders_sparse_classes", config={"displaylogo": False})
-    st.caption("Mean activation of each unit for each digit class: which units fire for which "
-               "digit.")
+    st.caption("Mean activation of each unit for each class: which units fire for which "
+               "class.")
 
 
 # Conditional models: one code, every class ---------------------------------------------------

@@ -283,8 +283,9 @@ def latent_map_png(coords: np.ndarray, labels: np.ndarray, errors: np.ndarray,
 
 
 def psnr_curves(levels: np.ndarray, curves: dict[str, np.ndarray], noise_name: str,
-                height: int = 360) -> go.Figure:
-    """Mean PSNR (dB) against noise level, one line per model (and one for the noisy input)."""
+                height: int = 360, noun: str = "digit") -> go.Figure:
+    """Mean PSNR (dB) against noise level, one line per model (and one for the noisy input);
+    `noun` names one image of the kind shown ("digit", "garment")."""
     figure = go.Figure()
     for index, (name, values) in enumerate(curves.items()):
         dashed = name.startswith("corrupted input")
@@ -294,7 +295,7 @@ def psnr_curves(levels: np.ndarray, curves: dict[str, np.ndarray], noise_name: s
                   "dash": "dot" if dashed else "solid"},
             hovertemplate=f"{name}<br>level %{{x:.2f}}<br>%{{y:.1f}} dB<extra></extra>"))
     figure.update_xaxes(title_text=f"{noise_name} level")
-    figure.update_yaxes(title_text="PSNR against the clean digit (dB)")
+    figure.update_yaxes(title_text=f"PSNR against the clean {noun} (dB)")
     figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                          legend={"orientation": "h", "yanchor": "top", "y": -0.3})
     return figure

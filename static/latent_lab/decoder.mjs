@@ -210,7 +210,7 @@ class SlidersView extends LiveView {
     const start = element("div", "ll-picture", layout);
     this.original = element("canvas", "ll-canvas ll-original", start);
     this.original.width = this.original.height = 280;
-    element("div", "ll-caption", start, "The digit");
+    this.originalCaption = element("div", "ll-caption", start, "The digit");
     const picture = element("div", "ll-picture ll-decoded", layout);  // sticks on a phone
     picture.appendChild(this.canvas);
     element("div", "ll-caption", picture, "Decoded in your browser as you drag");
@@ -234,6 +234,7 @@ class SlidersView extends LiveView {
     if (rebuild) this.build(data);
     if (recode) this.setCode(data.code);
     if (data.original) drawImage(this.original, data.original);
+    if (data.original_caption) this.originalCaption.textContent = data.original_caption;
     await super.attach(data);
   }
 

@@ -33,6 +33,7 @@ class DrawCanvas {
 
   configure(data) {
     this.brush = data.brush;
+    if (data.hint) this.hint.textContent = data.hint;
     this.root.style.setProperty("--ll-draw-side", `${data.side ?? SIDE}px`);
   }
 

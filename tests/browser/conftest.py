@@ -72,15 +72,29 @@ def page(browser, app_url, request):
     context.close()
 
 
-def wait_for_app(tab, timeout_ms: int = 30_000) -> None:
-    """Until the script has finished running: the app's own run state (set the moment a rerun
-    is asked for) says not running, and no 'running' status is shown. The status widget alone
-    is not enough: it appears a moment after a run starts, so early on it looks like idle."""
+PICKER = "[data-testid='stSidebar'] [data-testid='stSelectbox'] input"
+DEFAULT_MODEL = "shipped: ae_32"  # ui.state.DEFAULT_CHECKPOINT, as the picker shows it
+
+
+def wait_for_app(tab, timeout_ms: int = 30_000, widgets: tuple[str, ...] = ()) -> None:
+    """Until the script has finished running and every CSS selector in `widgets` is on the
+    page: the app's own run state (set the moment a rerun is asked for) says not running, and
+    no 'running' status is shown. The status widget alone is not enough: it appears a moment
+    after a run starts, so early on it looks like idle. A finished run does not mean its
+    widgets are there: each kind of widget's script loads when first needed, and on a slow
+    machine or connection it mounts seconds later, so a test names the widgets it uses."""
     tab.wait_for_function(
-        """() => document.querySelector("[data-testid='stApp']")
+        """widgets => document.querySelector("[data-testid='stApp']")
                      ?.getAttribute("data-test-script-state") === "notRunning"
-                 && !document.querySelector("[data-testid='stStatusWidget']")""",
-        timeout=timeout_ms)
+                 && !document.querySelector("[data-testid='stStatusWidget']")
+                 && widgets.every(selector => document.querySelector(selector))""",
+        arg=list(widgets), timeout=timeout_ms)
+
+
+def wait_for_picker(tab, label: str = DEFAULT_MODEL, timeout_ms: int = 60_000) -> None:
+    """Until the sidebar's model picker has mounted and shows `label`."""
+    tab.wait_for_function(f"label => document.querySelector({PICKER!r})?.value === label",
+                          arg=label, timeout=timeout_ms)
 
 
 IMAGE_CHANGED = """([caption, before]) => {
@@ -106,15 +120,14 @@ def go_to(tab, link: str, title: str) -> None:
 
 def sidebar_model(tab) -> str:
     """The model the sidebar's picker shows."""
-    return tab.locator("[data-testid='stSidebar'] [data-testid='stSelectbox'] input").input_value()
+    return tab.locator(PICKER).input_value()
 
 
 def choose_model(tab, label: str) -> None:
     """Pick a model in the sidebar, as a visitor does."""
     tab.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
     tab.get_by_role("option", name=label, exact=True).click()
-    tab.wait_for_function("label => document.querySelector(\"[data-testid='stSidebar'] "
-                          "[data-testid='stSelectbox'] input\")?.value === label", arg=label)
+    wait_for_picker(tab, label)
     wait_for_app(tab, 60_000)
 
 

@@ -13,10 +13,10 @@ import pytest
 from tests.browser.conftest import (
     ARTIFACTS,
     PROJECT_ROOT,
-    choose_model,
     live_view,
     open_with_model,
     wait_for_app,
+    wait_for_picker,
 )
 
 pytestmark = pytest.mark.browser
@@ -196,9 +196,8 @@ HOVER_TEXT = ("() => [...document.querySelectorAll('.hovertext')]"
 
 def test_the_3d_view_is_a_webgl_scene_that_names_a_hovered_point(page, app_url):
     open_latent_map(page, app_url)
-    # ae_32 (the default), named: its 3-D UMAP is stored in the checkpoint, and a 2-D model
-    # offers no 3-D view (once in CI this session had ae_2 and the click did nothing).
-    choose_model(page, "shipped: ae_32")
+    # ae_32, the default: its 3-D UMAP is stored in the checkpoint (a 2-D model offers none).
+    wait_for_picker(page, "shipped: ae_32")
     page.wait_for_selector(f"{CHART} canvas", timeout=60_000)
     page.locator(".st-key-latent_map_view button").filter(has_text="3-D").click()
     page.wait_for_function(SCENE_READY, timeout=60_000)

@@ -10,11 +10,11 @@ import pytest
 
 from tests.browser.conftest import (
     PROJECT_ROOT,
-    choose_model,
     drag_across,
     live_view,
     open_page,
     wait_for_app,
+    wait_for_picker,
 )
 
 pytestmark = pytest.mark.browser
@@ -34,9 +34,7 @@ def slider_values(view) -> list[str]:
 def test_a_copied_link_reopens_the_sliders_in_a_fresh_browser(page, browser, app_url):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     open_page(page, app_url, "Bottleneck sliders", "Bottleneck sliders")
-    # Named, not the default: twice on a busy CI machine a fresh session had ae_2 (see the
-    # issue note; under investigation).
-    choose_model(page, "shipped: ae_32")
+    wait_for_picker(page, "shipped: ae_32")  # the default, whenever its picker mounts
     page.locator(".st-key-sliders_digit_mode").get_by_text("By index").click()
     wait_for_app(page, 60_000)
     index = page.locator(".st-key-sliders_digit_index input")
