@@ -36,6 +36,7 @@ from torch import nn
 from ae_core.checkpoint import MAX_CHECKPOINT_BYTES, Checkpoint
 from ae_core.config import IMAGE_SHAPE, INPUT_SIZE, TrainConfig
 from ae_core.errors import OneLineError
+from ae_core.kinds import KINDS
 from ae_core.models.base import Autoencoder, ForwardOutput, reconstruction_loss
 from ae_core.models.posterior import DiagonalGaussian
 
@@ -54,7 +55,6 @@ ENCODER_FILE, DECODER_FILE, META_FILE = "encoder.onnx", "decoder.onnx", "model.j
 MAX_META_BYTES = 64 * 1024
 DECODER_OUTPUTS = ("probabilities", "logits")
 # The kind of images a pair is for -> the TrainConfig.dataset pages read it from.
-KIND_DATASETS = {"mnist": "mnist-embedded", "fashion-mnist": "fashion-mnist"}
 META_KEYS = ("name", "kind", "decoder_outputs")
 _PROBABILITY_SLACK = 1e-3  # a probabilities decoder may overshoot [0, 1] by float noise
 
@@ -428,9 +428,9 @@ def _read_meta(data: bytes | None, name: str, source: str) -> _Meta:
                  values.get("decoder_outputs"))
     if not isinstance(meta.name, str) or not 0 < len(meta.name) <= 80:
         raise OnnxModelError(f"{source}: name must be a text of 1 to 80 characters")
-    if meta.kind not in KIND_DATASETS:
+    if meta.kind not in KINDS:  # the kinds of images declared in ae_core/kinds
         raise OnnxModelError(f"{source}: kind {meta.kind!r} is not one of "
-                             f"{', '.join(KIND_DATASETS)}")
+                             f"{', '.join(KINDS)}")
     if meta.decoder_outputs not in (None, *DECODER_OUTPUTS):
         raise OnnxModelError(f"{source}: decoder_outputs {meta.decoder_outputs!r} is not one "
                              f"of {', '.join(DECODER_OUTPUTS)}")
@@ -564,13 +564,13 @@ def load_onnx_pair(encoder_onnx: bytes, decoder_onnx: bytes, name: str = "your m
     model = model_class(config, encoder, decoder, encoder_onnx, decoder_onnx,
                         outputs_logits=outputs == "logits").eval()
     runs = encoder.runs + decoder.runs
-    info = {"name": meta.name, "kind": meta.kind, "dataset": KIND_DATASETS[meta.kind],
+    info = {"name": meta.name, "kind": meta.kind, "dataset": KINDS[meta.kind].quick_train,
             "format": "onnx", "decoder_outputs": outputs,
             "encoder_batch": encoder.batch or "free", "decoder_batch": decoder.batch or "free",
             "probe_ms_per_image": round(1000 * seconds / PROBE_IMAGES, 3),
             "probe_runs": runs}
     # A TrainConfig holding only the dataset: pages read the kind of images from it.
-    return Checkpoint(model, config, TrainConfig(dataset=KIND_DATASETS[meta.kind]),  # type: ignore[arg-type]
+    return Checkpoint(model, config, TrainConfig(dataset=KINDS[meta.kind].quick_train),  # type: ignore[arg-type]
                       {}, info)
 
 
