@@ -3,6 +3,7 @@
 import streamlit as st
 import torch
 
+from ae_core.code_text import CodeTextError, code_from_text
 from ae_core.figures import grid_png, image_png, manifold_figure, strip_gif
 from ae_core.latent import decode_codes, sample_codes, traverse
 from ui import state, url_state
@@ -14,6 +15,7 @@ from ui.sources import own_codes, own_dataset, own_noun, own_source, set_label, 
 from ui.uncertainty_panel import add_ellipses, ellipse_data, resample_panel, spread_of
 from ui.widgets import (
     DRAWING,
+    PickedDigit,
     digit_picker,
     guarded,
     labels_for,
@@ -32,6 +34,7 @@ TRAVERSE_DIGITS = 5  # rows of the traversal grid: the chosen digit and others o
 MANIFOLD_SIZE = 15
 CODE_KEY = "sliders_code"  # the whole current code (D,); the shown sliders write into it
 ORIGIN_KEY = "sliders_origin"  # (model key, digit index) the current code started from
+LINKED_KEY = "sliders_linked"  # (model key, code text, class): a link's start naming no digit
 
 
 def slider_key(dimension: int) -> str:
@@ -55,6 +58,52 @@ def keep_code(values: list[float]) -> None:
     st.session_state[CODE_KEY] = torch.tensor(values, dtype=torch.float32)
     for dimension, value in enumerate(values):
         st.session_state[slider_key(dimension)] = value
+
+
+def start_from_link(link: dict[str, str], model, latent_dim: int) -> None:
+    """A link naming no digit was made from a drawing, which no link can carry: its FROM code
+    (in older links, its CODE) becomes the start, until the user picks an image."""
+    if url_state.DIGIT in st.query_params:  # a dataset digit's link
+        st.session_state.pop(LINKED_KEY, None)
+        return
+    name = url_state.FROM if url_state.FROM in link else url_state.CODE
+    if name not in link:
+        return
+    try:
+        code_from_text(link[name], latent_dim)
+    except CodeTextError as error:
+        if name == url_state.FROM:  # a bad CODE gets its note from code_from_link
+            url_state.refuse(name, link[name], f"is not a code for this model ({error})")
+        return
+    net = model.checkpoint.model
+    text = st.query_params.get(url_state.CLASS, "0")
+    classes = net.config.num_classes if net.is_conditional else 1
+    label = int(text) if text.isdigit() and int(text) < classes else 0
+    st.session_state[LINKED_KEY] = (model.key, link[name], label)
+
+
+def linked_start(model) -> PickedDigit | None:
+    """The start a link gave (start_from_link), its picture decoded from its code."""
+    linked = st.session_state.get(LINKED_KEY)
+    if linked is not None and linked[0] != model.key:  # another model: the link is done with
+        st.session_state.pop(LINKED_KEY)
+        return None
+    if linked is None:
+        return None
+    _, text, label = linked
+    code = code_from_text(text)
+    image = decode_codes(model.checkpoint.model, code.unsqueeze(0),
+                         labels_for(model.checkpoint, label, 1))[0]
+    return PickedDigit(image, code, label, f"link-{text}")
+
+
+def from_link_start() -> bool:
+    """Whether the current code started from a link's code rather than an image."""
+    return st.session_state[ORIGIN_KEY][1].startswith("link-")
+
+
+def start_caption() -> str:
+    return "The link's start, decoded" if from_link_start() else say("The digit")
 
 
 def randomise(net, codes: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> None:
@@ -84,7 +133,7 @@ def browser_sliders(model, original: torch.Tensor, code: torch.Tensor, label: in
     live_view(model, "sliders", "sliders_live",
               {"dims": dims, "code": code.tolist(), "label": label,
                "original": [round(value, 3) for value in original.flatten().tolist()],
-               "original_caption": say("The digit"),  # "The garment" for clothes
+               "original_caption": start_caption(),  # "The garment" for clothes
                "placeholder": [round(value, 3) for value in decoded.flatten().tolist()],
                "revision": st.session_state.get(REVISION_KEY, 0),
                "attributes": slider_attributes(model)},
@@ -108,7 +157,7 @@ def server_sliders(model, original: torch.Tensor, label: int, low: torch.Tensor,
     if decoded is not None:
         picture.image(image_png(decoded[0], scale=10), caption="Decoded from the sliders",
                       output_format="PNG")
-    start.image(image_png(original, scale=10), caption=say("The digit"), output_format="PNG")
+    start.image(image_png(original, scale=10), caption=start_caption(), output_format="PNG")
     columns = controls.columns(2)
     for position, dimension in enumerate(dimensions):
         low_d, high_d = float(low[dimension]), float(high[dimension])
@@ -162,11 +211,11 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
         server_attribute_sliders(model, CODE_KEY, st.session_state.get(REVISION_KEY, 0),
                                  keep_code)
     code = st.session_state[CODE_KEY]
-    drawn = st.session_state[ORIGIN_KEY][1].startswith("drawing-")  # a link has no digit then
-    url_state.show({url_state.CODE: url_state.code_param(code, None if drawn else start)})
+    url_state.show({url_state.CODE: url_state.code_param(code, start)})
     moved = int((code != start).sum())
-    st.caption(say(f"{moved} of {len(code)} dimensions moved from the digit's code · distance "
-               f"{float((code - start).norm()):.2f}"))
+    since = "the link's starting code" if from_link_start() else say("the digit's code")
+    st.caption(f"{moved} of {len(code)} dimensions moved from {since} · distance "
+               f"{float((code - start).norm()):.2f}")
     if net.is_conditional:
         class_grid(net, code)
     if len(code) != 2:
@@ -198,7 +247,7 @@ st.title("Bottleneck sliders")
 model = require_model()
 say = wording(model)  # the words for the model's kind of images
 copy_link("sliders_link")
-link = url_state.from_link((url_state.DIGIT, url_state.CODE, url_state.CLASS))
+link = url_state.from_link((url_state.DIGIT, url_state.CODE, url_state.CLASS, url_state.FROM))
 # Early, so the browser loads its runtime and the decoder while the server draws the page.
 browser_problem = send_decoder(model) if st.session_state.get(BROWSER_KEY, True) else None
 checkpoint = model.checkpoint
@@ -211,14 +260,28 @@ latent_dim = encoded.codes.shape[1]
 sent = st.session_state.pop(state.SELECTED_DIGIT, None)  # a message: followed once
 if sent is not None and (sent == DRAWING or 0 <= int(sent) < len(digits)):
     send_to_picker("sliders_digit", int(sent))
+    st.session_state.pop(LINKED_KEY, None)
+start_from_link(link, model, latent_dim)
 linked = url_state.int_from_link(link, url_state.DIGIT, 0, len(digits) - 1)
 if linked is not None:
     send_to_picker("sliders_digit", linked)
 
 pick, view = st.columns([3, 2], gap="large")
+link_start = linked_start(model)  # a drawing's link: its code, not an image, is the start
 with pick:
-    index = digit_picker("sliders_digit", digits, "Start from an image")
-    st.caption(f"From the {set_label(own_source(model))}, the images this model knows.")
+    if link_start is None:
+        index = digit_picker("sliders_digit", digits, "Start from an image")
+        st.caption(f"From the {set_label(own_source(model))}, the images this model knows.")
+    else:
+        index = DRAWING
+        st.markdown("**Start from the link's code**")
+        st.image(image_png(link_start.image, scale=3), output_format="PNG",
+                 caption="The link's starting code, decoded")
+        st.caption(say("This link was made from a drawing: the drawing itself is not in the "
+                       "link, only its code, decoded here. The sliders count moves from it."))
+        st.button("Start from an image instead", key="sliders_unlink",
+                  on_click=st.session_state.pop, args=(LINKED_KEY, None),
+                  icon=":material/image:")
 url_state.show({url_state.DIGIT: None if index == DRAWING else str(index)})
 with view:
     measure = ("mean KL from the prior" if summary.importance_kind == "KL"
@@ -232,8 +295,11 @@ dimensions = summary.order[:MAX_SLIDERS if show_all else FIRST_SLIDERS]
 if show_all and latent_dim > MAX_SLIDERS:
     st.caption(f"The {latent_dim - MAX_SLIDERS} least important dimensions keep their values.")
 
-picked = picked_digit(index, model)  # a dataset digit or the user's drawing
+picked = link_start or picked_digit(index, model)  # a dataset digit, a drawing, a link's code
 start, label = picked.code, picked.label
+# A drawing's start is no digit a link can name: the link carries its code instead.
+url_state.show({url_state.FROM: None if picked.origin.isdigit()
+                else url_state.code_param(start, None)})
 low, high = torch.minimum(summary.low, start), torch.maximum(summary.high, start)
 if st.session_state.get(ORIGIN_KEY) != (model.key, picked.origin) or \
         CODE_KEY not in st.session_state:

@@ -130,9 +130,31 @@ def test_a_drawing_on_the_sliders_goes_in_the_link_as_its_code(monkeypatch, embe
     at.switch_page("app_pages/sliders.py").run()
     assert not at.exception, at.exception
     assert "digit" not in at.query_params  # a link cannot carry the drawing itself
+    assert "code" not in at.query_params and len(at.query_params["from"]) == 86  # its code
+    slider = at.slider[0]
+    slider.set_value(slider.max).run()
     drawn = at.session_state["sliders_code"].clone()
-    again = open_link("app_pages/sliders.py", dict(at.query_params), SHIPPED, monkeypatch)
+    params = dict(at.query_params)
+    again = open_link("app_pages/sliders.py", params, SHIPPED, monkeypatch)
+    assert not again.warning
     torch.testing.assert_close(again.session_state["sliders_code"], drawn, rtol=1e-3, atol=1e-3)
+    # The link's own start, decoded, stands where the drawing stood, and the count is the
+    # drawing's: one number moved from it, not 32 from some digit 0.
+    moved = [caption.value for caption in again.caption if "dimensions moved" in caption.value]
+    assert moved and moved[0].startswith("1 of 32 dimensions moved from the link's starting code")
+    assert any(image.captions == ["The link's start, decoded"] for image in again.get("image"))
+    assert "sliders_digit_mode" not in [radio.key for radio in again.radio]
+    assert dict(again.query_params) == params  # the reopened page's link is the same link
+    again.button(key="sliders_unlink").click().run()  # back to the images
+    assert again.radio(key="sliders_digit_mode").value == "By class"
+    assert "from" not in again.query_params and "digit" in again.query_params
+
+    # Links made before "from" carried only the code: it becomes the start, nothing moved.
+    old = open_link("app_pages/sliders.py", {"model": "ae_32", "code": params["from"]},
+                    SHIPPED, monkeypatch)
+    assert not old.warning
+    assert any(caption.value.startswith("0 of 32 dimensions moved from the link's starting")
+               for caption in old.caption)
 
 
 def test_a_conditional_models_class_is_in_the_sliders_link(monkeypatch):

@@ -216,7 +216,7 @@ def resolve_active_model() -> ActiveModel | None:
         linked = label_for_name(name)
         if linked is None:
             url_state.refuse(url_state.MODEL, name, "is not a model here")
-            url_state.ignore([url_state.CODE])
+            url_state.ignore([url_state.CODE, url_state.FROM])
         label = linked or label
     pending = st.session_state.pop(state.PENDING_ACTIVE_MODEL, None)
     if pending in labels:

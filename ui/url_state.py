@@ -29,6 +29,7 @@ from ui import state
 MODEL = "model"  # a checkpoint's name (ui.models.model_name), on every page
 DIGIT = "digit"  # index into the model's own images, ui.sources.own_source (sliders)
 CODE = "code"  # the sliders' code as ae_core.code_text, when moved from the digit's own
+FROM = "from"  # sliders: the code a drawing started from (a link cannot carry the drawing)
 CLASS = "class"  # the class a conditional model draws on the sliders page
 START = "a"  # interpolation: index (into the model's own images) of the path's start
 END = "b"  # interpolation: index of the image the path ends at

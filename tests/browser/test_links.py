@@ -1,6 +1,7 @@
 """A link that reopens the view: set the sliders, copy the page's link, open it in a fresh
 browser (its own cookies and session), and see the same digit, code and picture; Back still
-leaves the page."""
+leaves the page. A drawing's link carries the drawing's code, which the reopened page starts
+from."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.browser.conftest import (
     wait_for_app,
     wait_for_picker,
 )
+from tests.browser.test_draw_page import guess_after, open_draw_page, stroke
 
 pytestmark = pytest.mark.browser
 
@@ -82,5 +84,48 @@ def test_a_copied_link_reopens_the_sliders_in_a_fresh_browser(page, browser, app
         wait_for_app(tab, 60_000)
         SCREENSHOT.parent.mkdir(exist_ok=True)
         tab.screenshot(path=str(SCREENSHOT))
+    finally:
+        fresh.close()
+
+
+def test_a_link_made_from_a_drawing_reopens_its_code_and_counts_from_it(page, browser, app_url):
+    open_draw_page(page, app_url)
+    stroke(page, [(0.5, 0.15 + 0.7 * step / 20) for step in range(21)])  # a vertical "1"
+    assert guess_after(page, 1) == "1"
+    page.get_by_role("button", name="Send to sliders").click()
+    page.get_by_role("heading", name="Bottleneck sliders").wait_for(timeout=60_000)
+    page.get_by_text("The digit you sent from the Draw page").wait_for(timeout=60_000)
+    page.wait_for_function(HAS_PARAM, arg="from", timeout=60_000)
+    wait_for_app(page, 60_000)
+    view = live_view(page, "sliders_live")
+    drag_across(page, view.locator("input[type='range']").first)
+    page.mouse.up()
+    page.get_by_text(re.compile(r"^1 of 32 dimensions moved")).wait_for(timeout=60_000)
+    page.wait_for_function(HAS_PARAM, arg="code", timeout=30_000)
+    wait_for_app(page, 60_000)
+    code, image = view.evaluate("root => [root.lastCode, root.lastImage]")
+    page.locator(LINK).get_by_role("button", name="Copy link").click()
+    page.wait_for_function(f"() => document.querySelector({LINK!r})?.dataset.copied")
+    link = page.locator(LINK).get_attribute("data-copied")
+    params = dict(pair.split("=", 1) for pair in link.split("?", 1)[1].split("&"))
+    assert "digit" not in params and len(params["from"]) == 86 and len(params["code"]) == 86
+
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tab = fresh.new_page()
+        tab.goto(link)
+        wait_for_app(tab, 60_000)
+        again = live_view(tab, "sliders_live")
+        # Counted from the drawing's code the link carries, not from a digit 0 of the dataset.
+        tab.get_by_text(re.compile(r"^1 of 32 dimensions moved from the link's starting code")
+                        ).wait_for(timeout=60_000)
+        tab.wait_for_function(DRAWN, timeout=30_000)
+        tab.get_by_text("The link's starting code, decoded").wait_for(timeout=30_000)
+        tab.get_by_text("the drawing itself is not in the link").wait_for(timeout=30_000)
+        again.get_by_text("The link's start, decoded").wait_for(timeout=30_000)  # not "The digit"
+        code_again, image_again = again.evaluate("root => [root.lastCode, root.lastImage]")
+        assert code_again == pytest.approx(code, rel=1e-3, abs=1e-3)  # float16 in the link
+        assert max(abs(a - b) for a, b in zip(image, image_again, strict=True)) < 0.02
+        assert tab.url == link
     finally:
         fresh.close()
