@@ -10,6 +10,7 @@ import streamlit as st
 import torch
 
 from ae_core.figures import code_scatter, grid_png
+from ae_core.figures.lecture import PROJECTOR_PNG, projector_grid_png
 from ae_core.kinds import DEFAULT_KIND
 from ae_core.latent import decode_codes, interpolate
 from ae_core.projection import PCAProjection
@@ -168,6 +169,10 @@ for side, default, column in zip(SIDES, DEFAULTS, columns, strict=True):
                  caption=f"{name}: the two images at the ends, the decoded path between them. "
                          f"Midpoint: the probe sees a {digits.class_names[int(seen[0])]} "
                          f"({confidence[0]:.0%}).")
+        st.download_button("Strip (PNG for a projector)",
+                           projector_grid_png(strip, columns=STEPS + 2),
+                           f"path_{name}.png", "image/png",
+                           key=f"{side}_strip_png", icon=":material/image:", on_click="ignore")
         projection = map_projection(model.key, source, model)
         coords = to_map(projection, codes)
         path_coords = to_map(projection, path)
@@ -177,7 +182,7 @@ for side, default, column in zip(SIDES, DEFAULTS, columns, strict=True):
         figure.add_trace(go.Scatter(
             x=path_coords[:, 0], y=path_coords[:, 1], mode="lines+markers", name="path",
             line={"color": "black", "width": 2}, marker={"size": 6, "color": "black"}))
-        st.plotly_chart(figure, key=f"{side}_map", config={"displaylogo": False})
+        st.plotly_chart(figure, key=f"{side}_map", config={**PROJECTOR_PNG, "displaylogo": False})
 
 st.caption(
     f"**The judge**: a logistic regression on the pixels of the first {JUDGE_IMAGES:,} of the "

@@ -18,6 +18,7 @@ from ae_core.anomaly import (
 from ae_core.checkpoint import Checkpoint
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.figures import error_histogram, grid_png, roc_figure
+from ae_core.figures.lecture import PROJECTOR_PNG, projector_grid_png
 from ae_core.latent import decode_codes, encode_dataset
 from ae_core.train import ReportProgress, StepReport, train_model
 from ui.models import ActiveModel, model_cache, require_model
@@ -187,10 +188,11 @@ charts = st.columns(2)
 with charts[0]:
     log_x = st.toggle("Log scale", value=True, key="anomaly_log")
     st.plotly_chart(error_histogram(normal_scores, anomalous_scores, cut, "normal images",
-                                    anomaly_name, log_x), key="anomaly_histogram")
+                                    anomaly_name, log_x), key="anomaly_histogram",
+                    config=PROJECTOR_PNG)
 with charts[1]:
     st.plotly_chart(roc_figure(fpr, tpr, auc, (found.false_alarm_rate, found.detection_rate)),
-                    key="anomaly_roc")
+                    key="anomaly_roc", config=PROJECTOR_PNG)
 
 st.subheader(f"The {GALLERY} highest-scoring images")
 pooled = np.concatenate([normal_scores, anomalous_scores])
@@ -205,3 +207,7 @@ captions = [("⚠ " if pooled[i] > cut else "") + ("anomaly" if i >= len(normal_
             for i in top]
 st.image(pairs, caption=captions, output_format="PNG")
 st.caption("Each pair: the image and its reconstruction; ⚠ marks images above the threshold.")
+st.download_button("The pairs (PNG for a projector)",  # four pairs a row, highest score first
+                   projector_grid_png(torch.stack([pooled_images, recon], 1).flatten(0, 1), 8),
+                   "highest_scoring.png", "image/png", key="anomaly_gallery_png",
+                   icon=":material/image:", on_click="ignore")

@@ -9,7 +9,7 @@ from ae_core.config import ModelConfig, TrainConfig
 from ae_core.data import EMBEDDED
 from ae_core.figures import bottleneck_figure
 from ae_core.figures.images import grid_png
-from ae_core.figures.lecture import rebuilt_by_size
+from ae_core.figures.lecture import PROJECTOR_PNG, rebuilt_by_size
 from ae_core.kinds import KINDS, get_kind
 from ae_core.metrics import angles_to_pca
 from ae_core.models import REGISTRY, describe_family, family_title
@@ -153,7 +153,8 @@ def rebuilt_at_each_size(lines: dict[str, dict[int, ActiveModel]], source: str) 
 components = tuple(sorted({*PCA_COMPONENTS, *(dim for dims, _ in series.values() for dim in dims
                                               if dim <= 784)}))
 pca = _pca(source, components)
-st.plotly_chart(bottleneck_figure(series, (list(components), pca)), key="bottleneck_chart")
+st.plotly_chart(bottleneck_figure(series, (list(components), pca)), key="bottleneck_chart",
+                config=PROJECTOR_PNG)
 rebuilt_at_each_size(lines, source)  # the same images at each size, beside PCA's
 if other_kind:
     st.caption(f"Trained on other images than {noun}, so not scored here: "

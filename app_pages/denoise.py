@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 
 from ae_core.figures import grid_png, psnr_curves
+from ae_core.figures.lecture import PROJECTOR_PNG, projector_grid_png
 from ae_core.metrics import psnr, ssim
 from ae_core.noise import corrupt
 from ae_core.sweep import corrupted_copies, denoise, input_psnr, noise_levels, psnr_against_noise
@@ -121,6 +122,11 @@ strips = [("Clean", clean), (f"{CORRUPTIONS[kind]} {level:.2f}", noisy),
 for column, (name, strip) in zip(columns, strips, strict=True):
     column.markdown(f"**{name}**")
     column.image(grid_png(strip, columns=1, scale=3), output_format="PNG")
+st.download_button("These columns (PNG for a projector)",  # one image a row, as above
+                   projector_grid_png(torch.stack([strip for _, strip in strips], 1).flatten(0, 1),
+                                      len(strips)),
+                   "denoising.png", "image/png", key="denoise_strips_png",
+                   icon=":material/image:", on_click="ignore")
 
 item = say("digit")  # the table's first column
 table = {item: [f"#{int(i)} ({dataset.class_names[int(y)]})"
@@ -174,7 +180,8 @@ def _measure_curves(source: str, kind: str, clip: bool, _models: list) -> dict:
 st.subheader("PSNR against noise level")
 curve = _curves(tuple(model.key for model in models), source, kind, clip, models)
 st.plotly_chart(psnr_curves(curve["levels"], curve["curves"], CORRUPTIONS[kind],
-                            noun=source_kind(source).noun), key="denoise_curve")
+                            noun=source_kind(source).noun), key="denoise_curve",
+                config=PROJECTOR_PNG)
 gains = {name: float(np.mean(values - curve["curves"][next(iter(curve["curves"]))]))
          for name, values in list(curve["curves"].items())[1:]}
 st.caption(say("Above the dotted line the model cleans the digit up; below it, it makes it "

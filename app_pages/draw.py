@@ -14,6 +14,7 @@ from ae_core.anomaly import reconstruction_scores, threshold
 from ae_core.checkpoint import Checkpoint
 from ae_core.drawing import MAX_FILE_BYTES, DrawingError, digit_from_canvas, digit_from_file
 from ae_core.figures import add_marked_point, grid_png, image_png, latent_map
+from ae_core.figures.lecture import PROJECTOR_PNG
 from ae_core.kinds import DEFAULT_KIND
 from ae_core.latent import decode_codes, encode_dataset, nearest_neighbours
 from ae_core.metrics import fit_linear_probe
@@ -205,7 +206,7 @@ with map_column:
                         f"({'its 2-D code' if projection is None else 'PCA of the codes'})",
                         height=460)
     st.plotly_chart(add_marked_point(figure, point[0]), key="draw_map",
-                    config={"displaylogo": False})
+                    config={**PROJECTOR_PNG, "displaylogo": False})
 with neighbours_column:
     near = nearest_neighbours(codes.codes, code, NEIGHBOURS)  # (8,) nearest first
     st.markdown(f"**Its {NEIGHBOURS} nearest neighbours** in the code space")

@@ -4,6 +4,7 @@ import streamlit as st
 import torch
 
 from ae_core.figures import grid_png, image_png, strip_gif
+from ae_core.figures.lecture import projector_grid_png
 from ae_core.latent import INTERPOLATIONS, decode_codes, interpolate, interpolate_pixels
 from ui import state, url_state
 from ui.analogy_panel import analogy_section
@@ -124,7 +125,8 @@ st.image(grid_png(pixel_strip, columns=steps + 2, scale=3), output_format="PNG",
 
 name = f"interpolation_{first_digit.origin}_{last_digit.origin}_{method}"
 png, gif = st.columns(2)
-png.download_button("Download the strip (PNG)", latent_png, file_name=f"{name}.png",
+png.download_button("Download the strip (PNG)",  # at a projector's size
+                    projector_grid_png(latent_strip, columns=steps + 2), file_name=f"{name}.png",
                     mime="image/png", key="interpolate_png", icon=":material/image:",
                     on_click="ignore")
 gif.download_button("Download the morph (animated GIF)", strip_gif(decoded),

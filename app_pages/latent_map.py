@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 
 from ae_core.figures import add_prior_layer, grid_png, latent_map, latent_map_3d, latent_map_png
+from ae_core.figures.lecture import PROJECTOR_PNG
 from ae_core.latent import decode_codes, nearest_neighbours
 from ae_core.projection import (
     DEFAULT_MIN_DIST,
@@ -221,13 +222,14 @@ with chart_column:
     if dims == 3:
         # Streamlit's chart selection covers 2-D traces only: in 3-D a point is named by its
         # hover label, and shown by typing its number below.
-        st.plotly_chart(figure, key="latent_map_chart_3d", config={"displaylogo": False})
+        st.plotly_chart(figure, key="latent_map_chart_3d",
+                        config={**PROJECTOR_PNG, "displaylogo": False})
         st.caption("**Drag** to turn the scene, **scroll** to zoom, **hover** a point to see "
                    "which image it is; type its number under *Selected images* to see it.")
     else:
         st.plotly_chart(figure, on_select=_picked_on_chart,
                         selection_mode=("points", "box", "lasso"), key="latent_map_chart",
-                        config={"displaylogo": False})
+                        config={**PROJECTOR_PNG, "displaylogo": False})
 if pointer_column is not None:
     with pointer_column:
         live_view(model, "map", "latent_map_live",

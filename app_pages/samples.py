@@ -7,6 +7,7 @@ import random
 import streamlit as st
 
 from ae_core.figures import grid_png
+from ae_core.figures.lecture import projector_grid_png
 from ae_core.sampling import FITTED, sample_digits
 from ui.models import ActiveModel, model_cache, model_name, require_model
 from ui.sources import (
@@ -30,8 +31,9 @@ def _new_seed() -> None:
 @model_cache(st.cache_data, show_spinner="Drawing digits…", max_entries=64)
 def samples_png(model_key: str, source: str, _model: ActiveModel, count: int,
                 temperature: float, seed: int, digit_class: int | None
-                ) -> tuple[bytes, str, str, int]:
-    """PNG grid of `count` samples, where they came from, the note and the grid's columns.
+                ) -> tuple[bytes, bytes, str, str, int]:
+    """PNG grid of `count` samples (on screen, and at a projector's size), where they came
+    from, the note and the grid's columns.
     Without a prior, codes come from a Gaussian fitted to the codes of `source` (own_source)."""
     net = _model.checkpoint.model
     codes = None if net.has_prior else encoded(_model, source).codes
@@ -40,7 +42,8 @@ def samples_png(model_key: str, source: str, _model: ActiveModel, count: int,
                             None if every_class else digit_class, every_class,
                             columns=count if every_class else None)
     png = grid_png(samples.images, columns=samples.columns, scale=SCALE)
-    return png, samples.source, samples.note, samples.columns
+    projector = projector_grid_png(samples.images, columns=samples.columns)
+    return png, projector, samples.source, samples.note, samples.columns
 
 
 st.title("Samples")
@@ -80,14 +83,14 @@ drawn = guarded("Sampling", samples_png, model.key, own_source(model), model, in
                 float(round(temperature, 2)), int(seed), digit_class)
 if drawn is None:
     st.stop()
-png, source, note, columns = drawn
+png, projector, source, note, columns = drawn
 with gallery:
     if source == FITTED:
         st.info(note, icon=":material/info:")
     caption = (f"{note} Seed {seed}." if source != FITTED else
                f"Temperature {temperature:g}, seed {seed}.")
     st.image(png, output_format="PNG", caption=caption, width=(30 * columns - 2) * SCALE)
-    name = model_name(model.label)
-    st.download_button("Download the grid (PNG)", png, icon=":material/image:",
+    name = model_name(model.label)  # the download is at a projector's size
+    st.download_button("Download the grid (PNG)", projector, icon=":material/image:",
                        file_name=f"samples_{name}_t{temperature:g}_seed{seed}.png",
                        mime="image/png", key="samples_png", on_click="ignore")

@@ -5,6 +5,7 @@ import torch
 
 from ae_core.code_text import CodeTextError, code_from_text
 from ae_core.figures import grid_png, image_png, manifold_figure, strip_gif
+from ae_core.figures.lecture import PROJECTOR_PNG
 from ae_core.latent import decode_codes, sample_codes, traverse
 from ui import state, url_state
 from ui.attribute_panel import effects_panel, server_attribute_sliders, slider_attributes
@@ -230,7 +231,7 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
         figure = manifold_figure(manifold, MANIFOLD_SIZE, summary.low.tolist(),
                                  summary.high.tolist(), point=code.tolist())
         add_ellipses(figure, spread_of(model, original, label))  # a VAE's mean ± spread
-        st.plotly_chart(figure, key="sliders_manifold")
+        st.plotly_chart(figure, key="sliders_manifold", config=PROJECTOR_PNG)
         st.caption("The decoder's view of the whole 2-D code space; the cross is the code of "
                    "the sliders.")
     if in_browser:

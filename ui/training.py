@@ -35,6 +35,7 @@ from ae_core.config import (
 )
 from ae_core.data import DIGIT_CLASSES, Dataset
 from ae_core.figures import code_scatter, grid_png, loss_curves
+from ae_core.figures.lecture import PROJECTOR_PNG
 from ae_core.latent import encode_dataset, model_device
 from ae_core.models import Autoencoder, expected_shapes
 from ae_core.models.base import AfterTrainingReport
@@ -248,13 +249,14 @@ class TrainingView:
     def draw(self, run: TrainingRun) -> None:
         epoch = run.epochs_done
         if run.history:
-            self.losses.plotly_chart(loss_curves(run.history), key=f"train_losses_{epoch}")
+            self.losses.plotly_chart(loss_curves(run.history), key=f"train_losses_{epoch}",
+                                     config=PROJECTOR_PNG)
         if run.view_error:
             self.codes.warning(run.view_error)
         elif run.points is not None:
             self.codes.plotly_chart(
                 code_scatter(run.points, run.sample.labels, run.sample.class_names,
-                             run.points_title), key=f"train_codes_{epoch}")
+                             run.points_title), key=f"train_codes_{epoch}", config=PROJECTOR_PNG)
         if run.recon_rows:
             first = epoch - len(run.recon_rows) + 1
             images = torch.cat([run.fixed.float_images(), *run.recon_rows])

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import torch
 
+from ae_core.figures.images import grid_png
 from ae_core.models import Autoencoder
 from ae_core.models.base import reconstruction_loss
 
 INPUT_SIZE = 784
 ENCODER_COLOUR, CODE_COLOUR, DECODER_COLOUR = "#4C78A8", "#E45756", "#72B7B2"
+PROJECTOR_WIDTH, PROJECTOR_HEIGHT = 1920, 1080  # a projector's full screen, in pixels
 # Plotly's own "download as PNG" button renders at this size: a projector's full screen.
-PROJECTOR_PNG = {"toImageButtonOptions": {"format": "png", "width": 1920, "height": 1080,
-                                          "scale": 1}}
+PROJECTOR_PNG = {"toImageButtonOptions": {"format": "png", "width": PROJECTOR_WIDTH,
+                                          "height": PROJECTOR_HEIGHT, "scale": 1}}
 
 
 def layer_widths(model: Autoencoder) -> list[int]:
@@ -128,3 +130,13 @@ def rebuilt_by_size(images: torch.Tensor, models: dict[int, Autoencoder],
         rows.append(pca.clamp(0, 1).reshape(images.shape))
         names += [f"autoencoder, {size} numbers", f"PCA, {size} components"]
     return torch.cat(rows), names
+
+
+def projector_grid_png(images: torch.Tensor, columns: int, padding: int = 2) -> bytes:
+    """(N, 1, H, W) -> PNG grid at the largest whole-pixel scale that fits a projector's screen
+    (ae_core.figures.grid_png at scale 1 where even that is larger)."""
+    rows = -(-len(images) // columns)
+    height, width = images.shape[-2:]
+    scale = min(PROJECTOR_WIDTH // (columns * (width + padding) - padding),
+                PROJECTOR_HEIGHT // (rows * (height + padding) - padding))
+    return grid_png(images, columns, scale=max(1, scale), padding=padding)

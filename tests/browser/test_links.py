@@ -98,7 +98,7 @@ def test_a_link_made_from_a_drawing_reopens_its_code_and_counts_from_it(page, br
     page.wait_for_function(HAS_PARAM, arg="from", timeout=60_000)
     wait_for_app(page, 60_000)
     view = live_view(page, "sliders_live")
-    drag_across(page, view.locator("input[type='range']").first)
+    drag_across(page, view.locator("input[type='range'][data-dim]").first)  # z's, not thickness
     page.mouse.up()
     page.get_by_text(re.compile(r"^1 of 32 dimensions moved")).wait_for(timeout=60_000)
     page.wait_for_function(HAS_PARAM, arg="code", timeout=30_000)

@@ -1,0 +1,65 @@
+"""Every page's main figure downloads at a projector's size: its Plotly charts carry the
+1920x1080 "download as PNG" setting, and its main grid of images a PNG download made for a
+projector's screen (ae_core.figures.lecture)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from ae_core.figures.lecture import PROJECTOR_PNG, projector_grid_png
+from tests.pages import SHIPPED, open_page
+
+# page, model, its main charts' keys, its projector downloads' keys
+PAGES = [
+    ("home.py", "vae_2", ["home_architecture", "home_elbo"], ["home_eps_png"]),
+    ("latent_map.py", "ae_32", ["latent_map_chart"], ["latent_map_png"]),
+    ("ae_vs_vae.py", "ae_32", ["ae_vs_vae_left_map", "ae_vs_vae_right_map"],
+     ["ae_vs_vae_left_strip_png", "ae_vs_vae_right_strip_png"]),
+    ("bottleneck.py", "ae_32", ["bottleneck_chart"], ["bottleneck_rebuilt_png"]),
+    ("denoise.py", "ae_32", ["denoise_curve"], ["denoise_strips_png"]),
+    ("anomaly.py", "ae_32", ["anomaly_histogram", "anomaly_roc"], ["anomaly_gallery_png"]),
+    ("sliders.py", "vae_2", ["sliders_manifold"], ["sliders_traverse_png"]),
+    ("interpolate.py", "ae_32", [], ["interpolate_png"]),
+    ("samples.py", "vae_20", [], ["samples_png"]),
+]
+
+
+def keyed(elements, keys: list[str]) -> dict[str, object]:
+    """The elements whose widget or chart id ends in one of `keys`, by key."""
+    return {key: element.proto for element in elements for key in keys
+            if element.proto.id.endswith(f"-{key}")}
+
+
+@pytest.mark.parametrize(("page", "model", "charts", "downloads"), PAGES,
+                         ids=[page for page, *_ in PAGES])
+def test_each_pages_main_figures_download_for_a_projector(page, model, charts, downloads,
+                                                          monkeypatch):
+    at = open_page(f"app_pages/{page}", SHIPPED, monkeypatch, model)
+    shown = keyed(at.get("plotly_chart"), charts)
+    assert sorted(shown) == sorted(charts)
+    for key, chart in shown.items():
+        options = json.loads(chart.config)["toImageButtonOptions"]
+        assert options == PROJECTOR_PNG["toImageButtonOptions"], key
+    offered = keyed(at.get("download_button"), downloads)
+    assert sorted(offered) == sorted(downloads)
+    # a PNG already made, or one made when clicked (the latent map's, drawn by matplotlib)
+    assert all(button.url.endswith(".png") or button.deferred_file_id
+               for button in offered.values())
+
+
+@pytest.mark.parametrize(("count", "columns"), [(11, 11), (64, 8), (32, 2), (400, 40)])
+def test_a_projector_grid_is_as_large_as_fits_the_screen(count, columns):
+    images = torch.rand(count, 1, 28, 28)
+    picture = Image.open(io.BytesIO(projector_grid_png(images, columns)))
+    rows = -(-count // columns)
+    one = (columns * 30 - 2, rows * 30 - 2)  # the grid at scale 1: 28 pixels and 2 of padding
+    scale = picture.width // one[0]
+    assert picture.size == (one[0] * scale, one[1] * scale)
+    assert picture.width <= 1920 and picture.height <= 1080
+    # one step larger would not fit
+    assert one[0] * (scale + 1) > 1920 or one[1] * (scale + 1) > 1080
