@@ -45,7 +45,7 @@ def test_a_copied_link_reopens_the_sliders_in_a_fresh_browser(page, browser, app
     page.wait_for_function(PARAM_IS, arg=["digit", "42"], timeout=60_000)
     wait_for_app(page, 60_000)
     view = live_view(page, "sliders_live")
-    first = view.locator("input[type='range']").first
+    first = view.locator("input[type='range'][data-dim]").first  # a z slider, not thickness
     drag_across(page, first)
     page.mouse.up()
     page.get_by_text(re.compile(r"^1 of 32 dimensions moved")).wait_for(timeout=60_000)
