@@ -173,7 +173,8 @@ def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int
     """The digit, the buttons that set the code, and the sliders (browser or server)."""
     net = model.checkpoint.model
     reset, shuffle, where, space = st.columns([1, 1, 1.3, 2])
-    reset.button(say("Reset to the digit"), key="sliders_reset", on_click=set_code,
+    reset.button("Reset to the link's start" if from_link_start() else say("Reset to the digit"),
+                 key="sliders_reset", on_click=set_code,
                  args=(start, low, high), icon=":material/restart_alt:")
     shuffle.button("Randomise", key="sliders_randomise", on_click=randomise,
                    args=(net, codes, low, high), icon=":material/casino:")

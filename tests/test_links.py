@@ -144,6 +144,7 @@ def test_a_drawing_on_the_sliders_goes_in_the_link_as_its_code(monkeypatch, embe
     assert moved and moved[0].startswith("1 of 32 dimensions moved from the link's starting code")
     assert any(image.captions == ["The link's start, decoded"] for image in again.get("image"))
     assert "sliders_digit_mode" not in [radio.key for radio in again.radio]
+    assert again.button(key="sliders_reset").label == "Reset to the link's start"
     assert dict(again.query_params) == params  # the reopened page's link is the same link
     again.button(key="sliders_unlink").click().run()  # back to the images
     assert again.radio(key="sliders_digit_mode").value == "By class"
