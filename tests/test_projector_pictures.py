@@ -13,6 +13,7 @@ from PIL import Image
 
 from ae_core.figures.lecture import PROJECTOR_PNG, projector_grid_png
 from tests.pages import SHIPPED, open_page
+from tests.test_train_page import small_run
 
 # page, model, its main charts' keys, its projector downloads' keys
 PAGES = [
@@ -63,3 +64,13 @@ def test_a_projector_grid_is_as_large_as_fits_the_screen(count, columns):
     assert picture.width <= 1920 and picture.height <= 1080
     # one step larger would not fit
     assert one[0] * (scale + 1) > 1920 or one[1] * (scale + 1) > 1080
+
+
+def test_the_train_pages_live_charts_download_for_a_projector(monkeypatch, tmp_path):
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
+    small_run(at, epochs=1)
+    charts = at.get("plotly_chart")  # the loss curves and the 2-D codes
+    assert len(charts) == 2
+    for chart in charts:
+        options = json.loads(chart.proto.config)["toImageButtonOptions"]
+        assert options == PROJECTOR_PNG["toImageButtonOptions"]
