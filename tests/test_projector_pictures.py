@@ -13,6 +13,7 @@ from PIL import Image
 
 from ae_core.figures.lecture import PROJECTOR_PNG, projector_grid_png
 from tests.pages import SHIPPED, open_page
+from tests.test_draw_page import data_url, draw_page, stroke_png
 from tests.test_train_page import small_run
 
 # page, model, its main charts' keys, its projector downloads' keys
@@ -74,3 +75,10 @@ def test_the_train_pages_live_charts_download_for_a_projector(monkeypatch, tmp_p
     for chart in charts:
         options = json.loads(chart.proto.config)["toImageButtonOptions"]
         assert options == PROJECTOR_PNG["toImageButtonOptions"]
+
+
+def test_the_draw_pages_map_downloads_for_a_projector(monkeypatch):
+    at = draw_page(monkeypatch, ("canvas", data_url(stroke_png())))  # the map needs a drawing
+    [chart] = keyed(at.get("plotly_chart"), ["draw_map"]).values()
+    options = json.loads(chart.config)["toImageButtonOptions"]
+    assert options == PROJECTOR_PNG["toImageButtonOptions"]
