@@ -9,7 +9,7 @@ from ae_core.config import ModelConfig, TrainConfig
 from ae_core.data import EMBEDDED
 from ae_core.figures import bottleneck_figure
 from ae_core.figures.images import grid_png
-from ae_core.figures.lecture import PROJECTOR_PNG, rebuilt_by_size
+from ae_core.figures.lecture import PROJECTOR_PNG, projector_grid_png, rebuilt_by_size
 from ae_core.kinds import KINDS, get_kind
 from ae_core.metrics import angles_to_pca
 from ae_core.models import REGISTRY, describe_family, family_title
@@ -144,7 +144,7 @@ def rebuilt_at_each_size(lines: dict[str, dict[int, ActiveModel]], source: str) 
     st.subheader(f"The same {noun}, rebuilt at each size")
     st.image(grid_png(grid, columns=REBUILT_COUNT, scale=3), output_format="PNG",
              caption=f"{name}, row by row: " + "; ".join(rows) + ".")
-    st.download_button("PNG for a projector", grid_png(grid, columns=REBUILT_COUNT, scale=6),
+    st.download_button("PNG for a projector", projector_grid_png(grid, columns=REBUILT_COUNT),
                        "rebuilt_at_each_size.png", "image/png", key="bottleneck_rebuilt_png",
                        icon=":material/download:", on_click="ignore")
 

@@ -5,7 +5,7 @@ import torch
 
 from ae_core.code_text import CodeTextError, code_from_text
 from ae_core.figures import grid_png, image_png, manifold_figure, strip_gif
-from ae_core.figures.lecture import PROJECTOR_PNG
+from ae_core.figures.lecture import PROJECTOR_PNG, projector_grid_png
 from ae_core.latent import decode_codes, sample_codes, traverse
 from ui import state, url_state
 from ui.attribute_panel import effects_panel, server_attribute_sliders, slider_attributes
@@ -351,7 +351,7 @@ if images is not None:
                         key="sliders_traverse_gif", icon=":material/animation:",
                         on_click="ignore")
     png.download_button("The grid as a PNG for a projector",
-                        grid_png(images, columns=TRAVERSE_STEPS, scale=8),
+                        projector_grid_png(images, columns=TRAVERSE_STEPS),
                         file_name=f"traversal_z{dimension}.png", mime="image/png",
                         key="sliders_traverse_png", icon=":material/image:", on_click="ignore")
 
