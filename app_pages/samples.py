@@ -14,6 +14,7 @@ from ui.sources import (
     own_dataset,
     own_noun,
     own_source,
+    wording,
 )
 from ui.widgets import guarded, refresh_with
 
@@ -83,6 +84,7 @@ if drawn is None:
 png, source, note, columns = drawn
 with gallery:
     if source == FITTED:
+        note = wording(model)(note)
         st.info(note, icon=":material/info:")
     caption = (f"{note} Seed {seed}." if source != FITTED else
                f"Temperature {temperature:g}, seed {seed}.")

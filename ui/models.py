@@ -39,7 +39,8 @@ class ActiveModel:
     @functools.cached_property
     def kind(self) -> ImageKind:
         """The kind of images the model knows (ae_core.kinds), from its training config."""
-        return model_kind(self.checkpoint.train_config)
+        return model_kind(self.checkpoint.train_config,
+                          self.checkpoint.info.get("class_names"))
 
     @functools.cached_property
     def source(self) -> str:
