@@ -4,7 +4,9 @@ digits. Also when its images are gone: it still names its classes, with a note."
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,33 @@ def test_every_page_opens_with_a_letters_model(trained, page, monkeypatch):
     for options in class_options(at) if page != "train" else []:
         assert set(options) <= {*LETTERS, "any", "all", "none", "(none)"}, options
     load_checkpoint(folder / f"{NAME}.safetensors")
+
+
+def chart_names(at) -> set[str]:
+    """The names of the traces of the page's plotly charts (a map's legend)."""
+    return {str(trace.get("name")) for chart in at.get("plotly_chart")
+            for trace in json.loads(chart.proto.spec).get("data", [])}
+
+
+def test_the_map_is_coloured_by_the_letters_and_anomaly_holds_one_out(trained, monkeypatch):
+    folder, _ = trained
+    at = open_page("app_pages/latent_map.py", folder, monkeypatch, model=NAME)
+    assert set(LETTERS) <= chart_names(at)
+    at = open_page("app_pages/anomaly.py", folder, monkeypatch, model=NAME)
+    assert list(LETTERS) in class_options(at)
+
+
+def test_a_model_whose_images_are_gone_still_opens_and_says_so(tmp_path, monkeypatch):
+    letters = make_letters(tmp_path / "gone", per_class=6)
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    assert main(["train", "--dataset", str(letters), "--epochs", "1", "--latent-dim", "2",
+                 "--hidden-sizes", "16", "--batch-size", "16",
+                 "--out", str(folder / "gone_ae.safetensors")]) == 0
+    shutil.rmtree(letters)
+    for page in ("sliders", "latent_map", "anomaly"):
+        at = open_page(f"app_pages/{page}.py", folder, monkeypatch, model="gone_ae")
+        assert not at.error, [error.value for error in at.error]
+        notes = [caption.value for caption in at.caption if "are not here" in caption.value]
+        assert notes == ["The images gone\\_ae was trained on (gone: A, B, C) are not here: the "
+                         "pages show it the embedded digits."], notes

@@ -17,10 +17,11 @@ import torch
 
 from ae_core.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
 from ae_core.data import Dataset, load_embedded, model_kind
-from ae_core.kinds import ImageKind
+from ae_core.kinds import KINDS, ImageKind
 from ae_core.latent import EncodedSet, encode_dataset
 from ae_core.onnx_model import PAIR_SUFFIX, list_onnx_pairs, load_onnx_paths
 from ui import state, url_state
+from ui.plain_text import inert
 
 SHIPPED_PREFIX = "shipped: "
 SAVED_PREFIX = "saved: "
@@ -273,4 +274,8 @@ def require_model() -> ActiveModel:
         st.info("No model yet: train one on the **Train** page or upload a checkpoint in the "
                 "sidebar.")
         st.stop()
+    if model.kind.name not in KINDS and model.source not in [s.key for s in model.kind.sets]:
+        st.caption(inert(f"The images {model_name(model.label)} was trained on "
+                         f"({model.kind.title}: {', '.join(model.kind.class_names)}) are not "
+                         f"here: the pages show it the embedded digits."))
     return model
