@@ -90,5 +90,5 @@ def test_a_model_whose_images_are_gone_still_opens_and_says_so(tmp_path, monkeyp
         at = open_page(f"app_pages/{page}.py", folder, monkeypatch, model="gone_ae")
         assert not at.error, [error.value for error in at.error]
         notes = [caption.value for caption in at.caption if "are not here" in caption.value]
-        assert notes == ["The images gone\\_ae was trained on (gone: A, B, C) are not here: the "
+        assert notes == ["The images gone_ae was trained on (gone: A, B, C) are not here: the "
                          "pages show it the embedded digits."], notes
