@@ -274,8 +274,16 @@ def require_model() -> ActiveModel:
         st.info("No model yet: train one on the **Train** page or upload a checkpoint in the "
                 "sidebar.")
         st.stop()
-    if model.kind.name not in KINDS and model.source not in [s.key for s in model.kind.sets]:
-        st.caption(inert(f"The images {model_name(model.label)} was trained on "
-                         f"({model.kind.title}: {', '.join(model.kind.class_names)}) are not "
-                         f"here: the pages show it the embedded digits."))
     return model
+
+
+def missing_images_note(model: ActiveModel | None) -> None:
+    """One line above the page where the model's own images (a path it was trained on) are
+    not on this machine: it names its classes (recorded in its checkpoint) and what the pages
+    show it instead."""
+    if model is None or model.kind.name in KINDS or model.source in [
+            image_set.key for image_set in model.kind.sets]:
+        return
+    st.caption(inert(f"The images {model_name(model.label)} was trained on "
+                     f"({model.kind.title}: {', '.join(model.kind.class_names)}) are not here: "
+                     f"the pages show it the embedded digits."))
