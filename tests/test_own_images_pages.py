@@ -7,14 +7,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from ae_core.checkpoint import load_checkpoint
 from ae_core.cli import main
-from tests.letters import LETTERS, make_letters
+from tests.letters import LETTERS, make_letters, zip_folder
 from tests.pages import open_page
+from ui.own_images import UPLOAD_KEY
 
 PAGES = ("home", "sliders", "interpolate", "draw", "samples", "latent_map", "denoise",
          "anomaly", "bottleneck", "ae_vs_vae", "few_labels", "train")
@@ -92,3 +94,33 @@ def test_a_model_whose_images_are_gone_still_opens_and_says_so(tmp_path, monkeyp
         notes = [caption.value for caption in at.caption if "are not here" in caption.value]
         assert notes == ["The images gone_ae was trained on (gone: A, B, C) are not here: the "
                          "pages show it the embedded digits."], notes
+
+
+def test_a_session_model_trained_on_an_uploaded_zip_opens_on_every_page(monkeypatch, tmp_path):
+    """Uploaded on the Train page (the zip in a temporary folder), trained, named with markdown
+    by its visitor: every page opens with its letters, and the name is shown as typed."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    letters = make_letters(tmp_path / "letters", per_class=8)
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
+    at.file_uploader(key=UPLOAD_KEY).set_value(
+        ("my letters.zip", zip_folder(letters), "application/zip")).run()
+    at.number_input(key="train_latent_dim").set_value(2)
+    at.text_input(key="train_hidden_sizes").set_value("16")
+    at.number_input(key="train_epochs").set_value(1)
+    at.select_slider(key="train_batch_size").set_value(16)
+    at.text_input(key="train_name").set_value("[x](https://e.example)").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    for page in PAGES[:-1]:
+        at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception, (page, at.exception)
+        assert not at.error, (page, [error.value for error in at.error])
+        digits = [line for line in page_text(at).splitlines()
+                  if re.search(r"\bdigits?\b", line, re.I)]
+        assert not digits, (page, digits)
+        if page == "anomaly":
+            assert list(LETTERS) in class_options(at)
+            warning = next(w.value for w in at.warning if "in training" in w.value)
+            assert warning.startswith("**session: \\[x\\](https\\://e.example)** saw A"), warning
+        if page == "latent_map":
+            assert set(LETTERS) <= chart_names(at)
