@@ -111,6 +111,11 @@ def test_a_session_model_trained_on_an_uploaded_zip_opens_on_every_page(monkeypa
     at.text_input(key="train_name").set_value("[x](https://e.example)").run()
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
+    # The run's result speaks of images (the Train page's own choices of data aside).
+    result = [line for line in page_text(at).splitlines()
+              if re.search(r"\bdigits?\b", line, re.I)]
+    assert not result, result
+    assert any("codes of real images" in info.value for info in at.info), at.info
     for page in PAGES[:-1]:
         at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, (page, at.exception)
