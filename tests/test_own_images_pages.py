@@ -80,7 +80,18 @@ def test_the_map_is_coloured_by_the_letters_and_anomaly_holds_one_out(trained, m
     assert list(LETTERS) in class_options(at)
 
 
-def test_a_model_whose_images_are_gone_still_opens_and_says_so(tmp_path, monkeypatch):
+def test_the_command_line_finds_the_models_own_images(trained, tmp_path, capsys):
+    folder, _ = trained
+    checkpoint = str(folder / f"{NAME}.safetensors")
+    capsys.readouterr()
+    assert main(["evaluate", checkpoint]) == 0
+    assert " on letters-test, 6 images" in capsys.readouterr().out
+    assert main(["map", checkpoint, "--out", str(tmp_path / "map.png")]) == 0
+    assert "images of letters-test" in capsys.readouterr().out
+
+
+def test_a_model_whose_images_are_gone_still_opens_and_says_so(tmp_path, monkeypatch,
+                                                              capsys):
     letters = make_letters(tmp_path / "gone", per_class=6)
     folder = tmp_path / "checkpoints"
     folder.mkdir()
@@ -88,6 +99,13 @@ def test_a_model_whose_images_are_gone_still_opens_and_says_so(tmp_path, monkeyp
                  "--hidden-sizes", "16", "--batch-size", "16",
                  "--out", str(folder / "gone_ae.safetensors")]) == 0
     shutil.rmtree(letters)
+    checkpoint = str(folder / "gone_ae.safetensors")
+    capsys.readouterr()
+    for command in (["evaluate", checkpoint], ["map", checkpoint, "--out", str(tmp_path / "m.png")],
+                    ["sample", checkpoint, "--out", str(tmp_path / "s.png")]):
+        assert main(command) != 0
+        assert capsys.readouterr().err == (f"error: the images this model was trained on "
+                                           f"({letters}) are not here: give --dataset PATH\n")
     for page in PAGES[:-1]:  # the Train page draws no model
         at = open_page(f"app_pages/{page}.py", folder, monkeypatch, model="gone_ae")
         assert not at.error, [error.value for error in at.error]
