@@ -147,3 +147,12 @@ def test_a_session_model_trained_on_an_uploaded_zip_opens_on_every_page(monkeypa
             assert warning.startswith("**session: \\[x\\](https\\://e.example)** saw A"), warning
         if page == "latent_map":
             assert set(LETTERS) <= chart_names(at)
+    # Another upload replaces the first, whose temporary folder goes: the model still opens.
+    at.switch_page("app_pages/train.py").run()
+    more = make_letters(tmp_path / "more", per_class=4, letters=("X", "Y"))
+    at.file_uploader(key=UPLOAD_KEY).set_value(
+        ("xy.zip", zip_folder(more), "application/zip")).run()
+    at.switch_page("app_pages/latent_map.py").run()
+    assert not at.exception and not at.error, at.exception
+    assert any("(my_letters.zip: A, B, C) are not here" in caption.value
+               for caption in at.caption), [caption.value for caption in at.caption]

@@ -49,6 +49,8 @@ class ActiveModel:
         that is not on this machine (ui.sources.own_source)."""
         from ui.sources import source_available  # ui.sources builds on this module
 
+        if self.kind.name not in KINDS:  # one's own images: a temporary folder may go any time
+            return self.kind.home if Path(self.kind.name).exists() else "embedded"
         return self.kind.home if source_available(self.kind.home) else "embedded"
 
     @property
