@@ -5,7 +5,7 @@ import torch
 
 from ui.classroom import classroom_bar, present_mode, present_toggle
 from ui.memory import start_trimmer
-from ui.models import resolve_active_model
+from ui.models import missing_images_note, resolve_active_model
 from ui.projections import warm_up as warm_up_umap
 from ui.sidebar import sidebar
 from ui.sources import wording
@@ -40,6 +40,7 @@ page = st.navigation(PAGES, position="hidden" if presenting else "sidebar")
 sidebar()  # drawn while presenting too (hidden): the picker keeps the active model
 present_toggle()
 classroom_bar(page.url_path, presenting)  # a tour's step and its controls, above the page
+missing_images_note(active)  # a model trained on images that are not here
 page.run()
 warm_up_umap()  # after the page is drawn: compiles UMAP in a thread, once per server
 start_trimmer()  # gives a room's memory back once its sessions have gone (ui/memory.py)

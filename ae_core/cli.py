@@ -30,7 +30,7 @@ from ae_core.data import (
     model_kind,
 )
 from ae_core.device import pick_device
-from ae_core.kinds import DEFAULT_KIND, get_kind
+from ae_core.kinds import DEFAULT_KIND, KINDS, get_kind
 from ae_core.mapping import MAP_SPLITS
 from ae_core.own_images import checkpoint_info, is_own_images
 from ae_core.projection import METHODS
@@ -265,15 +265,29 @@ def _load_model(args: argparse.Namespace) -> tuple[Checkpoint, str]:
 
 def home_dataset(train_config: TrainConfig | None) -> str:
     """The dataset of the images a model of this kind is shown first (ae_core.kinds: the
-    embedded digits for a digit model, Fashion-MNIST for a clothes model)."""
+    embedded digits for a digit model, Fashion-MNIST for a clothes model, the path of one's
+    own images for a model trained on them)."""
+    recorded_images_here(train_config)
     kind = model_kind(train_config)
     return kind.image_set(kind.home).dataset
+
+
+def recorded_images_here(train_config: TrainConfig | None) -> None:
+    """A one-line DataError where the model was trained on a path of one's own images that is
+    not here (moved, or a temporary folder gone): --dataset names where they are now."""
+    if train_config is None or train_config.kind in KINDS:
+        return
+    if not Path(train_config.dataset).exists():
+        raise DataError(f"the images this model was trained on ({train_config.dataset}) are "
+                        f"not here: give --dataset PATH")
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
     checkpoint, name = _load_model(args)
     train_config = checkpoint.train_config or TrainConfig()
-    dataset = args.dataset or train_config.dataset  # the model's own images by default
+    if args.dataset is None:  # the model's own images by default
+        recorded_images_here(checkpoint.train_config)
+    dataset = args.dataset or train_config.dataset
     test = evaluation_set(dataset, train_config.seed, train_config.val_fraction,
                           train_config.exclude_classes)
     if len(test) == 0:
@@ -379,6 +393,7 @@ def command_sample(args: argparse.Namespace) -> int:
     if not model.has_prior:  # the Gaussian is fitted to the codes of its own kind's images
         from ae_core.latent import encode_dataset
 
+        recorded_images_here(checkpoint.train_config)
         kind = model_kind(checkpoint.train_config)
         images = load_set(kind.home)
         codes = encode_dataset(model, images.float_images(), images.labels).codes

@@ -26,6 +26,7 @@ from ae_core.kinds import (
     image_set,
     kind_for_dataset,
     kind_name_for,
+    made_kind,
 )
 from ae_core.kinds.fashion import FASHION
 from ae_core.kinds.mnist import MNIST, SHARED_TEST_FOLDER
@@ -344,16 +345,22 @@ def dataset_kind(source: str) -> str:
     return kind_name_for(source) or source
 
 
-def model_kind(train_config: TrainConfig | None) -> ImageKind:
+def model_kind(train_config: TrainConfig | None,
+               class_names: tuple[str, ...] | list[str] | None = None) -> ImageKind:
     """Which images a model knows: the kind its training config names (inferred from its
-    dataset's name for checkpoints older than the field), made from the training images for
-    a path of one's own; digits for a model with no record of its training."""
+    dataset's name for checkpoints older than the field); for a path of one's own images a
+    kind named by the path, with the `class_names` its checkpoint recorded (no file read, so
+    it holds where the images are gone), else those of the training images; digits for a
+    model with no record of its training."""
     if train_config is None:
         return get_kind(DEFAULT_KIND)
     try:
         return get_kind(train_config.kind)
     except ValueError:
-        return kind_for_dataset(load_dataset(train_config.dataset, "train"))
+        pass
+    if class_names is None:
+        class_names = load_dataset(train_config.dataset, "train").class_names
+    return made_kind(train_config.dataset, class_names)
 
 
 def set_available(key: str) -> bool:

@@ -22,6 +22,7 @@ from ae_core.figures.lecture import PROJECTOR_PNG, projector_grid_png
 from ae_core.latent import decode_codes, encode_dataset
 from ae_core.train import ReportProgress, StepReport, train_model
 from ui.models import ActiveModel, model_cache, require_model
+from ui.plain_text import inert
 from ui.sources import (
     available_sources,
     load_source,
@@ -123,8 +124,8 @@ def _train_without(digit: int) -> None:
 
 
 if kind == "class" and held_class not in excluded:
-    st.warning(f"**{model.label}** saw {class_names[held_class]}s in training, so to it they "
-               f"are not "
+    st.warning(f"**{inert(model.label)}** saw {inert(class_names[held_class])}s in training, "
+               f"so to it they are not "
                f"anomalies: expect a weak detector. Train one without them below, or pick "
                f"such a model in the sidebar.", icon=":material/info:")
     _train_without(held_class)

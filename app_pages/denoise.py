@@ -14,6 +14,7 @@ from ae_core.metrics import psnr, ssim
 from ae_core.noise import corrupt
 from ae_core.sweep import corrupted_copies, denoise, input_psnr, noise_levels, psnr_against_noise
 from ui.models import model_by_label, model_cache, model_labels, model_name, require_model
+from ui.plain_text import inert
 from ui.precomputed import stored
 from ui.sources import (
     available_sources,
@@ -101,7 +102,8 @@ if not chosen:
 models = [model for model in (model_by_label(label) for label in chosen) if model is not None]
 strangers = [model_name(model.label) for model in models if model.kind.name != active.kind.name]
 if strangers:
-    st.warning(f"{', '.join(strangers)} learned from other images than {active.kind.plural}: "
+    st.warning(f"{inert(', '.join(strangers))} learned from other images than "
+               f"{active.kind.plural}: "
                f"it rebuilds these as what it knows, so its scores say little here.",
                icon=":material/info:")
 
@@ -143,7 +145,7 @@ st.dataframe(frame, hide_index=True, column_config={
     for name in frame.columns if name != item})
 best = max(results, key=lambda label: float(results[label].psnr.mean()))
 st.caption(say(f"PSNR in dB against the clean digit, SSIM from 0 to 1 (Wang et al. 2004). "
-               f"Best on these digits: **{model_name(best)}**."))
+               f"Best on these digits: **{inert(model_name(best))}**."))
 
 
 @model_cache(st.cache_data, show_spinner="Scoring every model at every noise level…",

@@ -22,6 +22,7 @@ from ae_core.projection import PCAProjection
 from ui import state
 from ui.draw_canvas import draw_canvas
 from ui.models import ActiveModel, active_model, model_cache, require_model
+from ui.plain_text import inert
 from ui.sources import (
     encoded as encoded_set,
 )
@@ -164,7 +165,7 @@ with verdict_column:
                   help=f"A logistic regression fitted on this model's codes of the "
                        f"{set_label(own_source(model))} (as in the quality report).")
         ranked = np.argsort(-chances)[:3]
-        st.caption(" · ".join(f"{digits.class_names[c]}: {chances[c]:.0%}" for c in ranked))
+        st.caption(inert(" · ".join(f"{digits.class_names[c]}: {chances[c]:.0%}" for c in ranked)))
     else:
         st.metric("The class it rebuilds best", name, border=True,
                   help=say("A conditional model is told the class; this is the one whose "

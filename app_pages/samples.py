@@ -15,6 +15,7 @@ from ui.sources import (
     own_dataset,
     own_noun,
     own_source,
+    wording,
 )
 from ui.widgets import guarded, refresh_with
 
@@ -86,6 +87,7 @@ if drawn is None:
 png, projector, source, note, columns = drawn
 with gallery:
     if source == FITTED:
+        note = wording(model)(note)
         st.info(note, icon=":material/info:")
     caption = (f"{note} Seed {seed}." if source != FITTED else
                f"Temperature {temperature:g}, seed {seed}.")

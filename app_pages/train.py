@@ -8,6 +8,7 @@ from ae_core.models import REGISTRY, describe_family, family_title
 from ae_core.registry import Setting
 from ui import state
 from ui.own_images import images_panel
+from ui.plain_text import inert
 from ui.training import (
     TrainingView,
     build_configs,
@@ -202,7 +203,7 @@ with results:
     if run.checkpoint is None:
         st.warning("No epoch completed, so there is nothing to keep.")
         st.stop()
-    st.success(f"**{run.label}** is this session's active model: the other pages show it.")
+    st.success(f"**{inert(run.label)}** is this session's active model: the other pages show it.")
     prior_panel(run)
     noise_panel(run)
 

@@ -11,7 +11,7 @@ from ui.models import ActiveModel
 
 def model_of(dataset: str) -> ActiveModel:
     return ActiveModel("shipped: m", "m@1", SimpleNamespace(
-        train_config=TrainConfig(dataset=dataset)))
+        train_config=TrainConfig(dataset=dataset), info={}))
 
 
 def test_a_model_is_offered_its_own_kind_of_images_first(monkeypatch):

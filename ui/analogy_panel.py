@@ -11,7 +11,7 @@ from ae_core.attributes import analogy, analogy_grid, class_means
 from ae_core.figures import grid_png
 from ae_core.latent import decode_codes
 from ui.models import ActiveModel
-from ui.sources import own_codes, own_dataset
+from ui.sources import own_codes, own_dataset, wording
 from ui.widgets import PickedDigit, digit_picker, guarded, picked_digit
 
 GRID_ROWS = 5  # the two picked digits and three of other classes
@@ -25,9 +25,9 @@ def analogy_section(model: ActiveModel, first: PickedDigit, second: PickedDigit)
     codes = own_codes(model).codes
     classes = len(digits.class_names)
     st.subheader("Analogies: a − b + c")
-    st.markdown("Code arithmetic (White 2016): **a − b + c** takes what turns *b* into *a* and "
-                "applies it to *c*. With *a* the *From* digit above and *b* the *To* digit, "
-                "pick *c*.")
+    st.markdown(wording(model)(
+        "Code arithmetic (White 2016): **a − b + c** takes what turns *b* into *a* and "
+        "applies it to *c*. With *a* the *From* digit above and *b* the *To* digit, pick *c*."))
     pick, result = st.columns([2, 3], gap="large")
     with pick:
         third = picked_digit(digit_picker("interpolate_analogy_c", digits, "c",
@@ -40,10 +40,11 @@ def analogy_section(model: ActiveModel, first: PickedDigit, second: PickedDigit)
         result.image(grid_png(strip, columns=4, scale=4), output_format="PNG",
                      caption="a, b, c, and the decoded a − b + c")
 
-    st.markdown("**The analogy grid.** Each row is one digit's *style*: its code minus the "
-                "mean code of its class. Added to each class's mean code, it writes every "
-                "digit in that style." + (" (This conditional model is told the class: each "
-                "row keeps its code and only the class changes.)" if net.is_conditional else ""))
+    st.markdown(wording(model)(
+        "**The analogy grid.** Each row is one digit's *style*: its code minus the mean code "
+        "of its class. Added to each class's mean code, it writes every digit in that style."
+        + (" (This conditional model is told the class: each row keeps its code and only the "
+           "class changes.)" if net.is_conditional else "")))
     labels = digits.labels
     rows = [int(first.origin) if first.origin.isdigit() else None,
             int(second.origin) if second.origin.isdigit() else None]

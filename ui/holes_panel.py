@@ -9,7 +9,7 @@ import streamlit as st
 from ae_core.figures import grid_png
 from ae_core.smoothness import CONFIDENT, RANDOM_CODES, ImageProbe, random_code_report
 from ui.models import ActiveModel, model_cache, model_name
-from ui.sources import encoded
+from ui.sources import encoded, say, source_kind
 
 SHOWN = 12  # decoded random codes drawn per model and region
 
@@ -28,13 +28,13 @@ def random_codes_section(models: list[ActiveModel], source: str, probe: ImagePro
     """Per model: the share of random codes from the codes' box (and its prior) that the probe
     calls a digit confidently, with a row of them decoded."""
     st.subheader("A second test: codes drawn at random")
-    st.markdown(
+    st.markdown(say(
         f"Midpoints stay between real codes. Here {RANDOM_CODES} codes are drawn uniformly "
         f"from the **box** the real codes occupy (each dimension between its 0.5th and 99.5th "
         f"percentile) and, for a model with a prior, from the **prior**; the same judge says "
         f"how many decode to something it calls a digit with probability ≥ {CONFIDENT:.0%}. "
         f"A box is mostly empty corners when the codes fill a thin, curved region, so a model "
-        f"whose codes fill their box scores higher.")
+        f"whose codes fill their box scores higher.", source_kind(source)))
     rows = []
     for model in models:
         name = model_name(model.label)

@@ -17,10 +17,11 @@ import torch
 
 from ae_core.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
 from ae_core.data import Dataset, load_embedded, model_kind
-from ae_core.kinds import ImageKind
+from ae_core.kinds import KINDS, ImageKind
 from ae_core.latent import EncodedSet, encode_dataset
 from ae_core.onnx_model import PAIR_SUFFIX, list_onnx_pairs, load_onnx_paths
 from ui import state, url_state
+from ui.plain_text import inert
 
 SHIPPED_PREFIX = "shipped: "
 SAVED_PREFIX = "saved: "
@@ -39,7 +40,8 @@ class ActiveModel:
     @functools.cached_property
     def kind(self) -> ImageKind:
         """The kind of images the model knows (ae_core.kinds), from its training config."""
-        return model_kind(self.checkpoint.train_config)
+        return model_kind(self.checkpoint.train_config,
+                          self.checkpoint.info.get("class_names"))
 
     @functools.cached_property
     def source(self) -> str:
@@ -47,6 +49,8 @@ class ActiveModel:
         that is not on this machine (ui.sources.own_source)."""
         from ui.sources import source_available  # ui.sources builds on this module
 
+        if self.kind.name not in KINDS:  # one's own images: a temporary folder may go any time
+            return self.kind.home if Path(self.kind.name).exists() else "embedded"
         return self.kind.home if source_available(self.kind.home) else "embedded"
 
     @property
@@ -273,3 +277,15 @@ def require_model() -> ActiveModel:
                 "sidebar.")
         st.stop()
     return model
+
+
+def missing_images_note(model: ActiveModel | None) -> None:
+    """One line above the page where the model's own images (a path it was trained on) are
+    not on this machine: it names its classes (recorded in its checkpoint) and what the pages
+    show it instead."""
+    if model is None or model.kind.name in KINDS or model.source in [
+            image_set.key for image_set in model.kind.sets]:
+        return
+    st.caption(inert(f"The images {model_name(model.label)} was trained on "
+                     f"({model.kind.title}: {', '.join(model.kind.class_names)}) are not here: "
+                     f"the pages show it the embedded digits."))

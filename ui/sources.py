@@ -126,8 +126,10 @@ def own_noun(model: ActiveModel) -> str:
 
 
 def normal_sources(model: ActiveModel) -> list[str]:
-    """The available sets of the model's own kind of images that it never trained on."""
-    return available_sources(model.kind.held_out)
+    """The available sets of the model's own kind of images that it never trained on; where
+    none is on this machine, those of the images the pages show it instead (shown_kind)."""
+    return (available_sources(model.kind.held_out)
+            or available_sources(shown_kind(model).held_out))
 
 
 def other_test_source(model: ActiveModel) -> str:

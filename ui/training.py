@@ -13,7 +13,7 @@ import copy
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,7 @@ from ae_core.config import (
     is_overcomplete,
     resolve_preset,
 )
-from ae_core.data import DIGIT_CLASSES, Dataset
+from ae_core.data import DIGIT_CLASSES, Dataset, model_kind
 from ae_core.figures import code_scatter, grid_png, loss_curves
 from ae_core.figures.lecture import PROJECTOR_PNG
 from ae_core.latent import encode_dataset, model_device
@@ -56,6 +56,7 @@ from ae_core.train import (
 )
 from ui import state
 from ui.models import SESSION_PREFIX, add_session_model, session_models
+from ui.sources import say
 from ui.trainer_queue import (
     TrainerQueue,
     lower_thread_priority,
@@ -122,7 +123,7 @@ def build_configs(choice: str, values: dict[str, Any]) -> tuple[ModelConfig, Tra
     return model_config, train_config
 
 
-@st.cache_resource(show_spinner="Loading the training digits…", max_entries=4)
+@st.cache_resource(show_spinner="Loading the training images…", max_entries=4)
 def _prepared(dataset: str, exclude_classes: tuple[int, ...], val_fraction: float,
               seed: int) -> tuple[Dataset, Dataset]:
     """ae_core.train.prepare_data, once for all sessions (read-only), keyed by what it reads."""
@@ -261,8 +262,9 @@ class TrainingView:
             first = epoch - len(run.recon_rows) + 1
             images = torch.cat([run.fixed.float_images(), *run.recon_rows])
             self.strip.image(grid_png(images, columns=len(run.fixed), scale=3), output_format="PNG",
-                             caption=f"Top row: the digits. Below: their reconstructions after "
-                                     f"epoch {first}" + (f" to {epoch}" if epoch > first else ""))
+                             caption=words(run)(
+                                 f"Top row: the digits. Below: their reconstructions after "
+                                 f"epoch {first}" + (f" to {epoch}" if epoch > first else "")))
 
 
 def noise_panel(run: TrainingRun) -> None:
@@ -281,12 +283,13 @@ def noise_panel(run: TrainingRun) -> None:
     figures.metric("Noise in → out: correlation", f"{test.noise.correlation:.2f}",
                    help="Pixel correlation between a noise image and its reconstruction, "
                         "mean over 200 noise images: 1 is a perfect copy, 0 nothing of it")
-    figures.metric("Digits in → out: correlation", f"{test.digits.correlation:.2f}",
-                   help=f"The same for {len(run.sample)} validation digits")
-    st.caption(f"The {run.model_config.latent_dim}-number code is larger than the "
+    say = words(run)
+    figures.metric(say("Digits in → out: correlation"), f"{test.digits.correlation:.2f}",
+                   help=say(f"The same for {len(run.sample)} validation digits"))
+    st.caption(say(f"The {run.model_config.latent_dim}-number code is larger than the "
                f"784-pixel image, so the model could learn to copy anything. Noise that comes "
                f"back unchanged means it did; noise that comes back as something else means it "
-               f"learned what digits look like. docs/quality.md compares regularisers.")
+               f"learned what digits look like. docs/quality.md compares regularisers."))
 
 
 class LiveTraining(ReportProgress):
@@ -380,13 +383,22 @@ def prior_panel(run: TrainingRun) -> None:
         st.info(f"Its samples (the Samples page) draw from the prior {model.prior_name}.",
                 icon=":material/casino:")
     else:
-        st.info(f"Samples: {no_prior_reason(model)}", icon=":material/casino:")
+        st.info(words(run)(f"Samples: {no_prior_reason(model)}"), icon=":material/casino:")
     figures = run.after_training
     if figures:
         for column, (name, value) in zip(st.columns(len(figures)), figures.items(),
                                          strict=True):
             column.metric(name.replace("_", " ").capitalize(), f"{value:.3f}",
-                          help="Measured on the validation digits once training was over")
+                          help=words(run)("Measured on the validation digits once training "
+                                          "was over"))
+
+
+def words(run: TrainingRun) -> Callable[[str], str]:
+    """`say` for the kind of images `run` trains on (ui.sources): its text, written of digits,
+    in that kind's words; one's own images by the class names already loaded (no file read)."""
+    names = run.fixed.class_names if is_own_images(run.train_config.dataset) else None
+    kind = model_kind(run.train_config, names)
+    return lambda text: say(text, kind)
 
 
 def make_active(name: str, checkpoint: Checkpoint) -> str:

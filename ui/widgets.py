@@ -22,6 +22,7 @@ from ae_core.latent import (
 )
 from ui import state
 from ui.models import ActiveModel, model_cache
+from ui.plain_text import inert
 from ui.sources import (
     encoded,
     load_source,
@@ -126,7 +127,9 @@ def digit_picker(prefix: str, dataset: Dataset, label: str = "Digit",
                                  format_func=lambda c: dataset.class_names[c])
     members = torch.nonzero(dataset.labels == digit_class).flatten()
     if len(members) == 0:
-        st.warning(f"No {dataset.class_names[digit_class]} in {dataset.name}: showing digit 0.")
+        st.warning(
+            f"No {inert(dataset.class_names[digit_class])} in {inert(dataset.name)}: "
+            f"showing {inert(dataset.class_names[0])}.")
         return 0
     if st.session_state[example_key] > len(members) - 1:  # the previous class had more
         st.session_state[example_key] = len(members) - 1

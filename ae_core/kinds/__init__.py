@@ -130,15 +130,23 @@ def kind_for_dataset(dataset: Dataset) -> ImageKind:
     path's test split. A made kind is remembered, so `get_kind` finds it afterwards."""
     if dataset.kind in KINDS:
         return KINDS[dataset.kind]
-    source = dataset.kind  # a made kind is named by the path its images came from
-    if source in _MADE and _MADE[source].class_names == dataset.class_names:
+    return made_kind(dataset.kind, dataset.class_names, tuple(dataset.images.shape[1:]))
+
+
+def made_kind(source: str, class_names: tuple[str, ...] | list[str],
+              shape: tuple[int, ...] = (28, 28)) -> ImageKind:
+    """The kind of one's own images at the path `source` with these class names (remembered,
+    so `get_kind` and `image_set` find it afterwards): no file is read, so a model that
+    recorded its class names has its kind even where its images are gone."""
+    class_names = tuple(class_names)
+    if source in _MADE and _MADE[source].class_names == class_names:
         return _MADE[source]
     title = Path(source).name or source
     test = ImageSet(f"{source}:test", f"{title}: test images", source, "test")
-    kind = ImageKind(source, title, tuple(dataset.class_names), "image", "images",
+    kind = ImageKind(source, title, class_names, "image", "images",
                      (test, ImageSet(f"{source}:all", f"{title}: all images", source, "all")),
                      test.key, test.key, (test.key,), source, partner=DEFAULT_KIND,
-                     datasets=(source,), shape=tuple(dataset.images.shape[1:]))
+                     datasets=(source,), shape=tuple(shape))
     _MADE[source] = kind
     return kind
 
