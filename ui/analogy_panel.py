@@ -72,7 +72,7 @@ def analogy_section(model: ActiveModel, first: PickedDigit, second: PickedDigit)
     rows_images = torch.cat([torch.cat([originals[i:i + 1], images[i * classes:(i + 1) * classes]])
                              for i in range(len(rows))])
     st.image(grid_png(rows_images, columns=classes + 1, scale=3), output_format="PNG",
-             caption="First column: the digit whose style the row carries (images "
-                     + ", ".join(f"#{row}" for row in rows) + "); then that style written as "
-                     + ", ".join(digits.class_names[:classes]) + ".")
+             caption=wording(model)("First column: the digit whose style the row carries (images "
+                         + ", ".join(f"#{row}" for row in rows) + "); then that style written "
+                         "as " + ", ".join(digits.class_names[:classes]) + "."))
 

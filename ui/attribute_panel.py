@@ -203,9 +203,10 @@ def disentanglement_section() -> None:
         return
     st.subheader("Disentanglement: what one code dimension alone tells")
     st.markdown(
-        "The tutorials say a beta-VAE (beta > 1) is *more disentangled*: each factor of a digit "
-        "in a dimension of its own. Here each digit's factors are measured (Morpho-MNIST's "
-        "stroke measurements, and its class), and each cell says how much of a factor's "
+        "The tutorials say a beta-VAE (beta > 1) is *more disentangled*: each factor of "
+        "variation in a dimension of its own. Here these three models are scored on the "
+        "embedded digits: each image's factors are measured (Morpho-MNIST's stroke "
+        "measurements, and its class), and each cell says how much of a factor's "
         "entropy one dimension alone carries (mutual information, 20 bins, as "
         "disentanglement_lib). A factor's MIG is the gap between its two most informative "
         "dimensions: 1 would be one dimension for it and none other.")

@@ -44,6 +44,6 @@ def random_codes_section(models: list[ActiveModel], source: str, probe: ImagePro
             rows.append({"model": name, "drawn from": region,
                          "confident": f"{fraction:.0%}", "mean probability": round(confidence, 2)})
             st.image(png, output_format="PNG",
-                     caption=f"{name}, random codes from its {region}: {fraction:.0%} "
-                             f"confidently a digit")
+                     caption=say(f"{name}, random codes from its {region}: {fraction:.0%} "
+                                 f"confidently a digit", source_kind(source)))
     st.dataframe(rows, hide_index=True)

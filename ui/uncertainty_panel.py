@@ -10,6 +10,7 @@ import torch
 from ae_core.figures import grid_png
 from ae_core.uncertainty import posterior_spread, resample
 from ui.models import ActiveModel
+from ui.sources import wording
 
 RESAMPLES = 8  # decodes per press
 SEED_KEY = "sliders_resample_seed"
@@ -57,13 +58,14 @@ def resample_panel(model: ActiveModel, image: torch.Tensor, label: int) -> None:
         return
     mean, std = spread
     st.subheader("The encoder's uncertainty")
-    st.markdown(
+    say = wording(model)  # "garment" for clothes
+    st.markdown(say(
         f"A VAE's encoder gives each digit a Gaussian, not a point: mean μ and spread σ per "
         f"dimension (here σ is {float(std.min()):.3f} to {float(std.max()):.3f}, median "
         f"{float(std.median()):.3f}; the prior's is 1). Training decodes a draw μ + σ·ε; "
         f"**Resample** draws {RESAMPLES} more." + (" On the 2-D pictures above the orange "
                                                    "ellipses are μ ± σ and μ ± 2σ."
-                                                   if len(mean) == 2 else ""))
+                                                   if len(mean) == 2 else "")))
     st.button("Resample", key="sliders_resample", on_click=_another,
               icon=":material/casino:")
     seed = st.session_state.get(SEED_KEY, 0)
@@ -71,4 +73,4 @@ def resample_panel(model: ActiveModel, image: torch.Tensor, label: int) -> None:
     _, decoded = resample(net, mean, std, RESAMPLES, seed, label if net.is_conditional else None)
     st.image(grid_png(torch.cat([image.unsqueeze(0), decoded]), columns=RESAMPLES + 1, scale=3),
              output_format="PNG",
-             caption=f"The digit, then {RESAMPLES} decodes of μ + σ·ε (draw {seed + 1})")
+             caption=say(f"The digit, then {RESAMPLES} decodes of μ + σ·ε (draw {seed + 1})"))

@@ -7,7 +7,8 @@ def test_home_shows_digits_and_reconstructions(page, app_url):
     page.goto(app_url)
     wait_for_app(page)
     page.get_by_text("Digits and their reconstructions").wait_for()
-    image = page.locator("[data-testid='stImage'] img").first
+    # The grid (its caption says so), not another picture that may come before it in the page.
+    image = page.locator("[data-testid='stImage']").filter(has_text="Top: real").locator("img")
     image.wait_for()
     # The picture is a real PNG of 2 rows x 10 digits, not a broken image (once it has loaded:
     # the element can come a moment before its bytes).

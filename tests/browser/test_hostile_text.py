@@ -30,7 +30,7 @@ def hostile_copy(path, **metadata: str) -> None:
 def test_markdown_from_a_checkpoint_is_shown_as_text(page, app_url, tmp_path):
     page.goto(app_url)
     wait_for_app(page, 60_000)
-    upload = page.locator("[data-testid='stSidebar'] input[type='file']")
+    upload = page.locator("[data-testid='stSidebar'] .st-key-sidebar_upload input[type='file']")
     sidebar = page.locator("[data-testid='stSidebar']")
 
     version = tmp_path / "version.safetensors"

@@ -61,7 +61,7 @@ def test_an_uploaded_pair_drags_maps_and_scores_like_a_shipped_model(page, app_u
     view = live_view(page, "sliders_live")
     page.get_by_text(f"0 of {LATENT} dimensions moved").wait_for()
     start_frames = view.evaluate("root => root.frames")
-    first = view.locator("input[type='range']").first
+    first = view.locator("input[type='range'][data-dim]").first  # a z slider
     drag_across(page, first)
     held_frames = view.evaluate("root => root.frames")
     page.mouse.up()

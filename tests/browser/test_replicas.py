@@ -52,7 +52,8 @@ def test_each_browser_sticks_to_a_process_with_pictures_uploads_and_downloads(
             # An upload: posted to the process that holds the session.
             good = tmp_path / f"visitor{visitor}_vae.safetensors"
             good.write_bytes((PROJECT_ROOT / "checkpoints" / "vae_2.safetensors").read_bytes())
-            tab.locator("[data-testid='stSidebar'] input[type='file']").set_input_files(str(good))
+            upload = "[data-testid='stSidebar'] .st-key-sidebar_upload input[type='file']"
+            tab.locator(upload).set_input_files(str(good))
             sidebar = tab.locator("[data-testid='stSidebar']")
             sidebar.get_by_text("Variational autoencoder (MLP)").wait_for(timeout=60_000)
             wait_for_app(tab, 60_000)

@@ -39,7 +39,7 @@ def test_dragging_a_slider_redraws_the_digit_while_the_hand_moves(page, app_url,
     latent_dim = len(view.evaluate("root => root.lastCode"))
     page.get_by_text(f"0 of {latent_dim} dimensions moved").wait_for()
     start_frames = view.evaluate("root => root.frames")
-    first = view.locator("input[type='range']").first
+    first = view.locator("input[type='range'][data-dim]").first  # a z slider, not thickness
     drag_across(page, first)
     held_frames = view.evaluate("root => root.frames")
     if name == "ae_32":
@@ -125,7 +125,7 @@ def test_the_model_crosses_the_wire_once_not_on_every_release(page, app_url):
         "framereceived", lambda payload: received.append(len(payload))))
     open_page(page, app_url, "Bottleneck sliders", "Bottleneck sliders")
     view = live_view(page, "sliders_live")
-    sliders = view.locator("input[type='range']")
+    sliders = view.locator("input[type='range'][data-dim]")  # the z sliders
     for moved in (1, 2):  # two drags, two releases, two reruns of the sliders
         drag_across(page, sliders.nth(moved - 1), moves=10)
         page.mouse.up()
