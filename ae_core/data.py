@@ -359,7 +359,10 @@ def model_kind(train_config: TrainConfig | None,
     except ValueError:
         pass
     if class_names is None:
-        class_names = load_dataset(train_config.dataset, "train").class_names
+        try:
+            class_names = load_dataset(train_config.dataset, "train").class_names
+        except DataError:  # images not here and no names recorded (a checkpoint from elsewhere)
+            class_names = get_kind(DEFAULT_KIND).class_names
     return made_kind(train_config.dataset, class_names)
 
 

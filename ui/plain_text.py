@@ -27,8 +27,11 @@ def inert(text: str) -> str:
     link, HTML or directive can start in it; control characters become spaces."""
     printable = "".join(c if c.isprintable() else " " for c in str(text))
     escaped = "".join("\\" + c if c in _ESCAPED else c for c in printable)
+    # "www." still autolinks with its dot escaped (Streamlit's GFM reads the literal as a link):
+    # an invisible zero-width space after "www" breaks it, and the text reads the same.
     escaped = _AUTOLINK.sub(lambda match: "\\" + match.group(1)[0] + match.group(1)[1:]
-                            if match.group(1) == "://" else match.group(1)[:3] + "\\.", escaped)
+                            if match.group(1) == "://" else match.group(1)[:3] + "\u200b\\.",
+                            escaped)
     return _LIST_START.sub(lambda match: match.group(1) + match.group(2)[:-1] + "\\"
                            + match.group(2)[-1], escaped, 1)
 
