@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -34,6 +35,14 @@ async def visit(url: str, students: int) -> None:
     await asyncio.gather(*(one(seed) for seed in range(students)))
 
 
+def visit_apart(url: str, students: int) -> None:
+    """`visit` on its own event loop in its own thread: in one pytest process the browser
+    tests' synchronous Playwright leaves an event loop running in this thread, where
+    asyncio.run refuses to start."""
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, visit(url, students)).result()
+
+
 def settle(pid: int, seconds: float) -> float:
     """The server's RSS once it has stopped falling (or after `seconds`)."""
     deadline, last = time.monotonic() + seconds, rss_mb(pid)
@@ -57,11 +66,11 @@ def test_the_memory_a_class_used_goes_back_after_it_leaves(monkeypatch):
     monkeypatch.setenv("LATENT_LAB_UMAP_WARMUP", "0")
     server, url = start_streamlit("app.py", timeout=120)
     try:
-        asyncio.run(visit(url, 1))  # imports, the model, its codes: the server's own memory
+        visit_apart(url, 1)  # imports, the model, its codes: the server's own memory
         before = settle(server.pid, 60)
         watch = MemoryWatch(server.pid, every=0.2)
         watch.reset()
-        asyncio.run(visit(url, STUDENTS))
+        visit_apart(url, STUDENTS)
         during = watch.peak
         watch.close()
         deadline = time.monotonic() + 90  # sessions dropped after 2 s, a trim within 5 s more
