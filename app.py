@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 
 from ui.classroom import classroom_bar, present_mode, present_toggle
-from ui.memory import start_trimmer
+from ui.memory import freeze_after_first_run, start_trimmer
 from ui.models import missing_images_note, resolve_active_model
 from ui.projections import warm_up as warm_up_umap
 from ui.sidebar import sidebar
@@ -44,3 +44,4 @@ missing_images_note(active)  # a model trained on images that are not here
 page.run()
 warm_up_umap()  # after the page is drawn: compiles UMAP in a thread, once per server
 start_trimmer()  # gives a room's memory back once its sessions have gone (ui/memory.py)
+freeze_after_first_run()  # the imports' objects out of every later garbage collection

@@ -4,6 +4,8 @@ are the left model's own kind (ui.sources.own_source): digits, or clothes."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -170,7 +172,7 @@ for side, default, column in zip(SIDES, DEFAULTS, columns, strict=True):
                          f"Midpoint: the probe sees a {digits.class_names[int(seen[0])]} "
                          f"({confidence[0]:.0%}).")
         st.download_button("Strip (PNG for a projector)",
-                           projector_grid_png(strip, columns=STEPS + 2),
+                           partial(projector_grid_png, strip, columns=STEPS + 2),
                            f"path_{name}.png", "image/png",
                            key=f"{side}_strip_png", icon=":material/image:", on_click="ignore")
         projection = map_projection(model.key, source, model)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 import torch
@@ -209,6 +211,7 @@ captions = [("⚠ " if pooled[i] > cut else "") + ("anomaly" if i >= len(normal_
 st.image(pairs, caption=captions, output_format="PNG")
 st.caption("Each pair: the image and its reconstruction; ⚠ marks images above the threshold.")
 st.download_button("The pairs (PNG for a projector)",  # four pairs a row, highest score first
-                   projector_grid_png(torch.stack([pooled_images, recon], 1).flatten(0, 1), 8),
+                   partial(projector_grid_png,  # made when clicked, not on every visit
+                           torch.stack([pooled_images, recon], 1).flatten(0, 1), 8),
                    "highest_scoring.png", "image/png", key="anomaly_gallery_png",
                    icon=":material/image:", on_click="ignore")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -144,7 +146,8 @@ def rebuilt_at_each_size(lines: dict[str, dict[int, ActiveModel]], source: str) 
     st.subheader(f"The same {noun}, rebuilt at each size")
     st.image(grid_png(grid, columns=REBUILT_COUNT, scale=3), output_format="PNG",
              caption=f"{name}, row by row: " + "; ".join(rows) + ".")
-    st.download_button("PNG for a projector", projector_grid_png(grid, columns=REBUILT_COUNT),
+    st.download_button("PNG for a projector",  # made when clicked, not on every visit
+                       partial(projector_grid_png, grid, columns=REBUILT_COUNT),
                        "rebuilt_at_each_size.png", "image/png", key="bottleneck_rebuilt_png",
                        icon=":material/download:", on_click="ignore")
 

@@ -3,6 +3,8 @@ images are the active model's own kind (ui.sources.normal_sources): digits, or c
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -125,8 +127,9 @@ for column, (name, strip) in zip(columns, strips, strict=True):
     column.markdown(f"**{name}**")
     column.image(grid_png(strip, columns=1, scale=3), output_format="PNG")
 st.download_button("These columns (PNG for a projector)",  # one image a row, as above
-                   projector_grid_png(torch.stack([strip for _, strip in strips], 1).flatten(0, 1),
-                                      len(strips)),
+                   partial(projector_grid_png,  # made when clicked, not on every visit
+                           torch.stack([strip for _, strip in strips], 1).flatten(0, 1),
+                           len(strips)),
                    "denoising.png", "image/png", key="denoise_strips_png",
                    icon=":material/image:", on_click="ignore")
 

@@ -1,5 +1,7 @@
 """Interpolation: walk from one digit's code to another's and decode every step on the way."""
 
+from functools import partial
+
 import streamlit as st
 import torch
 
@@ -126,10 +128,11 @@ st.image(grid_png(pixel_strip, columns=steps + 2, scale=3), output_format="PNG",
 name = f"interpolation_{first_digit.origin}_{last_digit.origin}_{method}"
 png, gif = st.columns(2)
 png.download_button("Download the strip (PNG)",  # at a projector's size
-                    projector_grid_png(latent_strip, columns=steps + 2), file_name=f"{name}.png",
+                    partial(projector_grid_png, latent_strip, columns=steps + 2),
+                    file_name=f"{name}.png",
                     mime="image/png", key="interpolate_png", icon=":material/image:",
                     on_click="ignore")
-gif.download_button("Download the morph (animated GIF)", strip_gif(decoded),
+gif.download_button("Download the morph (animated GIF)", partial(strip_gif, decoded),
                     file_name=f"{name}.gif", mime="image/gif", key="interpolate_gif",
                     icon=":material/animation:", on_click="ignore")
 

@@ -1,5 +1,7 @@
 """Bottleneck sliders: one slider per code dimension; the decoded digit follows as they move."""
 
+from functools import partial
+
 import streamlit as st
 import torch
 
@@ -344,14 +346,16 @@ if images is not None:
     st.image(grid_png(images, columns=TRAVERSE_STEPS, scale=3), output_format="PNG",
              caption=say(f"Each row is one digit's code with z[{dimension}] swept from "
                          f"{values[0]:.2f} to {values[-1]:.2f}."))
-    gif, png = st.columns(2)  # for slides: the first row as an animation, the grid as a picture
+    # For slides: the first row as an animation, the grid as a picture, each made when clicked
+    # (a GIF and a projector PNG on every visit were a quarter of the page's server time).
+    gif, png = st.columns(2)
     gif.download_button("The first row as an animated GIF",
-                        strip_gif(images[:TRAVERSE_STEPS], scale=16),
+                        partial(strip_gif, images[:TRAVERSE_STEPS], scale=16),
                         file_name=f"traversal_z{dimension}.gif", mime="image/gif",
                         key="sliders_traverse_gif", icon=":material/animation:",
                         on_click="ignore")
     png.download_button("The grid as a PNG for a projector",
-                        projector_grid_png(images, columns=TRAVERSE_STEPS),
+                        partial(projector_grid_png, images, columns=TRAVERSE_STEPS),
                         file_name=f"traversal_z{dimension}.png", mime="image/png",
                         key="sliders_traverse_png", icon=":material/image:", on_click="ignore")
 

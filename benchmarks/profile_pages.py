@@ -3,6 +3,7 @@
     PYTHONPATH=. .venv/bin/python benchmarks/profile_pages.py               # every page
     PYTHONPATH=. .venv/bin/python benchmarks/profile_pages.py sliders home  # some pages
     PYTHONPATH=. .venv/bin/python benchmarks/profile_pages.py --top 25
+    PYTHONPATH=. .venv/bin/python benchmarks/profile_pages.py home --releases 20  # + sliders
 
 Starts `streamlit run app.py` in a child process whose script runs are each profiled (the
 profile is switched on in Streamlit's script thread, around `ScriptRunner._run_script`, and
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import os
 import pstats
+import random
 import subprocess
 import sys
 import tempfile
@@ -28,7 +30,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from benchmarks.ws_load import PAGES, Student  # noqa: E402
+from benchmarks.ws_load import PAGES, Student, release  # noqa: E402
 from tests.browser.server import free_port  # noqa: E402
 
 OURS = ("ae_core/", "ui/", "app_pages/", "app.py")
@@ -74,7 +76,24 @@ def report(files: list[Path], top: int, label: str) -> None:
         print(f"    {cumulative:8.3f} s  {where}")
 
 
-async def drive(url: str, folder: Path, pages: list[str], visitors: int, top: int) -> None:
+async def releases(url: str, folder: Path, count: int, top: int) -> None:
+    """One student on the sliders page lets go of the browser sliders `count` times."""
+    student = Student(url)
+    run = await student.open_page("sliders")
+    await asyncio.sleep(0.5)
+    before = set(folder.iterdir())
+    rng = random.Random(0)
+    for _ in range(count):
+        await release(student, run, rng)
+    await student.close()
+    await asyncio.sleep(0.5)
+    report(sorted(set(folder.iterdir()) - before), top, f"{count} slider releases")
+
+
+async def drive(url: str, folder: Path, pages: list[str], visitors: int, top: int,
+                release_count: int) -> None:
+    if release_count:
+        await releases(url, folder, release_count, top)
     for page in pages:
         print(f"/{page or '(home)'}")
         for label, count in (("first visit", 1), (f"warm, {visitors} visitors", visitors)):
@@ -94,6 +113,8 @@ def main() -> None:
     parser.add_argument("pages", nargs="*", default=PAGES)
     parser.add_argument("--visitors", type=int, default=3)
     parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--releases", type=int, default=0,
+                        help="also profile this many releases of the sliders page's sliders")
     parser.add_argument("--serve", nargs=2, metavar=("FOLDER", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -117,7 +138,7 @@ def main() -> None:
                         raise SystemExit("the profiled server did not start") from None
                     time.sleep(0.2)
             asyncio.run(drive(url, Path(folder), [p if p != "home" else "" for p in args.pages],
-                              args.visitors, args.top))
+                              args.visitors, args.top, args.releases))
         finally:
             child.terminate()
             child.wait(timeout=15)

@@ -5,6 +5,8 @@ KL, and the reparameterisation trick drawn a few times. Figures come from ae_cor
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 import torch
 
@@ -69,7 +71,8 @@ def lecture_pictures(model: ActiveModel, image: torch.Tensor, label: torch.Tenso
     draw, download = st.columns([1, 3])
     draw.button("Draw ε again", key="home_eps_again", on_click=_draw_again,
                 icon=":material/casino:")
-    download.download_button("PNG for a projector", grid_png(grid, columns=len(grid),
-                                                             scale=PROJECTOR_SCALE // 2),
+    download.download_button("PNG for a projector",  # made when clicked
+                             partial(grid_png, grid, columns=len(grid),
+                                     scale=PROJECTOR_SCALE // 2),
                              "reparameterisation.png", "image/png", key="home_eps_png",
                              icon=":material/download:", on_click="ignore")

@@ -6,6 +6,14 @@ session's script in a thread of its own), so the server's RSS stays at its peak.
 thread, one per server, watches the number of sessions and, when it has dropped, collects
 cycles and calls glibc's `malloc_trim(0)`, which returns free pages at the top of every arena
 to the kernel. `scripts/run` also sets MALLOC_ARENA_MAX=2 (fewer arenas to fragment).
+
+Streamlit collects garbage after every script run (`runner.postScriptGC`), and a full
+collection walks every object the process holds: after torch, plotly, scikit-learn and the
+app's modules are imported that is 430,000 objects and 0.2 s of CPU, paid by every page open
+and every slider release (half a release's cost; benchmarks/profile_pages.py --releases).
+`freeze_long_lived` moves what exists once the imports are done into the collector's permanent
+generation (`gc.freeze`), which collections skip: a collection then takes microseconds, and
+what sessions create and drop is still collected as before.
 """
 
 from __future__ import annotations
@@ -28,6 +36,21 @@ def trim() -> bool:
         ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
     except (OSError, AttributeError, TypeError):
         return False
+    return True
+
+
+def freeze_long_lived() -> None:
+    """Collect, then exempt every object alive now from later collections (`gc.freeze`).
+    Called once the modules are imported (the end of the first run, the end of UMAP's warm-up):
+    what a later import creates is frozen by the next call."""
+    gc.collect()
+    gc.freeze()
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_after_first_run() -> bool:
+    """`freeze_long_lived` once per server, at the end of its first script run."""
+    freeze_long_lived()
     return True
 
 

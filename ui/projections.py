@@ -28,6 +28,7 @@ from ae_core.projection import (
     project,
     warm_up_umap,
 )
+from ui.memory import freeze_long_lived
 from ui.models import ActiveModel, is_session_key
 
 # Set to "0" to skip compiling UMAP at app start (page tests, which never wait for it).
@@ -133,6 +134,7 @@ class ProjectionJobs:
                 self.warm_up_seconds = warm_up_umap()
             except Exception:  # a failed warm-up only means the first real fit compiles
                 self.warm_up_seconds = float("nan")
+        freeze_long_lived()  # numba's compiled objects join the imports' (ui/memory.py)
 
     def _run(self, request: ProjectionRequest, codes: torch.Tensor, status: JobStatus) -> None:
         _lower_priority()
