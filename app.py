@@ -3,6 +3,7 @@
 import streamlit as st
 import torch
 
+from ui.browser_decoder import warm_up_exporter
 from ui.classroom import classroom_bar, present_mode, present_toggle
 from ui.memory import freeze_after_first_run, start_trimmer
 from ui.models import missing_images_note, resolve_active_model
@@ -43,5 +44,6 @@ classroom_bar(page.url_path, presenting)  # a tour's step and its controls, abov
 missing_images_note(active)  # a model trained on images that are not here
 page.run()
 warm_up_umap()  # after the page is drawn: compiles UMAP in a thread, once per server
+warm_up_exporter()  # and the ONNX exporter's first export, for the sliders' first picture
 start_trimmer()  # gives a room's memory back once its sessions have gone (ui/memory.py)
 freeze_after_first_run()  # the imports' objects out of every later garbage collection

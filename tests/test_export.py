@@ -3,6 +3,7 @@ any batch size, and a one-line error when a decoder cannot be exported."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ from ae_core.models import REGISTRY, build_model
 from tests.conftest import family_config
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a dev dependency")
-SHIPPED = sorted((Path(__file__).resolve().parents[1] / "checkpoints").glob("*.safetensors"))
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((PROJECT_ROOT / "checkpoints").glob("*.safetensors"))
 
 
 def run_onnx(model_bytes: bytes, codes: torch.Tensor, labels: torch.Tensor | None) -> np.ndarray:
@@ -71,3 +73,26 @@ def test_a_decoder_that_cannot_be_exported_says_why_in_one_line(monkeypatch):
     with pytest.raises(ExportError, match=r"^the ae decoder could not be exported to ONNX: "
                                           r"no decoder here$"):
         decoder_onnx(model)
+
+
+def test_sessions_exporting_at_once_all_get_their_decoder():
+    """Two pages (or a page and the start-up warm-up) export at the same moment: the
+    exporter's process-wide state failed all four of these before exports took turns."""
+    models = [load_checkpoint(PROJECT_ROOT / "checkpoints" / f"{name}.safetensors").model
+              for name in ("ae_32", "vae_2", "conv_ae_32", "vae_20")]
+    results: dict[int, object] = {}
+
+    def export(index: int) -> None:
+        try:
+            results[index] = decoder_onnx(models[index])
+        except ExportError as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=export, args=(index,)) for index in range(len(models))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(isinstance(result, bytes) for result in results.values()), results
+    assert len(results) == len(models)
+
