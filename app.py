@@ -3,13 +3,13 @@
 import streamlit as st
 import torch
 
-from ui.browser_decoder import warm_up_exporter
 from ui.classroom import classroom_bar, present_mode, present_toggle
 from ui.memory import freeze_after_first_run, start_trimmer
 from ui.models import missing_images_note, resolve_active_model
 from ui.projections import warm_up as warm_up_umap
 from ui.sidebar import sidebar
 from ui.sources import wording
+from ui.start_up import warm_up_first_visits
 
 # One intra-op thread: the app's tensors are small (one code, a few thousand digits), and with
 # several threads OpenMP's barriers spin whenever another process or session holds a core: an
@@ -44,6 +44,6 @@ classroom_bar(page.url_path, presenting)  # a tour's step and its controls, abov
 missing_images_note(active)  # a model trained on images that are not here
 page.run()
 warm_up_umap()  # after the page is drawn: compiles UMAP in a thread, once per server
-warm_up_exporter()  # and the ONNX exporter's first export, for the sliders' first picture
+warm_up_first_visits()  # and the imports every first visit would wait for (ui/start_up.py)
 start_trimmer()  # gives a room's memory back once its sessions have gone (ui/memory.py)
 freeze_after_first_run()  # the imports' objects out of every later garbage collection

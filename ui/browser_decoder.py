@@ -18,15 +18,13 @@ import functools
 import hashlib
 import json
 import struct
-import threading
 from collections.abc import Callable
 
 import streamlit as st
 
-from ae_core.export import ExportError, decoder_onnx, warm_up_export
+from ae_core.export import ExportError, decoder_onnx
 from ae_core.models.base import Autoencoder
 from ui import state
-from ui.memory import freeze_long_lived
 from ui.models import ActiveModel, model_cache
 
 STATIC_DIR = state.PROJECT_ROOT / "static"
@@ -76,23 +74,6 @@ _VIEW_CSS = """
 _carrier = st.components.v2.component("latent_lab_decoder_model", js=_CARRIER_JS)
 _view = st.components.v2.component("latent_lab_decoder_view", js=_VIEW_JS, css=_VIEW_CSS,
                                    isolate_styles=False)
-
-
-def _warm_up() -> None:
-    try:
-        warm_up_export()
-    except Exception:  # noqa: BLE001 - a failed warm-up only means the first export pays
-        return
-    freeze_long_lived()  # the exporter's modules join the imports' (ui/memory.py)
-
-
-@st.cache_resource(show_spinner=False)
-def warm_up_exporter() -> threading.Thread:
-    """Once per server, after the first page is drawn: the exporter's imports and first trace
-    (3-6 s) in a daemon thread, so the first sliders page shows its picture sooner."""
-    thread = threading.Thread(target=_warm_up, daemon=True, name="latent-lab-export-warmup")
-    thread.start()
-    return thread
 
 
 def static_url(relative: str) -> str:
