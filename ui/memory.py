@@ -41,8 +41,10 @@ def trim() -> bool:
 
 def freeze_long_lived() -> None:
     """Collect, then exempt every object alive now from later collections (`gc.freeze`).
-    Called once the modules are imported (the end of the first run, the end of UMAP's warm-up):
-    what a later import creates is frozen by the next call."""
+    Called once the modules are imported (the end of the first run, the end of the start-up
+    and UMAP warm-ups): what a later import creates is frozen by the next call. What a session
+    holds at that moment is frozen too and, if it ends as a reference cycle, never collected:
+    three calls per server, so a bounded amount."""
     gc.collect()
     gc.freeze()
 
