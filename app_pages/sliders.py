@@ -12,6 +12,7 @@ from ae_core.latent import decode_codes, sample_codes, traverse
 from ui import state, url_state
 from ui.attribute_panel import effects_panel, server_attribute_sliders, slider_attributes
 from ui.browser_decoder import live_view, problem, retry_button, send_decoder
+from ui.button_labels import wrap_button_labels
 from ui.classroom import SIDE_BY_SIDE, presenting
 from ui.copy_link import copy_link
 from ui.models import require_model
@@ -175,7 +176,7 @@ def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int
                   codes: torch.Tensor, browser_problem: str | None) -> None:
     """The digit, the buttons that set the code, and the sliders (browser or server)."""
     net = model.checkpoint.model
-    reset, shuffle, where, space = st.columns([1, 1, 1.3, 2])
+    reset, shuffle, where, space = st.columns([1.3, 1, 1.3, 1.7])  # "Reset to the garment"
     reset.button("Reset to the link's start" if from_link_start() else say("Reset to the digit"),
                  key="sliders_reset", on_click=set_code,
                  args=(start, low, high), icon=":material/restart_alt:")
@@ -258,6 +259,7 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
 
 
 st.title("Bottleneck sliders")
+wrap_button_labels()  # "Reset to the garment" in its narrow column, whole
 model = require_model()
 say = wording(model)  # the words for the model's kind of images
 copy_link("sliders_link")
