@@ -12,6 +12,8 @@ from ae_core.latent import decode_codes, sample_codes, traverse
 from ui import state, url_state
 from ui.attribute_panel import effects_panel, server_attribute_sliders, slider_attributes
 from ui.browser_decoder import live_view, problem, retry_button, send_decoder
+from ui.button_labels import wrap_button_labels
+from ui.classroom import SIDE_BY_SIDE, presenting
 from ui.copy_link import copy_link
 from ui.models import require_model
 from ui.sources import own_codes, own_dataset, own_noun, own_source, set_label, wording
@@ -174,7 +176,7 @@ def decoder_panel(model, original: torch.Tensor, start: torch.Tensor, label: int
                   codes: torch.Tensor, browser_problem: str | None) -> None:
     """The digit, the buttons that set the code, and the sliders (browser or server)."""
     net = model.checkpoint.model
-    reset, shuffle, where, space = st.columns([1, 1, 1.3, 2])
+    reset, shuffle, where, space = st.columns([1.3, 1, 1.3, 1.7])  # "Reset to the garment"
     reset.button("Reset to the link's start" if from_link_start() else say("Reset to the digit"),
                  key="sliders_reset", on_click=set_code,
                  args=(start, low, high), icon=":material/restart_alt:")
@@ -208,7 +210,14 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
     net = model.checkpoint.model
     if in_browser and problem(model) is not None:
         st.rerun(scope="app")  # the browser just failed: the whole page takes the server path
-    if in_browser:
+    # On a projector a 2-D code's plane sits beside the live digit, both on the first screen.
+    beside = None
+    if in_browser and len(st.session_state[CODE_KEY]) == 2 and presenting():
+        live, beside = st.container(key=SIDE_BY_SIDE).columns(2, gap="small")
+        with live:
+            browser_sliders(model, original, st.session_state[CODE_KEY], label, low, high,
+                            summary)
+    elif in_browser:
         browser_sliders(model, original, st.session_state[CODE_KEY], label, low, high, summary)
     else:
         server_sliders(model, original, label, low, high, dimensions, summary)
@@ -230,6 +239,8 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
     if manifold is None:
         return
     plane, chart = st.columns([1, 1], gap="large")
+    if beside is not None:  # the plane is up beside the live digit: the chart takes its place
+        plane, chart = beside, plane
     with chart:
         figure = manifold_figure(manifold, MANIFOLD_SIZE, summary.low.tolist(),
                                  summary.high.tolist(), point=code.tolist())
@@ -248,6 +259,7 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
 
 
 st.title("Bottleneck sliders")
+wrap_button_labels()  # "Reset to the garment" in its narrow column, whole
 model = require_model()
 say = wording(model)  # the words for the model's kind of images
 copy_link("sliders_link")

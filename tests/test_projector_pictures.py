@@ -11,10 +11,15 @@ import pytest
 import torch
 from PIL import Image
 
+from ae_core.checkpoint import save_checkpoint
+from ae_core.config import ModelConfig, TrainConfig
 from ae_core.figures.lecture import PROJECTOR_PNG, projector_grid_png
+from ae_core.models import build_model
+from ae_core.train import fit
 from tests.pages import SHIPPED, open_page
 from tests.test_draw_page import data_url, draw_page, stroke_png
 from tests.test_train_page import small_run
+from ui.attribute_panel import DISENTANGLEMENT_MODELS
 
 # page, model, its main charts' keys, its projector downloads' keys
 PAGES = [
@@ -37,6 +42,13 @@ def keyed(elements, keys: list[str]) -> dict[str, object]:
             if element.proto.id.endswith(f"-{key}")}
 
 
+def assert_every_chart_downloads_for_a_projector(at) -> None:
+    """Every Plotly chart the page shows, main or side panel, downloads at 1920x1080."""
+    for chart in at.get("plotly_chart"):
+        options = json.loads(chart.proto.config).get("toImageButtonOptions")
+        assert options == PROJECTOR_PNG["toImageButtonOptions"], chart.proto.id
+
+
 @pytest.mark.parametrize(("page", "model", "charts", "downloads"), PAGES,
                          ids=[page for page, *_ in PAGES])
 def test_each_pages_main_figures_download_for_a_projector(page, model, charts, downloads,
@@ -47,6 +59,7 @@ def test_each_pages_main_figures_download_for_a_projector(page, model, charts, d
     for key, chart in shown.items():
         options = json.loads(chart.config)["toImageButtonOptions"]
         assert options == PROJECTOR_PNG["toImageButtonOptions"], key
+    assert_every_chart_downloads_for_a_projector(at)
     offered = keyed(at.get("download_button"), downloads)
     assert sorted(offered) == sorted(downloads)
     # a PNG already made, or one made when clicked (the latent map's, drawn by matplotlib)
@@ -82,3 +95,32 @@ def test_the_draw_pages_map_downloads_for_a_projector(monkeypatch):
     [chart] = keyed(at.get("plotly_chart"), ["draw_map"]).values()
     options = json.loads(chart.config)["toImageButtonOptions"]
     assert options == PROJECTOR_PNG["toImageButtonOptions"]
+
+
+# page, model, the charts of its side panels (ui/zoo_panels.py, ui/attribute_panel.py)
+SIDE_PANELS = [
+    ("sliders.py", "vqvae", ["sliders_vq_usage", "sliders_vq_grid"]),
+    ("sliders.py", "vae_20", ["sliders_kl_chart"]),
+    ("latent_map.py", "ae_32", ["latent_map_custom_axes"]),
+    ("ae_vs_vae.py", "ae_32", [f"ae_vs_vae_disentanglement_{name}"
+                               for name in DISENTANGLEMENT_MODELS]),
+]
+
+
+@pytest.mark.parametrize(("page", "model", "charts"), SIDE_PANELS,
+                         ids=[f"{page}-{model}" for page, model, _ in SIDE_PANELS])
+def test_the_side_panels_charts_download_for_a_projector(page, model, charts, monkeypatch):
+    at = open_page(f"app_pages/{page}", SHIPPED, monkeypatch, model)
+    assert sorted(keyed(at.get("plotly_chart"), charts)) == sorted(charts)
+    assert_every_chart_downloads_for_a_projector(at)
+
+
+def test_the_sparsity_panels_charts_download_for_a_projector(monkeypatch, tmp_path, digits):
+    torch.manual_seed(0)
+    config = ModelConfig(family="sparse_ae", latent_dim=8, hidden_sizes=(32,))
+    model = fit(build_model(config), digits, None, TrainConfig(epochs=1, batch_size=50)).model
+    save_checkpoint(tmp_path / "sparse_ae.safetensors", model)
+    at = open_page("app_pages/sliders.py", tmp_path, monkeypatch, "sparse_ae")
+    charts = ["sliders_sparse_values", "sliders_sparse_inactive", "sliders_sparse_classes"]
+    assert sorted(keyed(at.get("plotly_chart"), charts)) == sorted(charts)
+    assert_every_chart_downloads_for_a_projector(at)

@@ -27,6 +27,7 @@ from ae_core.attributes import (
 )
 from ae_core.disentanglement import Disentanglement, measure_disentanglement
 from ae_core.figures.attributes import attribute_axes_map, information_heatmap
+from ae_core.figures.lecture import PROJECTOR_PNG
 from ae_core.morphometry import MEASUREMENTS, UNITS
 from ae_core.smoothness import ImageProbe
 from ui.models import SHIPPED_PREFIX, ActiveModel, model_by_label, model_cache
@@ -218,7 +219,7 @@ def disentanglement_section() -> None:
             st.plotly_chart(information_heatmap(score.normalised, score.factors, score.gaps,
                                                 f"{name} · MIG {score.mig:.3f}"),
                             key=f"ae_vs_vae_disentanglement_{name}",
-                            config={"displaylogo": False})
+                            config={**PROJECTOR_PNG, "displaylogo": False})
     st.dataframe([{"model": name, "MIG (mean)": round(score.mig, 3),
                    **{factor: round(float(gap), 3)
                       for factor, gap in zip(score.factors, score.gaps, strict=True)}}
@@ -310,4 +311,4 @@ def custom_axes_section(model: ActiveModel, source: str, codes: np.ndarray,
                                        MEASUREMENTS, [UNITS[name] for name in MEASUREMENTS],
                                        (x_title, y_title),
                                        f"{len(codes):,} digits on custom axes"),
-                    key="latent_map_custom_axes", config={"displaylogo": False})
+                    key="latent_map_custom_axes", config={**PROJECTOR_PNG, "displaylogo": False})

@@ -18,6 +18,11 @@ from ui.tour_keys import tour_keys
 # A projector's first screen (1280x720) holds what a step talks about: no header, a compact tour
 # bar, a smaller title, then the page's first picture (CSS order: the page's elements are the
 # children of one flex column), then the rest of the page.
+# Two browser-decoded views in one row (the sliders' digit and the 2-D code plane), each with a
+# picture beside another: four pictures and their gaps in the screen's width (275 px each at
+# 1280 px, with room for a scroll bar), 336 px as elsewhere on a screen wide enough.
+SIDE_BY_SIDE = "classroom_side_by_side"
+_QUARTER = "clamp(160px, calc((100vw - 6rem) / 4 - 1rem), 336px)"
 _MAIN = '[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"]'
 _PICTURE = (':is([data-testid="stImage"], .ll-decoder, [data-testid="stPlotlyChart"], '
             '[data-testid="stVegaLiteChart"], [data-testid="stGraphVizChart"])')
@@ -32,6 +37,8 @@ html {{ font-size: 22px; }}
 [data-testid="stMain"] .ll-canvas, [data-testid="stMain"] .ll-plane {{ width: 336px;
     height: 336px; }}
 [data-testid="stMain"] .ll-caption, [data-testid="stMain"] .ll-note {{ max-width: 336px; }}
+[data-testid="stMain"] .st-key-{SIDE_BY_SIDE} :is(.ll-canvas, .ll-plane) {{
+    width: {_QUARTER}; height: {_QUARTER}; }}
 [data-testid="stMain"] button p {{ white-space: normal; overflow: visible; }}
 [data-testid="stMain"] h1 {{ font-size: 1.6rem; padding: 0; }}
 [data-testid="stMain"] :is(h2, h3) {{ font-size: 1.25rem; }}
@@ -54,6 +61,11 @@ def present_mode() -> bool:
         st.session_state[state.PRESENTING] = True
     elif st.session_state.get(state.PRESENTING):
         st.query_params[tour.PRESENT_PARAM] = "1"
+    return bool(st.session_state.get(state.PRESENTING))
+
+
+def presenting() -> bool:
+    """Whether this run presents (present_mode has read the link at the top of the run)."""
     return bool(st.session_state.get(state.PRESENTING))
 
 

@@ -17,6 +17,7 @@ from ae_core.figures import (
     kl_per_dimension_figure,
     units_by_class_figure,
 )
+from ae_core.figures.lecture import PROJECTOR_PNG
 from ae_core.latent import decode_codes
 from ae_core.models.vae import UNUSED_KL_THRESHOLD, per_dimension_kl, unused_dimensions
 from ae_core.sparsity import INACTIVE_SHARE, fraction_inactive, units_by_class
@@ -127,7 +128,7 @@ def vq_editor(model: ActiveModel, index: int, original: torch.Tensor) -> None:
                 f"entries used, **{entries - used}** dead (never the nearest). Orange: the "
                 "entries of the code above.")
     st.plotly_chart(codebook_usage_figure(frequencies, st.session_state[VQ_INDICES_KEY]),
-                    key="sliders_vq_usage", config={"displaylogo": False})
+                    key="sliders_vq_usage", config={**PROJECTOR_PNG, "displaylogo": False})
 
 
 @st.fragment
@@ -159,7 +160,8 @@ def _vq_fragment(model: ActiveModel, original: torch.Tensor) -> None:
             torch.tensor(indices).view(size, size),
             (int(st.session_state[VQ_ROW_KEY]), int(st.session_state[VQ_COLUMN_KEY])),
             torch.tensor(changed, dtype=torch.float32).view(size, size)),
-            key="sliders_vq_grid", config={"displaylogo": False, "staticPlot": True})
+            key="sliders_vq_grid",
+            config={**PROJECTOR_PNG, "displaylogo": False, "staticPlot": True})
         st.caption(f"{sum(changed)} of {len(indices)} positions changed (tinted); the box is "
                    "the chosen position.")
     with torch.inference_mode():
@@ -192,7 +194,7 @@ def kl_panel(model: ActiveModel) -> None:
     unused = unused_dimensions(kl)
     dims = len(kl)
     st.plotly_chart(kl_per_dimension_figure(kl, UNUSED_KL_THRESHOLD),
-                    key="sliders_kl_chart", config={"displaylogo": False})
+                    key="sliders_kl_chart", config={**PROJECTOR_PNG, "displaylogo": False})
     total = float(kl.sum())
     if unused:
         listed = ", ".join(f"z[{d}]" for d in unused[:12]) + ("…" if len(unused) > 12 else "")
@@ -238,16 +240,16 @@ def sparsity_panel(model: ActiveModel) -> None:
     left, right = st.columns(2)
     with left:
         st.plotly_chart(code_activation_histogram(encoded.codes), key="sliders_sparse_values",
-                        config={"displaylogo": False})
+                        config={**PROJECTOR_PNG, "displaylogo": False})
         st.caption("Every code value of every image (log scale): a sparse code piles up at 0.")
     with right:
         st.plotly_chart(inactive_fraction_histogram(fractions), key="sliders_sparse_inactive",
-                        config={"displaylogo": False})
+                        config={**PROJECTOR_PNG, "displaylogo": False})
         st.caption(f"A unit is inactive for an image below {INACTIVE_SHARE:g} × its largest "
                    "activation over the images.")
     st.plotly_chart(units_by_class_figure(units_by_class(encoded.codes, encoded.labels),
                                           own_dataset(model).class_names),
-                    key="sliders_sparse_classes", config={"displaylogo": False})
+                    key="sliders_sparse_classes", config={**PROJECTOR_PNG, "displaylogo": False})
     st.caption("Mean activation of each unit for each class: which units fire for which "
                "class.")
 

@@ -43,13 +43,21 @@ FIRST_PICTURE_TOP = """() => {
         .filter(box => box.height > 50);
     return pictures.length ? Math.min(...pictures.map(box => box.top)) : null;
 }"""
+# What step 4 asks the class to look at: the 2-D code plane, the digit it decodes, and the
+# sliders' live digit; each one's [top, bottom] in CSS pixels once drawn, else null.
+STEP_4_PICTURES = """() => [".st-key-sliders_plane .ll-plane", ".st-key-sliders_plane .ll-canvas",
+                            ".st-key-sliders_live .ll-decoded .ll-canvas"].map(selector => {
+    const box = document.querySelector(selector)?.getBoundingClientRect();
+    return box && box.height > 50 ? [box.top, box.bottom] : null;
+})"""
 SHIPPED_PAGES = ["Bottleneck sliders", "Bottleneck effect", "Denoising", "Bottleneck sliders",
                  "Interpolation", "Latent map", "Anomaly detection"]
 
 
 def test_on_a_projector_every_steps_picture_is_on_the_first_screen(browser, app_url):
     """1280x720 in classroom mode: on every step of the shipped tour the page's main picture
-    starts on the first screen; step 3 asks before it answers; step 7 opens on clothes."""
+    starts on the first screen; step 4's code plane and live digits are wholly on it; step 3
+    asks before it answers; step 7 opens on clothes."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     tab = context.new_page()
     tab.set_default_timeout(60_000)
@@ -65,6 +73,10 @@ def test_on_a_projector_every_steps_picture_is_on_the_first_screen(browser, app_
             tab.wait_for_function(f"() => ({FIRST_PICTURE_TOP})() !== null", timeout=90_000)
             tops.append(tab.evaluate(FIRST_PICTURE_TOP))
             assert 0 <= tops[-1] < 720 - 100, (step, tops)  # its top and some of it on screen
+            if step == 4:  # "move across the plane": the plane and its digits, wholly on screen
+                tab.wait_for_function(f"() => ({STEP_4_PICTURES})().every(edges => edges)")
+                edges = tab.evaluate(STEP_4_PICTURES)
+                assert all(0 <= top and bottom <= 720 for top, bottom in edges), edges
             if step == 3:  # a question: Next shows the answer, the next Next moves on
                 tab.locator(".st-key-classroom_guess_2").get_by_text("A clean digit").click()
                 wait_for_app(tab, 60_000)

@@ -154,3 +154,26 @@ def test_the_servers_decode_shows_until_the_browser_decoder_is_ready(page, app_u
     assert min(alpha) == 255
     bright = sum(value > 128 for value in grey) / len(grey)
     assert 0.02 < bright < 0.5, bright
+
+
+# Each button label in the main area, and whether it is cut (wider than its box: "Reset t…").
+BUTTON_LABELS = """async () => {
+    await document.fonts.ready;
+    return [...document.querySelectorAll(
+        "[data-testid='stMain'] button [data-testid='stMarkdownContainer']")]
+        .map(label => [label.innerText, [label, ...label.querySelectorAll("*")]
+            .some(element => element.scrollWidth > element.clientWidth + 1)]);
+}"""
+
+
+@pytest.mark.parametrize(("name", "reset"), [("fashion_vae_20", "Reset to the garment"),
+                                             ("ae_32", "Reset to the digit")])
+def test_no_button_label_is_cut(page, app_url, name, reset):
+    """At 1400x1000 outside classroom mode: every label whole, however narrow its column."""
+    page.goto(f"{app_url}/sliders?model={name}")
+    page.get_by_role("heading", name="Bottleneck sliders").wait_for(timeout=60_000)
+    wait_for_app(page, 90_000, widgets=(".st-key-sliders_reset button",
+                                        ".st-key-sliders_traverse_png button"))
+    labels = dict(page.evaluate(BUTTON_LABELS))
+    assert reset in labels, labels
+    assert [label for label, cut in labels.items() if cut] == [], labels
