@@ -126,13 +126,26 @@ def _r2_along(codes: np.ndarray, values: np.ndarray, direction: np.ndarray,
     return (1.0 - float((residual ** 2).sum()) / spread if spread else 0.0), float(slope)
 
 
+def _ridge_r2(codes: np.ndarray, values: np.ndarray, train: np.ndarray, test: np.ndarray
+              ) -> float:
+    """Held-out R² of a ridge regression (with intercept) from the whole code, in closed form:
+    what scikit-learn's Ridge(alpha=RIDGE_ALPHA) fits, without importing scikit-learn and SciPy
+    on a page's first visit (3-4 s on a fresh server)."""
+    x, y = codes[train], values[train]
+    x_mean, y_mean = x.mean(axis=0), y.mean()
+    centred = x - x_mean
+    weights = np.linalg.solve(centred.T @ centred + RIDGE_ALPHA * np.eye(x.shape[1]),
+                              centred.T @ (y - y_mean))
+    predicted = (codes[test] - x_mean) @ weights + y_mean
+    spread = float(((values[test] - values[test].mean()) ** 2).sum())
+    residual = float(((values[test] - predicted) ** 2).sum())
+    return 1.0 - residual / spread if spread else 0.0
+
+
 def fit_direction(codes: np.ndarray | torch.Tensor, values: np.ndarray, name: str,
                   seed: int = 0) -> AttributeDirection:
     """(N, D) codes, (N,) measurements -> the attribute direction, and the held-out R² of
     the whole code (ridge) and of the position along the direction."""
-    from sklearn.linear_model import Ridge
-    from sklearn.metrics import r2_score
-
     codes = np.asarray(codes, dtype=float)
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values) & np.isfinite(codes).all(axis=1)
@@ -140,8 +153,7 @@ def fit_direction(codes: np.ndarray | torch.Tensor, values: np.ndarray, name: st
     if len(values) < 10:
         raise ValueError(f"{name}: {len(values)} images with a measurement; at least 10 needed")
     train, test = _split(len(values), seed)
-    ridge = Ridge(alpha=RIDGE_ALPHA).fit(codes[train], values[train])
-    r2 = float(r2_score(values[test], ridge.predict(codes[test])))
+    r2 = _ridge_r2(codes, values, train, test)
     r2_along, _ = _r2_along(codes, values, _attribute_vector(codes[train], values[train]),
                             train, test)
     direction = _attribute_vector(codes, values)
@@ -158,13 +170,6 @@ def fit_directions(codes: np.ndarray | torch.Tensor, measurements: np.ndarray,
     codes = np.asarray(codes, dtype=float)
     return {name: fit_direction(codes, measurements[:, column], name, seed)
             for column, name in enumerate(MEASUREMENTS)}
-
-
-def warm_up_directions(seed: int = 0) -> None:
-    """Fit directions to random codes once, so scikit-learn and SciPy's solvers are imported
-    (about 4 s on a fresh process) before a page fits a model's directions (0.1 s)."""
-    rng = np.random.default_rng(seed)
-    fit_directions(rng.random((100, 4)), rng.random((100, len(MEASUREMENTS))), seed)
 
 
 def class_means(codes: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor

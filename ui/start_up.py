@@ -1,11 +1,11 @@
 """What a server's first visitors would otherwise wait for, the same for every one of them,
 done once per server in a background thread after the first page is drawn.
 
-Profiled on a fresh server (benchmarks/profile_pages.py home sliders), the first visit of the
-sliders page spent 4.7 of its 5.5 s importing scikit-learn and SciPy's solvers for the
-attribute directions' fit (0.1 s once imported), and the first ONNX export of a process takes
-3-6 s of the exporter's imports and first trace (0.24 s for the next). UMAP's compile has its
-own warm-up (ui/projections.py).
+The first ONNX export of a process takes 1.2 s on a quiet machine (3-6 s on a busy one) of
+the exporter's imports and first trace, against 0.24 s for the next: the sliders page's first
+visit paid it. (That visit also spent 4.7 of its 5.5 s importing scikit-learn and SciPy for
+the attribute directions' ridge fit, which ae_core.attributes now solves with NumPy.) UMAP's
+compile has its own warm-up (ui/projections.py).
 """
 
 from __future__ import annotations
@@ -14,17 +14,15 @@ import threading
 
 import streamlit as st
 
-from ae_core.attributes import warm_up_directions
 from ae_core.export import warm_up_export
 from ui.memory import freeze_long_lived
 
 
 def _warm_up() -> None:
-    for step in (warm_up_directions, warm_up_export):
-        try:
-            step()
-        except Exception:  # noqa: BLE001 - a failed warm-up only means a first visit pays
-            continue
+    try:
+        warm_up_export()
+    except Exception:  # noqa: BLE001 - a failed warm-up only means a first visit pays
+        return
     freeze_long_lived()  # what these imported joins the imports' objects (ui/memory.py)
 
 
