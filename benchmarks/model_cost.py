@@ -3,15 +3,16 @@
     PYTHONPATH=. .venv/bin/python benchmarks/model_cost.py
     PYTHONPATH=. .venv/bin/python benchmarks/model_cost.py --repeats 3
 
-The compute budget (ae_core/compute.py MAX_MACS) is set from this table. For the shipped ae_32
-and conv_ae_32, the lstm_ae default, conv_ae models of about 5, 8, 10, 14 and 20 M
-multiply-adds per image and a few other shapes near the budget (random weights, saved as checkpoints in a temporary folder), one torch
-thread as the app runs, it times what the first visit to a page pays for a model no page has
-shown yet: reading and validating the checkpoint, encoding the 5,000 embedded digits (codes
-and errors: every page's first step), the Home page's previews, and the decoder the Sliders
-page sends to the browser (ONNX export). A config past today's budget is built directly (its
-checkpoint would be refused), so the table can show what the budget keeps out. The load
-average is printed before and after, since the machine may be shared.
+The compute budget (ae_core/compute.py MAX_MACS) is set from this table. For the shipped
+ae_32 and conv_ae_32, the lstm_ae default, conv_ae models of about 5, 8, 10, 14 and 20 M
+multiply-adds per image and a few other shapes near the budget (random weights, saved as
+checkpoints in a temporary folder), with one torch thread as the app runs, it times what the
+first visit to a page pays for a model no page has shown yet: reading and validating the
+checkpoint, encoding the 5,000 embedded digits (codes and errors: every page's first step),
+the Home page's previews, and the decoder the Sliders page sends to the browser (ONNX
+export). CPU seconds are what the server pays; the wall clock also shows the machine's other
+load. A config past the budget is built directly (its checkpoint would be refused), so the
+table shows what the budget keeps out. The load average is printed before and after.
 """
 
 from __future__ import annotations
