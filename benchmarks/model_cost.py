@@ -51,6 +51,7 @@ BUILT = {  # name -> config, built with random weights
     "ae (2048, 1024)": ModelConfig(family="ae", hidden_sizes=(2048, 1024)),
     "lstm_ae code 256": ModelConfig(family="lstm_ae", latent_dim=256),
     "lstm_ae code 512": ModelConfig(family="lstm_ae", latent_dim=512),
+    "vqvae (44, 88)": ModelConfig(family="vqvae", conv_channels=(44, 88)),
     "vqvae (48, 96)": ModelConfig(family="vqvae", conv_channels=(48, 96)),
 }
 

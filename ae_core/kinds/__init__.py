@@ -103,7 +103,9 @@ def get_kind(name: str) -> ImageKind:
 def kind_name_for(dataset: str) -> str | None:
     """The kind a TrainConfig.dataset name or folder holds, from its name (a folder's listing
     at most): a registered dataset name, a kind's own folder, a folder of idx files (digits);
-    None for a path of one's own images (made into a kind from them, `kind_for_dataset`)."""
+    None for a path of one's own images (made into a kind from them, `kind_for_dataset`) and
+    for a folder not here, whose images nobody can look at (a checkpoint's recorded class
+    names make its kind, ae_core.data.model_kind)."""
     for kind in KINDS.values():
         if dataset in kind.datasets or dataset == kind.name:
             return kind.name
@@ -111,7 +113,7 @@ def kind_name_for(dataset: str) -> str | None:
     for kind in KINDS.values():
         if path in kind.system_folders or path.name in (kind.name, kind.torchvision_folder):
             return kind.name
-    if path.suffix == "" and not _holds_images_of_its_own(path):
+    if path.suffix == "" and path.is_dir() and not _holds_images_of_its_own(path):
         return DEFAULT_KIND  # a folder of idx files in MNIST's format: digits, as ever
     return None
 
