@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,6 +99,28 @@ def get_kind(name: str) -> ImageKind:
     if kind is None:
         raise ValueError(f"unknown kind of images {name!r}; valid kinds: {', '.join(KINDS)}")
     return kind
+
+
+_DIGIT_WORD = re.compile(r"\b(?:(an?|An?) )?([Dd])igit(s?)\b")
+
+
+def say(text: str, kind: ImageKind) -> str:
+    """`text`, written of digits, said of `kind`'s images: "digit(s)" become its nouns (with
+    "a"/"an" and a capital kept right). Only for words about the images on show; a sentence
+    about digit models themselves stays as written."""
+    if kind.noun == "digit":
+        return text
+
+    def word(match: re.Match) -> str:
+        article, capital, plural = match.groups()
+        noun = kind.plural if plural else kind.noun
+        noun = noun[0].upper() + noun[1:] if capital == "D" else noun
+        if not article:
+            return noun
+        chosen = "an" if noun[0].lower() in "aeiou" else "a"
+        return f"{chosen.capitalize() if article[0] == 'A' else chosen} {noun}"
+
+    return _DIGIT_WORD.sub(word, text)
 
 
 def kind_name_for(dataset: str) -> str | None:
