@@ -41,6 +41,12 @@ if TYPE_CHECKING:
 # on the Train page is under 5 M. (The conv_ae (700, 700) this refuses, 775 M, cost the Home
 # page 373 s.)
 MAX_MACS = 8_000_000
+# Numbers in one image's code (a VQ-VAE's is positions x dimension): a page keeps the codes of
+# 5,000 images and the Home page decodes each number's sweep to pick the slider it shows. A
+# vqvae of 5.9 M multiply-adds with a code of 25,088 numbers (latent_dim 512) made 500 MB of
+# codes and Home previews past 100 s; at 3,920 numbers (latent_dim 80) they took 1.6 s. A flat
+# code's own limit is this one (ae_core.config.LATENT_DIM).
+MAX_CODE_NUMBERS = 4096
 # Bytes of every intermediate result for one image (what a batch keeps for its backward pass,
 # per image); the shipped models need under 1 MB.
 MAX_ACTIVATION_BYTES = 16 * 1024 * 1024

@@ -331,6 +331,21 @@ def test_the_compute_budget_falls_between_a_conv_model_just_under_and_one_just_o
                                   "image; the limit is 8 M")
 
 
+def test_a_vqvae_whose_code_is_too_long_for_a_page_is_refused_with_its_figure():
+    # 1.2 M parameters and 5.9 M multiply-adds, but 49 x 512 code numbers per image: 500 MB
+    # of codes for 5,000 images and a Home page past 100 s.
+    from ae_core.compute import MAX_CODE_NUMBERS
+    from ae_core.models import build_model
+
+    with pytest.raises(ValueError) as refused:
+        build_model(ModelConfig(family="vqvae", conv_channels=(8, 16), latent_dim=512))
+    assert str(refused.value) == ("these sizes make a vqvae code of 25,088 numbers per image; "
+                                  "the limit is 4,096")
+    assert build_model(ModelConfig(family="vqvae", conv_channels=(8, 16), latent_dim=83)
+                       ).latent_dim == 4067 <= MAX_CODE_NUMBERS
+    assert build_model(ModelConfig(family="ae", latent_dim=4096)).latent_dim == 4096
+
+
 def test_every_shipped_checkpoint_family_default_and_preset_is_within_the_compute_budget():
     from ae_core.compute import MAX_MACS, MAX_PRIOR_MACS, model_cost, prior_cost
     from ae_core.config import PRESETS, resolve_preset
