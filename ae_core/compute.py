@@ -32,17 +32,17 @@ if TYPE_CHECKING:
 # Multiply-adds per image (encode + decode). The first visit to a page with a model no page has
 # shown yet encodes the 5,000 embedded digits, then draws its pictures (the Home page's
 # previews, the Sliders page's browser decoder): benchmarks/model_cost.py, one torch thread as
-# the app runs, on the 2-core development machine while shared (load average 3.7-6.6), CPU
-# seconds: ae_32 (1.1 M) 0.7, conv_ae_32 (3.6 M) 1.8, the lstm_ae default (4.6 M) 1.9, a
-# conv_ae of 7.8 M 3.5 (wall 3.8), an MLP of 7.5 M 1.7, an lstm_ae of 7.9 M 2.4, a vqvae of
-# 9.1 M 5.3 (its previews 3.3), a conv_ae of 10.5 M 4.1 (wall 10.1 under that load), of 13.6 M
-# 4.4, of 20.1 M 7.1. So a model at this limit costs a first page visit at most about 5 s; the
-# shipped models need 1.1 M (MLPs) to 4.6 M (lstm_ae), and every family's default and preset
-# on the Train page is under 5 M. (The conv_ae (700, 700) this refuses, 775 M, cost the Home
-# page 373 s.)
+# the app runs, on the 2-core development machine while shared (load average 1.3-6.6), CPU
+# seconds: ae_32 (1.1 M) 0.6, conv_ae_32 (3.6 M) 2.0, the lstm_ae default (4.6 M) 2.0, a
+# conv_ae of 7.8 M 3.1-3.5 (wall 3.8-9.5 under that load), an MLP of 7.5 M 1.5, an lstm_ae of
+# 7.9 M 2.6, a vqvae of 7.8 M 5.9-6.1 (2 s of it the PCA of its 1,568-number codes), a conv_ae
+# of 10.5 M 4.1, of 13.6 M 4.3, of 20.1 M 6.4-7.1 (the old limit). So a model at this limit
+# costs a first page visit about 5 s at most; the shipped models need 1.1 M (MLPs) to 4.6 M
+# (lstm_ae), and every family's default and preset on the Train page is under 5 M. (The
+# conv_ae (700, 700) this refuses, 775 M, cost the Home page 373 s.)
 MAX_MACS = 8_000_000
 # Numbers in one image's code (a VQ-VAE's is positions x dimension): a page keeps the codes of
-# 5,000 images and the Home page decodes each number's sweep to pick the slider it shows. A
+# 5,000 images and projects them (PCA), and the Home page sweeps up to 512 of them. A
 # vqvae of 5.9 M multiply-adds with a code of 25,088 numbers (latent_dim 512) made 500 MB of
 # codes and Home previews past 100 s; at 3,920 numbers (latent_dim 80) they took 1.6 s. A flat
 # code's own limit is this one (ae_core.config.LATENT_DIM).
