@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -148,20 +149,26 @@ def _zeroed(module: torch.nn.Module) -> torch.nn.Module:
     return module
 
 
+# The switches _counted turns off are the process's own: one count at a time, so that two
+# sessions' counts cannot leave them off (each restoring what the other had set).
+_SWITCHES = threading.Lock()
+
+
 def _counted(run) -> Cost:
     """Run `run()` under a _Counter, its ops as the meta device would run them: without the
     CPU's fused LSTM (oneDNN) and transformer layer, single ops whose products the counter
-    would not see."""
+    would not see. (Another thread's model runs unfused for those milliseconds.)"""
     counter = _Counter()
-    fast_path = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with warnings.catch_warnings():  # oneDNN's flags warn of a TF32 setting for Intel GPUs
-            warnings.simplefilter("ignore")
-            with torch.backends.mkldnn.flags(enabled=False), torch.no_grad(), counter:
-                run()
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fast_path)
+    with _SWITCHES:
+        fast_path = torch.backends.mha.get_fastpath_enabled()
+        torch.backends.mha.set_fastpath_enabled(False)
+        try:
+            with warnings.catch_warnings():  # oneDNN's flags warn of a TF32 setting (Intel GPUs)
+                warnings.simplefilter("ignore")
+                with torch.backends.mkldnn.flags(enabled=False), torch.no_grad(), counter:
+                    run()
+        finally:
+            torch.backends.mha.set_fastpath_enabled(fast_path)
     return Cost(counter.macs, counter.activation_bytes)
 
 
