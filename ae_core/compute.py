@@ -173,7 +173,9 @@ def _counted(run) -> Cost:
 
 
 def count_model_cost(config: ModelConfig) -> Cost:
-    """What model_cost gives, always counted (one image, zeroed weights, on the CPU)."""
+    """What model_cost gives, always counted (one image, zeroed weights, on the CPU): for a
+    config within the parameter budget, which ae_core.models.expected_shapes checks first (the
+    weights are allocated)."""
     from ae_core.meta import on_meta_device
     from ae_core.registry import family_class
 
