@@ -30,7 +30,7 @@ from ae_core.data import (
     model_kind,
 )
 from ae_core.device import pick_device
-from ae_core.kinds import DEFAULT_KIND, KINDS, get_kind
+from ae_core.kinds import DEFAULT_KIND, KINDS, get_kind, say
 from ae_core.mapping import MAP_SPLITS
 from ae_core.own_images import checkpoint_info, is_own_images
 from ae_core.projection import METHODS
@@ -389,7 +389,7 @@ def command_sample(args: argparse.Namespace) -> int:
         raise ValueError(f"{count:,} digits at --scale {args.scale} make a grid of "
                          f"{pixels / 1e6:,.0f} M pixels; at most {MAX_GRID_PIXELS / 1e6:.0f} M "
                          f"(fewer digits or a smaller scale)")
-    codes = None
+    codes, kind = None, get_kind(DEFAULT_KIND)
     if not model.has_prior:  # the Gaussian is fitted to the codes of its own kind's images
         from ae_core.latent import encode_dataset
 
@@ -400,8 +400,8 @@ def command_sample(args: argparse.Namespace) -> int:
     samples = sample_digits(model, args.n, args.temperature, args.seed, codes,
                             args.digit_class, every_class,
                             columns=args.n if every_class else None)
-    if samples.source == FITTED:
-        print(f"note: {samples.note}", file=sys.stderr)
+    if samples.source == FITTED:  # in the kind's words: "real images" for your own
+        print(f"note: {say(samples.note, kind)}", file=sys.stderr)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(grid_png(samples.images, columns=samples.columns, scale=args.scale))
     rows = -(-len(samples.images) // samples.columns)
@@ -489,8 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
     latent_map.add_argument("--dataset", default=None,
                             help=f"{EMBEDDED}, mnist, fashion-mnist, a folder of MNIST-format "
                                  f"idx files, or your own images (a folder of class subfolders, "
-                                 f"an .npz or a .zip); default: the model's own kind's "
-                                 f"({EMBEDDED} for digits, fashion-mnist for clothes)")
+                                 f"an .npz or a .zip); default: the model's own images "
+                                 f"({EMBEDDED} for digits, fashion-mnist for clothes, the "
+                                 f"path it was trained on for your own images)")
     latent_map.add_argument("--split", choices=MAP_SPLITS, default=None,
                             help=f"train, test or all (both: 70,000 for MNIST and "
                                  f"Fashion-MNIST); default: test ({EMBEDDED}: its 5,000 "

@@ -2,9 +2,12 @@
 
 The parameter budget does not bound compute: a conv_ae with conv_channels (700, 700) has
 17.9 M parameters (under the 20 M budget) yet 775 M multiply-adds per image, and once uploaded
-it cost the Home page 373 s of server CPU. So a config is run once on the meta device (no
-memory, no arithmetic), one image through `reconstruct`, and every matrix product and
-convolution is counted from its shapes; a VQ-VAE's code prior is counted over one code grid.
+it cost the Home page 373 s of server CPU. So a config is built on the meta device (no
+memory), given zeroed CPU weights and run once, one image through `reconstruct`, and every
+matrix product and convolution is counted from its shapes. (One image costs what the
+budget allows, milliseconds; a refused config its own figure, 0.3-0.7 s for the one above.
+Running on the meta device instead imports torch's compiler stack, 3-6 s, for its Python
+decompositions.) A VQ-VAE's code prior is counted on the meta device over one code grid.
 
     cost = model_cost(config)  # Cost(macs=1_081_344, activation_bytes=..., parameters=...)
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import warnings
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -25,13 +30,24 @@ if TYPE_CHECKING:
     from ae_core.config import ModelConfig
     from ae_core.vq_prior import CodePriorConfig
 
-# Multiply-adds per image (encode + decode). The shipped models need 1.1 M (MLPs) to 4.6 M
-# (lstm_ae); every family's default and preset on the Train page is under 5 M, and an MLP at
-# the 20 M parameter budget is at this one. A page encodes its model's 5,000 embedded images
-# once; measured on the 2-core development machine while shared (one torch thread, as the app
-# runs): conv_ae_32 (3.6 M) took 13.7 s, ae_32 (1.1 M) 1.5 s, and a conv_ae (104, 104) at
-# 17.9 M, near this limit, 47.9 s, where the conv_ae (700, 700) this refuses (775 M) cost 373 s.
-MAX_MACS = 20_000_000
+# Multiply-adds per image (encode + decode). The first visit to a page with a model no page has
+# shown yet encodes the 5,000 embedded digits, then draws its pictures (the Home page's
+# previews, the Sliders page's browser decoder): benchmarks/model_cost.py, one torch thread as
+# the app runs, on the 2-core development machine while shared (load average 1.3-6.6), CPU
+# seconds: ae_32 (1.1 M) 0.6, conv_ae_32 (3.6 M) 2.0, the lstm_ae default (4.6 M) 2.0, a
+# conv_ae of 7.8 M 3.1-3.5 (wall 3.8-9.5 under that load), an MLP of 7.5 M 1.5, an lstm_ae of
+# 7.9 M 2.6, a vqvae of 7.8 M 5.9-6.1 (2 s of it the PCA of its 1,568-number codes), a conv_ae
+# of 10.5 M 4.1, of 13.6 M 4.3, of 20.1 M 6.4-7.1 (the old limit). So a model at this limit
+# costs a first page visit about 5 s at most; the shipped models need 1.1 M (MLPs) to 4.6 M
+# (lstm_ae), and every family's default and preset on the Train page is under 5 M. (The
+# conv_ae (700, 700) this refuses, 775 M, cost the Home page 373 s.)
+MAX_MACS = 8_000_000
+# Numbers in one image's code (a VQ-VAE's is positions x dimension): a page keeps the codes of
+# 5,000 images and projects them (PCA), and the Home page sweeps up to 512 of them. A
+# vqvae of 5.9 M multiply-adds with a code of 25,088 numbers (latent_dim 512) made 500 MB of
+# codes and Home previews past 100 s; at 3,920 numbers (latent_dim 80) they took 1.6 s. A flat
+# code's own limit is this one (ae_core.config.LATENT_DIM).
+MAX_CODE_NUMBERS = 4096
 # Bytes of every intermediate result for one image (what a batch keeps for its backward pass,
 # per image); the shipped models need under 1 MB.
 MAX_ACTIVATION_BYTES = 16 * 1024 * 1024
@@ -46,13 +62,26 @@ class Cost:
     activation_bytes: int  # bytes of all intermediate results for one image, float32
 
 
+def _millions(count: int) -> str:
+    """'775 M', or '8.1 M' under 100 M (a model just past 8 M must not read '8 M')."""
+    return f"{count / 1e6:,.0f} M" if count >= 100_000_000 else f"{count / 1e6:.3g} M"
+
+
 def _product(values: Any) -> int:
     return math.prod(int(v) for v in values)
 
 
 class _Counter(TorchDispatchMode):
     """Counts the multiply-adds of matrix products and convolutions from their shapes, and the
-    bytes of every result; a Python number asked of a meta tensor (a label check) reads 0."""
+    bytes of every result; a Python number asked of a tensor (a label check) reads 0, as it
+    would of a meta tensor, so the counts do not depend on the zeroed weights."""
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch wraps a mode's __torch_dispatch__ in its compiler's `disable` unless this says
+        # False; the wrapper's first call imports torch._dynamo (3-6 s). Nothing here is
+        # compiled, so there is nothing to disable.
+        return False
 
     def __init__(self) -> None:
         super().__init__()
@@ -88,11 +117,9 @@ class _Counter(TorchDispatchMode):
         return out
 
 
-# Counting runs a model on the meta device, and the first meta matrix product in a process
-# imports torch's compiler stack (its Python decompositions): 3-6 s before the first checkpoint
-# a server or a command loads. The configs every server loads (the shipped checkpoints, each
-# family's default, the shipped code prior) have their counts here instead, keyed by the
-# config's repr; scripts/known_costs.py writes the file, and a test counts each entry again.
+# The configs every server loads (the shipped checkpoints, each family's default, the shipped
+# code prior) have their counts here, keyed by the config's repr, so loading them builds
+# nothing extra; scripts/known_costs.py writes the file, and a test counts each entry again.
 KNOWN_COSTS = Path(__file__).with_name("known_costs.json")
 
 
@@ -110,21 +137,52 @@ def known_costs() -> dict[str, Cost]:
 @lru_cache(maxsize=256)
 def model_cost(config: ModelConfig) -> Cost:
     """Multiply-adds and activation bytes of `reconstruct` for one image: from KNOWN_COSTS for
-    a known config, else counted on the meta device."""
+    a known config, else counted."""
     return known_costs().get(repr(config)) or count_model_cost(config)
 
 
+def _zeroed(module: torch.nn.Module) -> torch.nn.Module:
+    """`module` (built on the meta device) on the CPU with every weight and buffer zero."""
+    module = module.to_empty(device="cpu").eval()
+    for tensor in (*module.parameters(), *module.buffers()):
+        tensor.detach().zero_()
+    return module
+
+
+# The switches _counted turns off are the process's own: one count at a time, so that two
+# sessions' counts cannot leave them off (each restoring what the other had set).
+_SWITCHES = threading.Lock()
+
+
+def _counted(run) -> Cost:
+    """Run `run()` under a _Counter, its ops as the meta device would run them: without the
+    CPU's fused LSTM (oneDNN) and transformer layer, single ops whose products the counter
+    would not see. (Another thread's model runs unfused for those milliseconds.)"""
+    counter = _Counter()
+    with _SWITCHES:
+        fast_path = torch.backends.mha.get_fastpath_enabled()
+        torch.backends.mha.set_fastpath_enabled(False)
+        try:
+            with warnings.catch_warnings():  # oneDNN's flags warn of a TF32 setting (Intel GPUs)
+                warnings.simplefilter("ignore")
+                with torch.backends.mkldnn.flags(enabled=False), torch.no_grad(), counter:
+                    run()
+        finally:
+            torch.backends.mha.set_fastpath_enabled(fast_path)
+    return Cost(counter.macs, counter.activation_bytes)
+
+
 def count_model_cost(config: ModelConfig) -> Cost:
-    """What model_cost gives, always counted on the meta device."""
+    """What model_cost gives, always counted (one image, zeroed weights, on the CPU): for a
+    config within the parameter budget, which ae_core.models.expected_shapes checks first (the
+    weights are allocated)."""
+    from ae_core.meta import on_meta_device
     from ae_core.registry import family_class
 
-    counter = _Counter()
-    with torch.device("meta"):
-        model = family_class(config.family)(config).eval()
-        labels = torch.zeros(1, dtype=torch.long) if model.is_conditional else None
-        with torch.no_grad(), counter:
-            model.reconstruct(torch.zeros(1, 1, 28, 28), labels)
-    return Cost(counter.macs, counter.activation_bytes)
+    with on_meta_device():
+        model = _zeroed(family_class(config.family)(config))
+    labels = torch.zeros(1, dtype=torch.long) if model.is_conditional else None
+    return _counted(lambda: model.reconstruct(torch.zeros(1, 1, 28, 28), labels))
 
 
 @lru_cache(maxsize=64)
@@ -134,7 +192,9 @@ def prior_cost(config: CodePriorConfig) -> Cost:
 
 
 def count_prior_cost(config: CodePriorConfig) -> Cost:
-    """What prior_cost gives, always counted on the meta device."""
+    """What prior_cost gives, always counted on the meta device: a prior's limits allow 26 G
+    multiply-adds per grid, too many to run for a count, and only a hand-made file brings a
+    prior not in KNOWN_COSTS (its first count in a process imports torch's compiler, 3-6 s)."""
     from ae_core.vq_prior import CodePrior
 
     counter = _Counter()
@@ -149,8 +209,8 @@ def check_model_cost(config: ModelConfig) -> Cost:
     """Refuse (ValueError with the figure) a config over the compute budget."""
     cost = model_cost(config)
     if cost.macs > MAX_MACS:
-        raise ValueError(f"these sizes make a {config.family} model of {cost.macs / 1e6:,.0f} M "
-                         f"multiply-adds per image; the limit is {MAX_MACS / 1e6:,.0f} M")
+        raise ValueError(f"these sizes make a {config.family} model of {_millions(cost.macs)} "
+                         f"multiply-adds per image; the limit is {_millions(MAX_MACS)}")
     if cost.activation_bytes > MAX_ACTIVATION_BYTES:
         raise ValueError(f"these sizes make a {config.family} model whose activations take "
                          f"{cost.activation_bytes / 2**20:,.0f} MB per image; the limit is "
@@ -162,6 +222,6 @@ def check_prior_cost(config: CodePriorConfig) -> Cost:
     """Refuse (ValueError with the figure) a code prior over its compute budget."""
     cost = prior_cost(config)
     if cost.macs > MAX_PRIOR_MACS:
-        raise ValueError(f"this code prior needs {cost.macs / 1e6:,.0f} M multiply-adds per "
-                         f"code grid; the limit is {MAX_PRIOR_MACS / 1e6:,.0f} M")
+        raise ValueError(f"this code prior needs {_millions(cost.macs)} multiply-adds per "
+                         f"code grid; the limit is {_millions(MAX_PRIOR_MACS)}")
     return cost

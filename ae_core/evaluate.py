@@ -29,7 +29,7 @@ def evaluate_model(model: Autoencoder, test: Dataset, train: Dataset | None = No
     encoded = encode_dataset(model, images, labels)
     recon_mse = float(encoded.errors.mean())
     metrics = {
-        "test_digits": float(len(test)),
+        f"test_{test.image_kind.plural}": float(len(test)),  # test_digits, test_images
         "mse_per_pixel": recon_mse,
         "psnr_db": float((-10 * torch.log10(encoded.errors.clamp_min(1e-10))).mean()),
     }

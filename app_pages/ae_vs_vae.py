@@ -28,6 +28,7 @@ from ui.models import (
     model_labels,
     model_name,
 )
+from ui.plain_text import inert
 from ui.precomputed import stored
 from ui.sources import (
     encoded,
@@ -168,9 +169,9 @@ for side, default, column in zip(SIDES, DEFAULTS, columns, strict=True):
         strip = torch.cat([images[start:start + 1], decoded, images[end:end + 1]])
         seen, confidence = probe.judge(decoded[STEPS // 2:STEPS // 2 + 1])
         st.image(grid_png(strip, columns=STEPS + 2, scale=SCALE), output_format="PNG",
-                 caption=f"{name}: the two images at the ends, the decoded path between them. "
-                         f"Midpoint: the probe sees a {digits.class_names[int(seen[0])]} "
-                         f"({confidence[0]:.0%}).")
+                 caption=f"{inert(name)}: the two images at the ends, the decoded path "
+                         f"between them. Midpoint: the probe sees a "
+                         f"{inert(digits.class_names[int(seen[0])])} ({confidence[0]:.0%}).")
         st.download_button("Strip (PNG for a projector)",
                            partial(projector_grid_png, strip, columns=STEPS + 2),
                            f"path_{name}.png", "image/png",

@@ -213,4 +213,5 @@ with neighbours_column:
     st.markdown(f"**Its {NEIGHBOURS} nearest neighbours** in the code space")
     st.image(grid_png(own_images(model)[near], columns=4, scale=4), output_format="PNG",
              caption="Nearest first: " + ", ".join(
-                 f"#{int(i)} ({digits.class_names[int(digits.labels[i])]})" for i in near))
+                 f"#{int(i)} ({inert(digits.class_names[int(digits.labels[i])])})"  # a file's
+                 for i in near))

@@ -23,6 +23,7 @@ from ui.models import (
     model_cache,
     require_model,
 )
+from ui.plain_text import inert
 from ui.precomputed import bytes_from_json, bytes_to_json, stored
 from ui.sources import (
     encoded,
@@ -138,7 +139,8 @@ left, right = st.columns([3, 1])
 with left:
     st.subheader(f"{noun.capitalize()} and their reconstructions")
     st.image(grid_png(torch.cat([images, rebuilt]), columns=10, scale=4),
-             caption=f"Top: real {noun}, one of each class ({set_label(own_source(model))}). "
+             caption=f"Top: real {noun}, one of each class "  # a folder's name: a file's
+                     f"({inert(set_label(own_source(model)))}). "
                      f"Bottom: what the model rebuilds from the code alone.",
              output_format="PNG")
 with right:

@@ -25,6 +25,7 @@ from ui.attribute_panel import custom_axes_section
 from ui.browser_decoder import live_view, send_decoder
 from ui.copy_link import copy_link
 from ui.models import active_model, require_model
+from ui.plain_text import inert
 from ui.projections import ProjectionRequest, map_projection, projection_jobs
 from ui.sources import encoded, home_first, load_source, own_source, set_label, wording
 from ui.uncertainty_panel import add_ellipses, spread_of
@@ -291,7 +292,8 @@ chosen_images = dataset.subset(index_tensor).float_images()
 st.image(grid_png(torch.cat([chosen_images, recon]), columns=len(shown_indices),
                   scale=scale), output_format="PNG", width=_grid_width(len(shown_indices), scale),
          caption="Top: the selected images (" + ", ".join(
-             f"#{index} {dataset.class_names[labels[index]]}" for index in shown_indices[:8])
+             f"#{index} {inert(dataset.class_names[labels[index]])}"  # names: from a file
+             for index in shown_indices[:8])
          + ("…" if len(shown_indices) > 8 else "") + "). Bottom: their reconstructions.")
 
 focus = shown_indices[0]
@@ -304,7 +306,7 @@ near_images = dataset.subset(torch.tensor([focus, *near])).float_images()
 st.image(grid_png(near_images, columns=NEIGHBOURS + 1, scale=3),
          output_format="PNG", width=_grid_width(NEIGHBOURS + 1, 3),
          caption=f"#{focus} and its {NEIGHBOURS} nearest neighbours in the code space: "
-                 + ", ".join(f"#{i} {dataset.class_names[labels[i]]}" for i in near))
+                 + ", ".join(f"#{i} {inert(dataset.class_names[labels[i]])}" for i in near))
 
 if source != own_source(model):  # the other pages' indices are into the model's own images
     st.caption(f"The sliders and interpolation pages work on the {set_label(own_source(model))}: "

@@ -1,6 +1,7 @@
 """Write ae_core/known_costs.json: the compute counts of the configs every server loads (the
 shipped checkpoints, each family's default, the shipped code prior), so that loading them
-skips the meta-device count and its 3-6 s import (ae_core/compute.py).
+skips the count (a model built and run once on the CPU; a code prior run on the meta device,
+whose first use imports torch's compiler, 3-6 s: ae_core/compute.py).
 
     .venv/bin/python scripts/known_costs.py
 """

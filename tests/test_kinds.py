@@ -96,6 +96,19 @@ def test_a_folder_of_idx_files_holds_the_kind_of_its_folder(tmp_path):
     assert kind_name_for(str(tmp_path)) == "mnist"
 
 
+def test_a_folder_not_here_is_not_called_digits(tmp_path):
+    """A checkpoint older than TrainConfig.kind names only its dataset's path; where that folder
+    is gone, its kind is made from the class names it recorded, not digits by default."""
+    from ae_core.data import model_kind
+
+    gone = str(tmp_path / "letters")
+    assert kind_name_for(gone) is None
+    config = TrainConfig(dataset=gone)
+    assert config.kind == gone
+    kind = model_kind(config, ("a", "b"))
+    assert kind.name == gone and kind.class_names == ("a", "b")
+
+
 def test_ones_own_images_become_a_kind_of_their_own(tmp_path):
     """A dataset loaded from a path of one's own images (ae_core.own_images) is a kind made at
     run time: its class names, the plain nouns, its path's test split as its sets."""

@@ -5,6 +5,7 @@ same images; every kind of bad input is refused in one line, and nothing is writ
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import struct
@@ -185,6 +186,32 @@ def test_letters_train_evaluate_and_map_from_the_command_line(letters, tmp_path,
                                     "--dataset", str(letters), "--iw-samples", "0")
     assert code == 0, stderr
     assert "letters_ae" in stdout and "letters-test" in stdout
+
+
+def test_the_command_line_speaks_of_your_own_images_in_their_words(letters, tmp_path, capsys):
+    """evaluate, sample and map --help, for a model trained on one's own images: no "digits"
+    for letters (the metric, the fitted-Gaussian note), and map's default is the path."""
+    from ae_core.checkpoint import save_checkpoint
+    from ae_core.config import ModelConfig, TrainConfig
+    from ae_core.models import build_model
+
+    path = tmp_path / "letters_ae.safetensors"
+    save_checkpoint(path, build_model(ModelConfig(family="ae", latent_dim=2, hidden_sizes=(8,))),
+                    TrainConfig(dataset=str(letters.resolve())),
+                    info={"class_names": list(LETTERS)})
+    code, stdout, stderr = run_main(capsys, "evaluate", str(path), "--json")
+    assert code == 0, stderr
+    metrics = json.loads(stdout)
+    assert metrics["test_images"] == 6 and "test_digits" not in metrics
+    picture = tmp_path / "samples.png"
+    code, stdout, stderr = run_main(capsys, "sample", str(path), "--n", "4", "--out",
+                                    str(picture))
+    assert code == 0, stderr
+    assert "fitted to the codes of real images" in stderr and "digit" not in stderr
+    with pytest.raises(SystemExit):
+        main(["map", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "the path it was trained on for your own images" in shown
 
 
 # ---- refusals ---------------------------------------------------------------------------

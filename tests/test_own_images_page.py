@@ -16,6 +16,7 @@ from tests.letters import LETTERS, make_letters, zip_folder
 from tests.pages import open_page
 from ui import state
 from ui.own_images import UPLOAD_KEY, SessionImages
+from ui.plain_text import inert
 
 
 @pytest.fixture
@@ -101,3 +102,17 @@ def test_an_uploaded_zip_of_letters_trains_a_model_of_letters(monkeypatch, tmp_p
     upload(at, "xy.npz", buffer.getvalue())
     assert at.session_state[state.OWN_IMAGES].class_names == ("ex", "why")
     assert at.session_state[state.OWN_IMAGES].path.name == "xy.npz"
+
+
+def test_class_names_from_an_upload_are_text_in_the_grids_caption(monkeypatch, tmp_path,
+                                                                   session_temp):
+    # A folder named like a markdown image or link must not make visitors' browsers fetch it
+    # (st.image renders its caption as markdown).
+    names = ("A", "![B](x.png)", "[C](x)")
+    letters = make_letters(tmp_path / "letters", per_class=10, letters=names)
+    at = open_page("app_pages/train.py", tmp_path, monkeypatch)
+    upload(at, "letters.zip", zip_folder(letters, "letters/"))
+    assert at.session_state[state.OWN_IMAGES].class_names == tuple(sorted(names))
+    caption = at.get("image")[0].captions[0]
+    assert f"{inert('![B](x.png)')}: 10" in caption and f"{inert('[C](x)')}: 10" in caption
+    assert "[B]" not in caption and "[C]" not in caption

@@ -17,6 +17,7 @@ from ae_core.cli import main
 from tests.letters import LETTERS, make_letters, zip_folder
 from tests.pages import open_page
 from ui.own_images import UPLOAD_KEY
+from ui.plain_text import inert
 
 PAGES = ("home", "sliders", "interpolate", "draw", "samples", "latent_map", "denoise",
          "anomaly", "bottleneck", "ae_vs_vae", "few_labels", "train")
@@ -156,3 +157,24 @@ def test_a_session_model_trained_on_an_uploaded_zip_opens_on_every_page(monkeypa
     assert not at.exception and not at.error, at.exception
     assert any("(my_letters.zip: A, B, C) are not here" in caption.value
                for caption in at.caption), [caption.value for caption in at.caption]
+
+
+def test_class_names_from_files_are_text_in_image_captions(tmp_path, monkeypatch):
+    # st.image renders its caption as markdown: a class (a folder's name) written like an
+    # image or a link must reach it escaped (ui.plain_text.inert), as other text from files.
+    names = ("A", "![B](x.png)", "[C](x)")
+    letters = make_letters(tmp_path / "letters", per_class=12, letters=names)
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    assert main(["train", "--dataset", str(letters), "--epochs", "1", "--latent-dim", "2",
+                 "--hidden-sizes", "32", "--batch-size", "16",
+                 "--out", str(folder / f"{NAME}.safetensors")]) == 0
+    escaped = {inert(name) for name in names[1:]}
+    at = open_page("app_pages/latent_map.py", folder, monkeypatch, model=NAME)
+    captions = []
+    for index in range(6):  # the selected image's class names it, one image at a time
+        at.number_input(key="latent_map_index").set_value(index).run()
+        assert not at.exception, at.exception
+        captions += [caption for image in at.get("image") for caption in image.captions]
+    assert not [caption for caption in captions if "[B]" in caption or "[C]" in caption]
+    assert [name for name in escaped for caption in captions if name in caption], captions

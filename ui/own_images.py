@@ -133,7 +133,7 @@ def images_panel() -> SessionImages | None:
             st.error(inert(refused[1]))  # names from the upload: text, not markdown
         if current is not None:
             st.image(current.preview, output_format="PNG",
-                     caption=" · ".join(f"{name}: {count}" for name, count in
+                     caption=" · ".join(f"{inert(name)}: {count}" for name, count in
                                         zip(current.class_names, current.counts, strict=True))
                      + f" ({current.train_count} to train on, {current.test_count} held out "
                        f"to test)")

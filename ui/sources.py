@@ -6,7 +6,6 @@ What is done with the codes in the background (UMAP, t-SNE) lives in ui/projecti
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -15,7 +14,7 @@ import streamlit as st
 import torch
 
 from ae_core.data import Dataset, load_set, set_available
-from ae_core.kinds import DEFAULT_KIND, KINDS, ImageKind, all_sets, get_kind, image_set
+from ae_core.kinds import DEFAULT_KIND, KINDS, ImageKind, all_sets, get_kind, image_set, say
 from ae_core.latent import EncodedSet, encode_dataset
 from ui.models import (
     ActiveModel,
@@ -90,28 +89,6 @@ def shown_kind(model: ActiveModel) -> ImageKind:
     """The kind of the images the pages show the model (its own, or digits where its own are
     not on this machine): where a page's words for them come from."""
     return source_kind(own_source(model))
-
-
-_DIGIT_WORD = re.compile(r"\b(?:(an?|An?) )?([Dd])igit(s?)\b")
-
-
-def say(text: str, kind: ImageKind) -> str:
-    """`text`, written of digits, said of `kind`'s images: "digit(s)" become its nouns (with
-    "a"/"an" and a capital kept right). Only for words about the images on show; a sentence
-    about digit models themselves stays as written."""
-    if kind.noun == "digit":
-        return text
-
-    def word(match: re.Match) -> str:
-        article, capital, plural = match.groups()
-        noun = kind.plural if plural else kind.noun
-        noun = noun[0].upper() + noun[1:] if capital == "D" else noun
-        if not article:
-            return noun
-        chosen = "an" if noun[0].lower() in "aeiou" else "a"
-        return f"{chosen.capitalize() if article[0] == 'A' else chosen} {noun}"
-
-    return _DIGIT_WORD.sub(word, text)
 
 
 def wording(model: ActiveModel | None) -> Callable[[str], str]:

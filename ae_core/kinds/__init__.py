@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,10 +101,34 @@ def get_kind(name: str) -> ImageKind:
     return kind
 
 
+_DIGIT_WORD = re.compile(r"\b(?:(an?|An?) )?([Dd])igit(s?)\b")
+
+
+def say(text: str, kind: ImageKind) -> str:
+    """`text`, written of digits, said of `kind`'s images: "digit(s)" become its nouns (with
+    "a"/"an" and a capital kept right). Only for words about the images on show; a sentence
+    about digit models themselves stays as written."""
+    if kind.noun == "digit":
+        return text
+
+    def word(match: re.Match) -> str:
+        article, capital, plural = match.groups()
+        noun = kind.plural if plural else kind.noun
+        noun = noun[0].upper() + noun[1:] if capital == "D" else noun
+        if not article:
+            return noun
+        chosen = "an" if noun[0].lower() in "aeiou" else "a"
+        return f"{chosen.capitalize() if article[0] == 'A' else chosen} {noun}"
+
+    return _DIGIT_WORD.sub(word, text)
+
+
 def kind_name_for(dataset: str) -> str | None:
     """The kind a TrainConfig.dataset name or folder holds, from its name (a folder's listing
     at most): a registered dataset name, a kind's own folder, a folder of idx files (digits);
-    None for a path of one's own images (made into a kind from them, `kind_for_dataset`)."""
+    None for a path of one's own images (made into a kind from them, `kind_for_dataset`) and
+    for a folder not here, whose images nobody can look at (a checkpoint's recorded class
+    names make its kind, ae_core.data.model_kind)."""
     for kind in KINDS.values():
         if dataset in kind.datasets or dataset == kind.name:
             return kind.name
@@ -111,7 +136,7 @@ def kind_name_for(dataset: str) -> str | None:
     for kind in KINDS.values():
         if path in kind.system_folders or path.name in (kind.name, kind.torchvision_folder):
             return kind.name
-    if path.suffix == "" and not _holds_images_of_its_own(path):
+    if path.suffix == "" and path.is_dir() and not _holds_images_of_its_own(path):
         return DEFAULT_KIND  # a folder of idx files in MNIST's format: digits, as ever
     return None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ae_core.compute import check_model_cost
+from ae_core.compute import MAX_CODE_NUMBERS, check_model_cost
 from ae_core.config import ModelConfig
 from ae_core.meta import on_meta_device
 from ae_core.models.base import Autoencoder, ForwardOutput
@@ -43,6 +43,9 @@ def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     if count > MAX_PARAMETERS:
         raise ValueError(f"these sizes make a {config.family} model of {count:,} parameters; "
                          f"the limit is {MAX_PARAMETERS:,}")
+    if model.latent_dim > MAX_CODE_NUMBERS:  # positions x dimension for a VQ-VAE
+        raise ValueError(f"these sizes make a {config.family} code of {model.latent_dim:,} "
+                         f"numbers per image; the limit is {MAX_CODE_NUMBERS:,}")
     check_model_cost(config)  # and the compute budget: multiply-adds, activations per image
     return shapes
 
