@@ -149,6 +149,26 @@ def _zeroed(module: torch.nn.Module) -> torch.nn.Module:
     return module
 
 
+# Running a config once costs its multiply-adds, and a hostile one within the parameter budget
+# can ask 15 G (a convolution's 20 M weights, each used at every one of 784 positions: 10-30 s
+# on one core). `_run_bound` bounds that from the weights alone; past MAX_CPU_COUNT_MACS the
+# count runs on the meta device instead, paying torch's compiler import once per process
+# (3-6 s) rather than the arithmetic, for a config that is refused anyway.
+PIXELS = 28 * 28
+ROWS = 28  # a linear layer runs once per image, or once per row of it (a sequence model)
+MAX_CPU_COUNT_MACS = 2_000_000_000  # about a second on one core
+
+
+def _run_bound(model: torch.nn.Module) -> int:
+    """An upper bound of one image's multiply-adds: every weight of a linear layer used once per
+    row, every other weight (convolutions, recurrent layers, codebooks) once per pixel."""
+    bound = 0
+    for module in model.modules():
+        weights = sum(weight.numel() for weight in module.parameters(recurse=False))
+        bound += weights * (ROWS if isinstance(module, torch.nn.Linear) else PIXELS)
+    return bound
+
+
 # The switches _counted turns off are the process's own: one count at a time, so that two
 # sessions' counts cannot leave them off (each restoring what the other had set).
 _SWITCHES = threading.Lock()
@@ -180,9 +200,19 @@ def count_model_cost(config: ModelConfig) -> Cost:
     from ae_core.registry import family_class
 
     with on_meta_device():
-        model = _zeroed(family_class(config.family)(config))
+        model = family_class(config.family)(config)
+        if _run_bound(model) > MAX_CPU_COUNT_MACS:  # maybe far too costly to run: shapes only
+            return _meta_count(model.eval())
+        model = _zeroed(model)
     labels = torch.zeros(1, dtype=torch.long) if model.is_conditional else None
     return _counted(lambda: model.reconstruct(torch.zeros(1, 1, 28, 28), labels))
+
+
+def _meta_count(model: torch.nn.Module) -> Cost:
+    """The count of `model` (on the meta device) from shapes alone, one meta image through."""
+    with torch.device("meta"):
+        labels = torch.zeros(1, dtype=torch.long) if model.is_conditional else None
+        return _counted(lambda: model.reconstruct(torch.zeros(1, 1, 28, 28), labels))
 
 
 @lru_cache(maxsize=64)

@@ -569,6 +569,36 @@ def test_the_known_costs_table_holds_every_shipped_config_with_its_counted_figur
         assert table[repr(config)] == count_model_cost(config), family
 
 
+@pytest.mark.parametrize("config", [
+    *(ModelConfig(family=family) for family in sorted(families())),
+    ModelConfig(family="conv_ae", conv_channels=(104, 104)),
+    ModelConfig(family="lstm_ae", latent_dim=256),
+], ids=repr)
+def test_the_bound_on_running_a_count_is_above_what_the_count_finds(config):
+    # A config is run once to be counted only when _run_bound says it is cheap enough; the
+    # bound must hold, or a hostile config could cost more than the bound lets through.
+    from ae_core.compute import _run_bound, count_model_cost
+    from ae_core.meta import on_meta_device
+    from ae_core.registry import family_class
+
+    with on_meta_device():
+        bound = _run_bound(family_class(config.family)(config))
+    assert count_model_cost(config).macs <= bound
+
+
+def test_a_config_too_costly_to_run_is_counted_from_shapes_and_refused():
+    # 700 channels: 12 G multiply-adds by the bound, 775 M by the count (shapes, not run).
+    from ae_core.compute import MAX_CPU_COUNT_MACS, _run_bound, check_model_cost
+    from ae_core.meta import on_meta_device
+    from ae_core.registry import family_class
+
+    config = ModelConfig(family="conv_ae", conv_channels=(700, 700))
+    with on_meta_device():
+        assert _run_bound(family_class("conv_ae")(config)) > MAX_CPU_COUNT_MACS
+    with pytest.raises(ValueError, match="775 M multiply-adds per image"):
+        check_model_cost(config)
+
+
 def test_counting_a_config_no_table_holds_does_not_import_torchs_compiler():
     # An uploaded checkpoint's config is counted when validated; on the meta device that
     # imported torch._dynamo (3-6 s, once per process) before the first upload could open.
