@@ -3,7 +3,6 @@ button, the shipped models in a line each."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from tests.pages import open_page
@@ -32,12 +31,11 @@ def test_every_page_has_a_card_with_a_live_picture_and_a_link(checkpoint_dir, mo
     assert "**tiny_2d**" in shipped and "2-number code" in shipped
 
 
-def test_pictures_follow_the_model_and_a_second_visit_is_fast(checkpoint_dir, monkeypatch):
+def test_pictures_follow_the_model_and_stay_for_a_second_visit(checkpoint_dir, monkeypatch):
+    # (What a second visit costs is measured by benchmarks/ws_load.py --pages, not timed here.)
     at = open_page("app_pages/home.py", checkpoint_dir, monkeypatch, "tiny_cvae")
     first = [image.proto.imgs[0].url for image in at.get("image")]
-    started = time.perf_counter()
     at.run()
-    assert time.perf_counter() - started < 5  # cached per model: no picture drawn again
     assert [image.proto.imgs[0].url for image in at.get("image")] == first
     at.session_state["active_model"] = "shipped: tiny_2d"
     at.run()
