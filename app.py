@@ -3,6 +3,7 @@
 import streamlit as st
 import torch
 
+from ui.button_labels import wrap_button_labels
 from ui.classroom import classroom_bar, present_mode, present_toggle
 from ui.memory import freeze_after_first_run, start_trimmer
 from ui.models import missing_images_note, resolve_active_model
@@ -42,6 +43,7 @@ sidebar()  # drawn while presenting too (hidden): the picker keeps the active mo
 present_toggle()
 classroom_bar(page.url_path, presenting)  # a tour's step and its controls, above the page
 missing_images_note(active)  # a model trained on images that are not here
+wrap_button_labels()  # a label wider than its column wraps rather than ends in "…"
 page.run()
 warm_up_umap()  # after the page is drawn: compiles UMAP in a thread, once per server
 warm_up_first_visits()  # and the imports every first visit would wait for (ui/start_up.py)

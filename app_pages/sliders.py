@@ -12,7 +12,6 @@ from ae_core.latent import decode_codes, sample_codes, traverse
 from ui import state, url_state
 from ui.attribute_panel import effects_panel, server_attribute_sliders, slider_attributes
 from ui.browser_decoder import live_view, problem, retry_button, send_decoder
-from ui.button_labels import wrap_button_labels
 from ui.classroom import SIDE_BY_SIDE, presenting
 from ui.copy_link import copy_link
 from ui.models import require_model
@@ -259,7 +258,6 @@ def code_panel(model, original: torch.Tensor, start: torch.Tensor, label: int, l
 
 
 st.title("Bottleneck sliders")
-wrap_button_labels()  # "Reset to the garment" in its narrow column, whole
 model = require_model()
 say = wording(model)  # the words for the model's kind of images
 copy_link("sliders_link")

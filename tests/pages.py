@@ -6,6 +6,7 @@ import base64
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui import projections, state
@@ -13,6 +14,13 @@ from ui import projections, state
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 SHIPPED = ROOT / "checkpoints"
+
+
+def needs_shipped(*names: str) -> pytest.MarkDecorator:
+    """Skip unless these shipped checkpoints are in checkpoints/ (a trimmed checkout)."""
+    return pytest.mark.skipif(
+        not all((SHIPPED / f"{name}.safetensors").is_file() for name in names),
+        reason=f"needs the shipped {', '.join(names)}")
 
 
 def open_page(page: str, folder: Path, monkeypatch, model: str | None = None,

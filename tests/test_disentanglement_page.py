@@ -13,12 +13,10 @@ from ae_core.checkpoint import load_checkpoint
 from ae_core.data import load_embedded
 from ae_core.disentanglement import measure_disentanglement
 from ae_core.latent import encode_dataset
-from tests.pages import SHIPPED, open_page
+from tests.pages import SHIPPED, needs_shipped, open_page
 from ui.attribute_panel import DISENTANGLEMENT_MODELS, claim_sentence
 
-pytestmark = pytest.mark.skipif(
-    not all((SHIPPED / f"{name}.safetensors").is_file() for name in DISENTANGLEMENT_MODELS),
-    reason="needs the shipped ae_32, vae_20 and beta_vae_20")
+pytestmark = needs_shipped(*DISENTANGLEMENT_MODELS)
 
 
 def mig_of(name: str) -> float:

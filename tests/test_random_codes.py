@@ -9,11 +9,9 @@ import torch
 from ae_core.checkpoint import load_checkpoint
 from ae_core.latent import encode_dataset
 from ae_core.smoothness import ImageProbe, random_code_codes, random_code_report
-from tests.pages import SHIPPED, open_page
+from tests.pages import SHIPPED, needs_shipped, open_page
 
-needs_pair = pytest.mark.skipif(
-    not all((SHIPPED / f"{name}.safetensors").is_file() for name in ("ae_2", "vae_2")),
-    reason="needs the shipped ae_2 and vae_2")
+needs_pair = needs_shipped("ae_2", "vae_2")
 
 
 @needs_pair

@@ -1,5 +1,6 @@
 """Button labels that wrap onto another line rather than end in "…": Streamlit cuts a label
-wider than its column ("Reset to the gar…" beside the sliders at 1400 px)."""
+wider than its column ("Reset to the gar…" beside the sliders at 1400 px). app.py applies it
+to every page, in both modes."""
 
 from __future__ import annotations
 
@@ -14,5 +15,5 @@ WRAP_CSS = """<style>
 
 
 def wrap_button_labels() -> None:
-    """On this page, while it is shown: every button label in the main area wraps, whole."""
+    """Every button label in the main area wraps, whole (drawn once per run, by app.py)."""
     st.html(WRAP_CSS)

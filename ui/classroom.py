@@ -39,7 +39,6 @@ html {{ font-size: 22px; }}
 [data-testid="stMain"] .ll-caption, [data-testid="stMain"] .ll-note {{ max-width: 336px; }}
 [data-testid="stMain"] .st-key-{SIDE_BY_SIDE} :is(.ll-canvas, .ll-plane) {{
     width: {_QUARTER}; height: {_QUARTER}; }}
-[data-testid="stMain"] button p {{ white-space: normal; overflow: visible; }}
 [data-testid="stMain"] h1 {{ font-size: 1.6rem; padding: 0; }}
 [data-testid="stMain"] :is(h2, h3) {{ font-size: 1.25rem; }}
 .st-key-classroom_bar {{ padding: 0.4rem 0.8rem; gap: 0.3rem; }}
@@ -61,7 +60,7 @@ def present_mode() -> bool:
         st.session_state[state.PRESENTING] = True
     elif st.session_state.get(state.PRESENTING):
         st.query_params[tour.PRESENT_PARAM] = "1"
-    return bool(st.session_state.get(state.PRESENTING))
+    return presenting()
 
 
 def presenting() -> bool:

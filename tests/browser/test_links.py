@@ -6,6 +6,7 @@ from."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import pytest
 
@@ -26,6 +27,19 @@ SCREENSHOT = PROJECT_ROOT / "docs" / "link_reopens_view.png"
 PARAM_IS = "([name, value]) => new URLSearchParams(location.search).get(name) === value"
 HAS_PARAM = "name => new URLSearchParams(location.search).has(name)"
 DRAWN = "() => document.querySelector('.st-key-sliders_live .ll-decoder')?.frames > 0"
+
+
+@contextmanager
+def reopened(browser, link: str):
+    """`link` in a fresh browser context (its own cookies, so its own session), drawn."""
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tab = fresh.new_page()
+        tab.goto(link)
+        wait_for_app(tab, 60_000)
+        yield tab
+    finally:
+        fresh.close()
 
 
 def slider_values(view) -> list[str]:
@@ -72,11 +86,7 @@ def test_a_copied_link_reopens_the_sliders_in_a_fresh_browser(page, browser, app
     page.go_back()
     page.get_by_role("heading", name="Latent Lab").wait_for(timeout=60_000)
 
-    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        tab = fresh.new_page()
-        tab.goto(link)
-        wait_for_app(tab, 60_000)
+    with reopened(browser, link) as tab:
         again = live_view(tab, "sliders_live")
         tab.get_by_text(re.compile(r"^1 of 32 dimensions moved")).wait_for(timeout=60_000)
         tab.wait_for_function(DRAWN, timeout=30_000)
@@ -89,8 +99,6 @@ def test_a_copied_link_reopens_the_sliders_in_a_fresh_browser(page, browser, app
         wait_for_app(tab, 60_000)
         SCREENSHOT.parent.mkdir(exist_ok=True)
         tab.screenshot(path=str(SCREENSHOT))
-    finally:
-        fresh.close()
 
 
 def test_a_link_made_from_a_drawing_reopens_its_code_and_counts_from_it(page, browser, app_url):
@@ -115,11 +123,7 @@ def test_a_link_made_from_a_drawing_reopens_its_code_and_counts_from_it(page, br
     params = dict(pair.split("=", 1) for pair in link.split("?", 1)[1].split("&"))
     assert "digit" not in params and len(params["from"]) == 86 and len(params["code"]) == 86
 
-    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        tab = fresh.new_page()
-        tab.goto(link)
-        wait_for_app(tab, 60_000)
+    with reopened(browser, link) as tab:
         again = live_view(tab, "sliders_live")
         # Counted from the drawing's code the link carries, not from a digit 0 of the dataset.
         tab.get_by_text(re.compile(r"^1 of 32 dimensions moved from the link's starting code")
@@ -132,5 +136,3 @@ def test_a_link_made_from_a_drawing_reopens_its_code_and_counts_from_it(page, br
         assert code_again == pytest.approx(code, rel=1e-3, abs=1e-3)  # float16 in the link
         assert max(abs(a - b) for a, b in zip(image, image_again, strict=True)) < 0.02
         assert tab.url == link
-    finally:
-        fresh.close()
